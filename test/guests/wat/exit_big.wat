@@ -1,0 +1,7 @@
+;; exit_big.wat: calls proc_exit(256), an exit code outside 0..255.
+(module
+  (import "wasi_snapshot_preview1" "proc_exit"
+    (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (call $proc_exit (i32.const 256))))
