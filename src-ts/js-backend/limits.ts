@@ -1,0 +1,119 @@
+// Resource limits of the JS backend: the memory cap (enforced by patching the
+// module's declared memory maximum) and the capped output streams.
+import { parseModule, withMemories, type ModuleLayout } from './wasm-binary.js';
+
+export const WASM_PAGE = 65536;
+/** Same table cap as the native backend (src-rs/settings.rs MAX_TABLE_ELEMENTS). */
+export const MAX_TABLE_ELEMENTS = 1_000_000;
+
+export interface MemoryPlan {
+  /** The module bytes to compile: the memory maximum lowered to the cap when needed. */
+  bytes: Uint8Array;
+  /** Set when the module cannot start under the cap (declared minimum too large). */
+  refusal?: string;
+}
+
+const mib = (bytes: number): string => `${Math.round((bytes / 1048576) * 100) / 100} MiB`;
+
+/**
+ * Lowers every declared memory maximum to the cap so V8 refuses `memory.grow`
+ * past it (returns -1), and refuses a module whose minimum is already over it.
+ */
+export function planMemory(bytes: Uint8Array, layout: ModuleLayout | undefined, limitBytes: number): MemoryPlan {
+  if (!layout) return { bytes };
+  const capPages = Math.floor(limitBytes / WASM_PAGE);
+  for (const m of layout.memories) {
+    if (m.min > capPages) {
+      return {
+        bytes,
+        refusal:
+          `memory limit exceeded: the module declares a minimum memory of ${mib(m.min * WASM_PAGE)} ` +
+          `(${m.min} pages), over the sandbox's memory limit of ${mib(limitBytes)}: raise memoryLimitMb ` +
+          'or build the module with a smaller initial memory',
+      };
+    }
+  }
+  for (const t of layout.tables) {
+    if (t.min > MAX_TABLE_ELEMENTS) {
+      return {
+        bytes,
+        refusal:
+          `table limit exceeded: the module declares a table of ${t.min} elements, over the limit of ` +
+          `${MAX_TABLE_ELEMENTS}`,
+      };
+    }
+  }
+  const needsPatch = layout.memories.some((m) => m.max === undefined || m.max > capPages);
+  if (!needsPatch || !layout.memorySection) return { bytes };
+  const memories = layout.memories.map((m) => ({ ...m, max: Math.min(m.max ?? capPages, capPages) }));
+  return { bytes: withMemories(bytes, layout.memorySection, memories) };
+}
+
+export { parseModule };
+
+/**
+ * V8 answers a refused memory.grow with -1 where wasmtime (trap_on_grow_failure)
+ * traps. We cannot see the refused grow itself without rewriting the guest's
+ * code, so we infer it: a guest that ends abnormally (a trap, or a non-zero
+ * exit) while its memory is within one typical grow of the cap most likely hit
+ * the cap (malloc failed and it gave up), and we report it the way native does:
+ * trap "memory", exit code 1. "One grow" is taken as max(2 MiB, cap / 8): an
+ * allocator asks for its request plus a little (dlmalloc, Rust's allocator).
+ */
+export function nearMemoryCap(memoryBytes: number, limitBytes: number): boolean {
+  const capBytes = Math.floor(limitBytes / WASM_PAGE) * WASM_PAGE;
+  return capBytes - memoryBytes < Math.max(2 * 1048576, capBytes / 8);
+}
+
+// Shared output buffer: [header 64 bytes][stdout cap bytes][stderr cap bytes].
+// Header (Float64): kept/total per stream. The worker writes it as the guest
+// runs, so output written before a timeout survives the worker's termination.
+const HEADER_BYTES = 64;
+
+export function outputBufferSize(cap: number): number {
+  return HEADER_BYTES + 2 * cap;
+}
+
+export class CappedOutput {
+  private readonly header: Float64Array;
+  private readonly data: Uint8Array;
+
+  constructor(
+    shared: SharedArrayBuffer,
+    private readonly stream: 0 | 1,
+    private readonly cap: number,
+  ) {
+    this.header = new Float64Array(shared, 0, 4);
+    this.data = new Uint8Array(shared, HEADER_BYTES + stream * cap, cap);
+  }
+
+  reset(): void {
+    this.header[this.stream * 2] = 0;
+    this.header[this.stream * 2 + 1] = 0;
+  }
+
+  /** Keeps what fits under the cap; counts everything. Never fails. */
+  write(chunk: Uint8Array): void {
+    const kept = this.header[this.stream * 2] as number;
+    const take = Math.min(this.cap - kept, chunk.length);
+    if (take > 0) this.data.set(chunk.subarray(0, take), kept);
+    this.header[this.stream * 2] = kept + take;
+    this.header[this.stream * 2 + 1] = (this.header[this.stream * 2 + 1] as number) + chunk.length;
+  }
+}
+
+export interface CapturedStream {
+  bytes: Buffer;
+  total: number;
+  truncated: boolean;
+}
+
+/** Copies one stream out of the shared buffer (on the main thread, after the run). */
+export function readCaptured(shared: SharedArrayBuffer, stream: 0 | 1, cap: number): CapturedStream {
+  const header = new Float64Array(shared, 0, 4);
+  const kept = header[stream * 2] as number;
+  const total = header[stream * 2 + 1] as number;
+  const bytes = Buffer.alloc(kept);
+  bytes.set(new Uint8Array(shared, HEADER_BYTES + stream * cap, kept));
+  return { bytes, total, truncated: total > kept };
+}

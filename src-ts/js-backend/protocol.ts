@@ -1,0 +1,27 @@
+// Messages between the pool (main thread) and a worker. Structured clone
+// only: the compiled Module and SharedArrayBuffers are shared, not copied.
+import type { Preopen } from './fs.js';
+import type { TrapKind } from '../types.js';
+
+export interface JobMessage {
+  module: WebAssembly.Module;
+  entry: '_start' | 'main';
+  args: string[];
+  env: string[];
+  stdin: Uint8Array;
+  preopens: Preopen[];
+  memoryLimitBytes: number;
+  maxOutputBytes: number;
+  /** Output capture, see limits.ts. */
+  output: SharedArrayBuffer;
+  /** Int32 cell the pool sets and notifies to cut a sleep short before terminating. */
+  wake: SharedArrayBuffer;
+}
+
+export interface JobOutcome {
+  exitCode: number | null;
+  trap?: TrapKind;
+  error?: string;
+  /** Set when instantiation failed at link time (should not happen: imports are checked first). */
+  linkError?: string;
+}

@@ -1,0 +1,92 @@
+// JsSandbox: the Sandbox contract on V8's WebAssembly with a WASI preview 1
+// written in TypeScript (wasi.ts), each guest in a worker thread (pool.ts).
+import { realpathSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolveConfig, toStdinBytes, validateCommand, validateEnv, type ResolvedConfig } from '../config.js';
+import { AbortError, ConfigError } from '../errors.js';
+import { moduleUrl } from '../module-url.js';
+import { buildResult } from '../result.js';
+import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult } from '../types.js';
+import type { Preopen } from './fs.js';
+import { loadModule } from './module-cache.js';
+import { WorkerPool } from './pool.js';
+
+export interface JsSandboxOptions {
+  /** Added to every result's warnings (the factory's fallback notice). */
+  extraWarnings?: string[];
+}
+
+export class JsSandbox implements Sandbox {
+  readonly backend = 'js' as const;
+  private readonly config: ResolvedConfig;
+  private readonly warnings: string[];
+  private readonly preopens: Preopen[];
+  private readonly pool: WorkerPool;
+  private destroyed = false;
+
+  constructor(config: SandboxConfig = {}, options: JsSandboxOptions = {}) {
+    this.config = resolveConfig(config, availableParallelism());
+    if (typeof this.config.fuel === 'number') {
+      throw new ConfigError('fuel', "fuel metering is native-only: the pure-JS backend has no instruction counter; remove `fuel` (the timeout still applies) or use backend: 'native'");
+    }
+    const c = config as Record<string, unknown>;
+    this.warnings = [...this.config.warnings];
+    if (c.cacheDir !== undefined) {
+      this.warnings.push('cacheDir is ignored by the pure-JS backend: it keeps compiled modules in memory only');
+    }
+    this.warnings.push(...(options.extraWarnings ?? []));
+    // Real roots: a symlinked host dir (macOS /tmp) must not make every path look "outside".
+    this.preopens = [
+      ...this.config.readonlyDirs.map((d) => ({ root: realpathSync(d.host), guest: d.guest, readonly: true })),
+      ...this.config.readwriteDirs.map((d) => ({ root: realpathSync(d.host), guest: d.guest, readonly: false })),
+    ];
+    this.pool = new WorkerPool(this.config.maxConcurrency, this.config.maxOutputBytes, new URL('js-backend/worker.js', moduleUrl));
+  }
+
+  async execute(cmd: string[], opts: ExecuteOptions = {}): Promise<SandboxResult> {
+    if (this.destroyed) throw new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
+    if (opts === null || typeof opts !== 'object') throw new ConfigError('opts', 'must be an object');
+    const { path, args } = validateCommand(cmd);
+    const env = { ...this.config.env, ...validateEnv('opts.env', opts.env) };
+    const stdin = toStdinBytes(opts.stdin);
+    const signal = opts.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new ConfigError('opts.signal', 'must be an AbortSignal');
+    }
+    if (signal?.aborted) throw new AbortError();
+
+    const started = performance.now();
+    const loaded = await loadModule(path, this.config.memoryLimitBytes, this.config.logger);
+    if (this.destroyed) throw new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
+    if (signal?.aborted) throw new AbortError(`the execute was aborted: ${String(signal.reason ?? 'no reason given')}`);
+    if (loaded.refusal !== undefined) {
+      return buildResult({
+        stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: 1, timedOut: false, trap: 'memory',
+        error: loaded.refusal, elapsedMs: performance.now() - started, stdoutTruncated: false,
+        stderrTruncated: false, stdoutBytes: 0, stderrBytes: 0,
+      }, this.warnings, 'js');
+    }
+    const r = await this.pool.run(
+      {
+        module: loaded.module, entry: loaded.entry, args,
+        env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        stdin: new Uint8Array(stdin), preopens: this.preopens, memoryLimitBytes: this.config.memoryLimitBytes,
+      },
+      { timeoutMs: this.config.timeoutMs, signal, queueTimeoutMs: this.config.queueTimeoutMs },
+    );
+    const o = r.outcome;
+    return buildResult({
+      stdout: r.stdout.bytes, stderr: r.stderr.bytes, exitCode: o.exitCode, timedOut: r.timedOut,
+      trap: o.trap ?? null, error: o.error ?? o.linkError ?? null, elapsedMs: r.elapsedMs,
+      stdoutTruncated: r.stdout.truncated, stderrTruncated: r.stderr.truncated,
+      stdoutBytes: r.stdout.total, stderrBytes: r.stderr.total,
+    }, this.warnings, 'js');
+  }
+
+  /** Stops running executes (they reject with code DESTROYED) and frees the workers. */
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    await this.pool.destroy();
+  }
+}

@@ -1,0 +1,195 @@
+// A minimal reader for the WebAssembly binary format: just the sections the
+// JS backend needs to enforce limits (types, imports, tables, memories) and
+// to rewrite the memory section. Anything it does not understand makes it
+// return `undefined` for that part, never throw past parseModule.
+
+export interface Limits {
+  flags: number;
+  min: number;
+  max: number | undefined;
+}
+
+export interface ImportEntry {
+  module: string;
+  name: string;
+  /** 0 func, 1 table, 2 memory, 3 global, 4 tag. */
+  kind: number;
+  /** For functions: index into `types`. */
+  typeIndex?: number;
+}
+
+export interface FuncType {
+  params: string;
+  results: string;
+}
+
+export interface SectionSpan {
+  /** Offset of the section id byte. */
+  start: number;
+  /** Offset just past the section's contents. */
+  end: number;
+  contentStart: number;
+}
+
+export interface ModuleLayout {
+  /** Function types, or undefined when the type section uses encodings we do not read (GC proposal). */
+  types: FuncType[] | undefined;
+  imports: ImportEntry[];
+  tables: Limits[];
+  memories: Limits[];
+  memorySection: SectionSpan | undefined;
+}
+
+class Reader {
+  pos: number;
+  constructor(readonly bytes: Uint8Array, pos = 0, readonly end = bytes.length) {
+    this.pos = pos;
+  }
+  byte(): number {
+    if (this.pos >= this.end) throw new Error('unexpected end of module');
+    return this.bytes[this.pos++] as number;
+  }
+  /** Unsigned LEB128 up to 64 bits, as a number (exact up to 2^53). */
+  leb(): number {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      const b = this.byte();
+      result += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) return result;
+      mul *= 128;
+    }
+    throw new Error('bad LEB128');
+  }
+  name(): string {
+    const len = this.leb();
+    if (this.pos + len > this.end) throw new Error('name past end');
+    const s = Buffer.from(this.bytes.buffer, this.bytes.byteOffset + this.pos, len).toString('utf8');
+    this.pos += len;
+    return s;
+  }
+  limits(): Limits {
+    const flags = this.byte();
+    const min = this.leb();
+    const max = flags & 1 ? this.leb() : undefined;
+    return { flags, min, max };
+  }
+}
+
+const VALTYPES: Readonly<Record<number, string>> = { 0x7f: 'i', 0x7e: 'I', 0x7d: 'f', 0x7c: 'F', 0x7b: 'v', 0x70: 'r', 0x6f: 'x' };
+
+function readTypes(r: Reader): FuncType[] | undefined {
+  const count = r.leb();
+  const types: FuncType[] = [];
+  for (let i = 0; i < count; i++) {
+    if (r.byte() !== 0x60) return undefined; // rec/sub types (GC proposal): not needed here
+    const vec = (): string | undefined => {
+      let s = '';
+      const n = r.leb();
+      for (let j = 0; j < n; j++) {
+        const t = VALTYPES[r.byte()];
+        if (t === undefined) return undefined;
+        s += t;
+      }
+      return s;
+    };
+    const params = vec();
+    if (params === undefined) return undefined;
+    const results = vec();
+    if (results === undefined) return undefined;
+    types.push({ params, results });
+  }
+  return types;
+}
+
+function readImports(r: Reader): ImportEntry[] {
+  const count = r.leb();
+  const out: ImportEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const module = r.name();
+    const name = r.name();
+    const kind = r.byte();
+    if (kind === 0) out.push({ module, name, kind, typeIndex: r.leb() });
+    else if (kind === 1) {
+      r.byte();
+      r.limits();
+      out.push({ module, name, kind });
+    } else if (kind === 2) {
+      r.limits();
+      out.push({ module, name, kind });
+    } else if (kind === 3) {
+      r.byte();
+      r.byte();
+      out.push({ module, name, kind });
+    } else if (kind === 4) {
+      r.byte();
+      r.leb();
+      out.push({ module, name, kind });
+    } else throw new Error(`unknown import kind ${kind}`);
+  }
+  return out;
+}
+
+/** Reads the layout; returns undefined when the bytes are not a module this reader understands. */
+export function parseModule(bytes: Uint8Array): ModuleLayout | undefined {
+  try {
+    if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) return undefined;
+    const r = new Reader(bytes, 8);
+    const layout: ModuleLayout = { types: [], imports: [], tables: [], memories: [], memorySection: undefined };
+    while (r.pos < bytes.length) {
+      const start = r.pos;
+      const id = r.byte();
+      const size = r.leb();
+      const contentStart = r.pos;
+      const end = contentStart + size;
+      if (end > bytes.length) return undefined;
+      const s = new Reader(bytes, contentStart, end);
+      if (id === 1) layout.types = readTypes(s);
+      else if (id === 2) layout.imports = readImports(s);
+      else if (id === 4) {
+        const n = s.leb();
+        for (let i = 0; i < n; i++) {
+          if (s.bytes[s.pos] === 0x40) break; // table with initializer (typed funcref proposal)
+          s.byte();
+          layout.tables.push(s.limits());
+        }
+      } else if (id === 5) {
+        const n = s.leb();
+        for (let i = 0; i < n; i++) layout.memories.push(s.limits());
+        layout.memorySection = { start, end, contentStart };
+      }
+      r.pos = end;
+    }
+    return layout;
+  } catch {
+    return undefined;
+  }
+}
+
+function encodeLeb(value: number): number[] {
+  const out: number[] = [];
+  let v = value;
+  do {
+    let b = v % 128;
+    v = Math.floor(v / 128);
+    if (v !== 0) b |= 0x80;
+    out.push(b);
+  } while (v !== 0);
+  return out;
+}
+
+/** Returns a copy of the module with its memory section rewritten to `memories`. */
+export function withMemories(bytes: Uint8Array, span: SectionSpan, memories: Limits[]): Uint8Array {
+  const body: number[] = [...encodeLeb(memories.length)];
+  for (const m of memories) {
+    const hasMax = m.max !== undefined;
+    body.push(hasMax ? m.flags | 1 : m.flags & ~1, ...encodeLeb(m.min));
+    if (hasMax) body.push(...encodeLeb(m.max as number));
+  }
+  const section = [5, ...encodeLeb(body.length), ...body];
+  const out = new Uint8Array(span.start + section.length + (bytes.length - span.end));
+  out.set(bytes.subarray(0, span.start), 0);
+  out.set(section, span.start);
+  out.set(bytes.subarray(span.end), span.start + section.length);
+  return out;
+}
