@@ -1,0 +1,72 @@
+// npm's install hook. In a development checkout it builds the native addon
+// (napi build --release) and the TypeScript. For a user installing the
+// published package it checks for the prebuilt platform binary, builds from
+// source when Rust is available and none fits, and otherwise says that the
+// pure-JS backend will be used. It never fails the install for a missing
+// native binary: the package still works on the JS backend.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, copyFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+function platformSuffix() {
+  const { platform, arch } = process;
+  if (platform === 'linux') {
+    const glibc = process.report?.getReport()?.header?.glibcVersionRuntime;
+    return `linux-${arch}-${glibc ? 'gnu' : 'musl'}`;
+  }
+  if (platform === 'win32') return `win32-${arch}-msvc`;
+  return `${platform}-${arch}`;
+}
+
+const suffix = platformSuffix();
+const binaryName = `mimobox-wasm.${suffix}.node`;
+const isDevCheckout = existsSync(join(root, '.git')) || existsSync(join(root, 'tsconfig.json'));
+const hasCargo = spawnSync('cargo', ['--version'], { stdio: 'ignore' }).status === 0;
+
+function run(cmd, args) {
+  execFileSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env });
+}
+
+if (isDevCheckout) {
+  if (process.env.MIMOBOX_SKIP_NATIVE_BUILD === '1') {
+    console.log('mimobox-wasm: MIMOBOX_SKIP_NATIVE_BUILD=1, not building the native addon');
+  } else if (!hasCargo) {
+    console.warn('mimobox-wasm: cargo not found: the native addon is not built; only the pure-JS backend will work');
+  } else {
+    run(process.execPath, [require.resolve('@napi-rs/cli/dist/cli.js'), 'build', '--platform', '--release', '--no-js', '--dts', 'index.d.ts']);
+  }
+  run(process.execPath, [join(root, 'scripts/build-ts.mjs')]);
+  process.exit(0);
+}
+
+// Installed as a dependency.
+let prebuilt = false;
+try {
+  require.resolve(`mimobox-wasm-${suffix}`);
+  prebuilt = true;
+} catch {
+  prebuilt = existsSync(join(root, binaryName));
+}
+if (prebuilt || process.env.MIMOBOX_NATIVE_PATH) process.exit(0);
+
+if (hasCargo && existsSync(join(root, 'Cargo.toml')) && process.env.MIMOBOX_SKIP_NATIVE_BUILD !== '1') {
+  console.log(`mimobox-wasm: no prebuilt binary for ${suffix}; building from source with cargo (a few minutes)`);
+  try {
+    run('cargo', ['build', '--release', '--locked']);
+    const target = process.env.CARGO_TARGET_DIR || join(root, 'target');
+    const lib = { darwin: 'libmimobox_wasm.dylib', win32: 'mimobox_wasm.dll' }[process.platform] ?? 'libmimobox_wasm.so';
+    copyFileSync(join(target, 'release', lib), join(root, binaryName));
+    process.exit(0);
+  } catch (e) {
+    console.warn(`mimobox-wasm: building from source failed (${e.message}); falling back to the pure-JS backend`);
+  }
+}
+console.warn(
+  `mimobox-wasm: no native binary for ${suffix} and no Rust toolchain to build one: ` +
+    "createSandbox() will use the pure-JS backend (backend: 'auto'). Install Rust (https://rustup.rs) and reinstall for the faster native backend.",
+);

@@ -1,0 +1,252 @@
+//! The napi-rs layer: converts types, runs every execute on the addon's own
+//! tokio runtime (never libuv's pool), catches panics, returns Promises.
+
+use crate::cache::{clear_cache, default_cache_dir};
+use crate::engine::WASMTIME_VERSION;
+use crate::error::{ErrorCode, SandboxError};
+use crate::sandbox::{ExecuteOutcome, ExecuteRequest, SandboxCore};
+use crate::settings::{DirGrant, FuelMode, Settings};
+use futures::FutureExt;
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn worker_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Gives napi-rs our runtime: its worker threads are the pool guests run on.
+#[napi_derive::module_init]
+fn init() {
+    let built = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(worker_threads())
+        .thread_name("mimobox-worker")
+        .max_blocking_threads(64)
+        .enable_all()
+        .build();
+    // If the runtime cannot be built, napi-rs falls back to its own default.
+    if let Ok(rt) = built {
+        create_custom_tokio_runtime(rt);
+    }
+}
+
+fn napi_error(e: SandboxError) -> Error {
+    Error::from_reason(e.wire())
+}
+
+#[napi(object)]
+pub struct NativeDir {
+    pub host: String,
+    pub guest: String,
+}
+
+#[napi(object)]
+pub struct NativeSandboxOptions {
+    pub memory_limit_bytes: f64,
+    pub timeout_ms: f64,
+    /// "auto", "off" or "exact".
+    pub fuel_mode: String,
+    pub fuel: Option<f64>,
+    pub readonly_dirs: Vec<NativeDir>,
+    pub readwrite_dirs: Vec<NativeDir>,
+    pub max_output_bytes: f64,
+    pub cache: bool,
+    pub cache_dir: Option<String>,
+    pub max_concurrency: u32,
+    pub queue_timeout_ms: Option<f64>,
+}
+
+#[napi(object)]
+pub struct NativeExecuteRequest {
+    pub path: String,
+    pub args: Vec<String>,
+    /// "KEY=VALUE" strings.
+    pub env: Vec<String>,
+    pub stdin: Uint8Array,
+    pub execution_id: f64,
+}
+
+#[napi(object)]
+pub struct NativeResult {
+    pub stdout: Buffer,
+    pub stderr: Buffer,
+    pub exit_code: Option<f64>,
+    pub timed_out: bool,
+    pub trap: Option<String>,
+    pub error: Option<String>,
+    pub elapsed_ms: f64,
+    pub fuel_consumed: Option<f64>,
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
+    pub stdout_bytes: f64,
+    pub stderr_bytes: f64,
+    pub log: Vec<String>,
+}
+
+#[napi(object)]
+pub struct NativeInfo {
+    pub wasmtime_version: String,
+    pub worker_threads: u32,
+    pub default_cache_dir: Option<String>,
+}
+
+fn config_error(msg: String) -> Error {
+    napi_error(SandboxError::new(ErrorCode::ConfigInvalid, msg))
+}
+
+fn to_duration_ms(field: &str, ms: f64) -> Result<Duration> {
+    if !ms.is_finite() || ms <= 0.0 {
+        return Err(config_error(format!("{field} must be a positive number of milliseconds")));
+    }
+    Ok(Duration::from_millis(ms as u64))
+}
+
+fn to_settings(o: NativeSandboxOptions) -> Result<Settings> {
+    let fuel = match o.fuel_mode.as_str() {
+        "auto" => FuelMode::Auto,
+        "off" => FuelMode::Off,
+        "exact" => match o.fuel {
+            Some(f) if f.is_finite() && f >= 1.0 => FuelMode::Exact(f as u64),
+            _ => return Err(config_error("fuel must be a positive integer".into())),
+        },
+        other => return Err(config_error(format!("unknown fuel mode {other:?}"))),
+    };
+    let dirs = |v: Vec<NativeDir>| -> Vec<DirGrant> {
+        v.into_iter().map(|d| DirGrant { host: PathBuf::from(d.host), guest: d.guest }).collect()
+    };
+    if !o.memory_limit_bytes.is_finite() || o.memory_limit_bytes < 1.0 || !o.max_output_bytes.is_finite() || o.max_output_bytes < 1.0 {
+        return Err(config_error("memoryLimitBytes and maxOutputBytes must be positive".into()));
+    }
+    Ok(Settings {
+        memory_limit_bytes: o.memory_limit_bytes as u64,
+        timeout: to_duration_ms("timeoutMs", o.timeout_ms)?,
+        fuel,
+        readonly_dirs: dirs(o.readonly_dirs),
+        readwrite_dirs: dirs(o.readwrite_dirs),
+        max_output_bytes: o.max_output_bytes as usize,
+        cache: o.cache,
+        cache_dir: o.cache_dir.map(PathBuf::from),
+        max_concurrency: o.max_concurrency as usize,
+        queue_timeout: o.queue_timeout_ms.map(|ms| to_duration_ms("queueTimeoutMs", ms)).transpose()?,
+    })
+}
+
+fn to_result(o: ExecuteOutcome) -> NativeResult {
+    let r = o.run;
+    NativeResult {
+        stdout_truncated: r.stdout.truncated,
+        stderr_truncated: r.stderr.truncated,
+        stdout_bytes: r.stdout.total as f64,
+        stderr_bytes: r.stderr.total as f64,
+        stdout: r.stdout.bytes.into(),
+        stderr: r.stderr.bytes.into(),
+        exit_code: r.exit_code.map(f64::from),
+        timed_out: r.timed_out,
+        trap: r.trap.map(str::to_owned),
+        error: r.error,
+        elapsed_ms: r.elapsed_ms,
+        fuel_consumed: r.fuel_consumed.map(|f| f as f64),
+        log: o.log,
+    }
+}
+
+fn split_env(pairs: Vec<String>) -> Result<Vec<(String, String)>> {
+    pairs
+        .into_iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+            _ => Err(config_error(format!("env entry {kv:?} is not KEY=VALUE"))),
+        })
+        .collect()
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+#[napi]
+pub struct NativeSandbox {
+    core: Arc<SandboxCore>,
+}
+
+#[napi]
+impl NativeSandbox {
+    #[napi(constructor)]
+    pub fn new(options: NativeSandboxOptions) -> Result<Self> {
+        let settings = to_settings(options)?;
+        let core = SandboxCore::new(settings).map_err(napi_error)?;
+        Ok(NativeSandbox { core: Arc::new(core) })
+    }
+
+    /// Runs one execute on the addon's runtime; resolves with its result.
+    #[napi(ts_return_type = "Promise<NativeResult>")]
+    pub fn execute<'env>(&self, env: &'env Env, request: NativeExecuteRequest) -> Result<PromiseRaw<'env, NativeResult>> {
+        let id = request.execution_id as u64;
+        let req = ExecuteRequest {
+            path: request.path,
+            args: request.args,
+            env: split_env(request.env)?,
+            stdin: request.stdin.to_vec(),
+        };
+        let core = self.core.clone();
+        let flag = core.register(id).map_err(napi_error)?;
+        env.spawn_future(async move {
+            // Panics never cross into Node: they become an INTERNAL rejection.
+            match AssertUnwindSafe(core.execute(id, flag, req)).catch_unwind().await {
+                Ok(Ok(outcome)) => Ok(to_result(outcome)),
+                Ok(Err(e)) => Err(napi_error(e)),
+                Err(payload) => Err(napi_error(SandboxError::new(
+                    ErrorCode::Internal,
+                    format!("mimobox-wasm panicked: {} (please report this)", panic_message(payload.as_ref())),
+                ))),
+            }
+        })
+    }
+
+    /// Asks a running or queued execute to stop; it rejects with ABORTED.
+    #[napi]
+    pub fn cancel(&self, execution_id: f64) {
+        self.core.cancel(execution_id as u64);
+    }
+
+    /// Stops in-flight executes (they reject with DESTROYED) and waits for them.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn destroy<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+        let core = self.core.clone();
+        env.spawn_future(async move {
+            core.destroy().await;
+            Ok(())
+        })
+    }
+}
+
+#[napi]
+pub fn native_info() -> NativeInfo {
+    NativeInfo {
+        wasmtime_version: WASMTIME_VERSION.to_owned(),
+        worker_threads: u32::try_from(worker_threads()).unwrap_or(u32::MAX),
+        default_cache_dir: default_cache_dir(None).map(|p| p.display().to_string()),
+    }
+}
+
+/// The cache root that a sandbox with this `cacheDir` (or none) uses.
+#[napi]
+pub fn cache_dir_for(cache_dir: Option<String>) -> Option<String> {
+    default_cache_dir(cache_dir.as_deref().map(std::path::Path::new)).map(|p| p.display().to_string())
+}
+
+/// Removes the compiled artefacts under a cache root; returns how many.
+#[napi]
+pub fn clear_compiled_cache(cache_dir: Option<String>) -> Result<f64> {
+    let Some(root) = default_cache_dir(cache_dir.as_deref().map(std::path::Path::new)) else {
+        return Ok(0.0);
+    };
+    clear_cache(&root).map(|n| n as f64).map_err(|e| Error::from_reason(format!("[MIMOBOX:INTERNAL] cannot clear {}: {e}", root.display())))
+}

@@ -1,0 +1,215 @@
+//! One wasmtime `Engine` per distinct engine configuration, shared by every
+//! sandbox that uses it, with its `Linker` and one epoch ticker thread.
+
+use crate::run::StoreState;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use wasmtime::{Config, Engine, Linker, OptLevel};
+
+/// How often the ticker advances the epoch; also how often a running guest
+/// yields to check its deadline and cancellation.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// The deepest wasm stack a guest may use.
+pub const MAX_WASM_STACK: usize = 512 * 1024;
+/// Version of wasmtime this crate is pinned to (Cargo.toml `=48.0.8`); part of the cache key.
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
+/// The settings that need a different `Engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EngineKey {
+    pub fuel: bool,
+}
+
+pub struct SharedEngine {
+    pub key: EngineKey,
+    pub engine: Engine,
+    pub linker: Linker<StoreState>,
+    /// Identifies compiled artefacts this engine can load (version + settings).
+    pub compat_tag: String,
+    ticker: Ticker,
+    pub modules: crate::cache::ModuleMap,
+}
+
+impl SharedEngine {
+    /// Marks one execution in flight; the ticker runs while any guard lives.
+    pub fn active(&self) -> ActiveGuard<'_> {
+        self.ticker.activate();
+        ActiveGuard { ticker: &self.ticker }
+    }
+}
+
+fn build_config(key: EngineKey) -> Config {
+    let mut config = Config::new();
+    config
+        .cranelift_opt_level(OptLevel::Speed)
+        .consume_fuel(key.fuel)
+        .epoch_interruption(true)
+        .max_wasm_stack(MAX_WASM_STACK)
+        .parallel_compilation(true);
+    config
+}
+
+fn compat_tag(engine: &Engine) -> String {
+    // DefaultHasher::new() uses fixed keys: the tag is stable for this binary.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    format!("wasmtime-{}-{:016x}", WASMTIME_VERSION, hasher.finish())
+}
+
+fn build(key: EngineKey) -> wasmtime::Result<SharedEngine> {
+    let engine = Engine::new(&build_config(key))?;
+    let mut linker: Linker<StoreState> = Linker::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_async(&mut linker, |s: &mut StoreState| &mut s.wasi)?;
+    // wasmtime-wasi refuses proc_exit codes >= 126; guests legitimately exit
+    // with any u32 (255 is common), so report the code as given.
+    linker.allow_shadowing(true);
+    linker.func_wrap("wasi_snapshot_preview1", "proc_exit", |status: i32| -> wasmtime::Result<()> {
+        Err(wasmtime_wasi::I32Exit(status).into())
+    })?;
+    linker.allow_shadowing(false);
+    let compat_tag = compat_tag(&engine);
+    let ticker = Ticker::start(engine.clone());
+    Ok(SharedEngine { key, engine, linker, compat_tag, ticker, modules: Default::default() })
+}
+
+fn registry() -> &'static Mutex<HashMap<EngineKey, Weak<SharedEngine>>> {
+    static REGISTRY: OnceLock<Mutex<HashMap<EngineKey, Weak<SharedEngine>>>> = OnceLock::new();
+    REGISTRY.get_or_init(Default::default)
+}
+
+/// The shared engine for `key`, built on first use. It lives while some
+/// sandbox holds it; the last one to go stops and joins its ticker.
+pub fn engine_for(key: EngineKey) -> wasmtime::Result<Arc<SharedEngine>> {
+    let mut map = registry().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(existing) = map.get(&key).and_then(Weak::upgrade) {
+        return Ok(existing);
+    }
+    let shared = Arc::new(build(key)?);
+    map.retain(|_, w| w.strong_count() > 0);
+    map.insert(key, Arc::downgrade(&shared));
+    Ok(shared)
+}
+
+#[derive(Default)]
+struct TickerState {
+    active: usize,
+    stop: bool,
+}
+
+/// Advances the engine's epoch every EPOCH_TICK while executions are in
+/// flight, and sleeps on a condvar (no busy loop) while none are.
+struct Ticker {
+    state: Arc<(Mutex<TickerState>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(engine: Engine) -> Ticker {
+        let state: Arc<(Mutex<TickerState>, Condvar)> = Arc::default();
+        let thread_state = state.clone();
+        let thread = std::thread::Builder::new()
+            .name("mimobox-epoch".into())
+            .spawn(move || ticker_loop(&engine, &thread_state))
+            .ok();
+        Ticker { state, thread }
+    }
+
+    fn activate(&self) {
+        let (lock, cvar) = &*self.state;
+        let mut s = lock.lock().unwrap_or_else(|e| e.into_inner());
+        s.active += 1;
+        if s.active == 1 {
+            cvar.notify_all();
+        }
+    }
+
+    fn deactivate(&self) {
+        let (lock, _) = &*self.state;
+        let mut s = lock.lock().unwrap_or_else(|e| e.into_inner());
+        s.active = s.active.saturating_sub(1);
+    }
+
+    #[cfg(test)]
+    fn is_running(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+}
+
+fn ticker_loop(engine: &Engine, state: &(Mutex<TickerState>, Condvar)) {
+    let (lock, cvar) = state;
+    let mut s = lock.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        if s.stop {
+            return;
+        }
+        if s.active == 0 {
+            s = cvar.wait(s).unwrap_or_else(|e| e.into_inner());
+            continue;
+        }
+        // Sleep one tick, waking early only to stop.
+        let (guard, _) = cvar.wait_timeout(s, EPOCH_TICK).unwrap_or_else(|e| e.into_inner());
+        s = guard;
+        if !s.stop {
+            engine.increment_epoch();
+        }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        {
+            let (lock, cvar) = &*self.state;
+            let mut s = lock.lock().unwrap_or_else(|e| e.into_inner());
+            s.stop = true;
+            cvar.notify_all();
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+pub struct ActiveGuard<'a> {
+    ticker: &'a Ticker,
+}
+
+impl Drop for ActiveGuard<'_> {
+    fn drop(&mut self) {
+        self.ticker.deactivate();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_are_shared_per_key() {
+        let key = EngineKey { fuel: true };
+        let a = engine_for(key).unwrap();
+        let b = engine_for(key).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let c = engine_for(EngineKey { fuel: false }).unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_ne!(a.compat_tag, c.compat_tag, "fuel changes the compiled code");
+    }
+
+    #[test]
+    fn ticker_thread_stops_and_joins_when_engine_dropped() {
+        let shared = build(EngineKey { fuel: false }).unwrap();
+        assert!(shared.ticker.is_running());
+        {
+            let _g1 = shared.active();
+            let _g2 = shared.active();
+            assert_eq!(shared.ticker.state.0.lock().unwrap().active, 2);
+        }
+        assert_eq!(shared.ticker.state.0.lock().unwrap().active, 0);
+        let state = shared.ticker.state.clone();
+        drop(shared); // joins the thread: would hang here if the loop ignored `stop`
+        assert!(state.0.lock().unwrap().stop);
+        assert_eq!(Arc::strong_count(&state), 1, "ticker thread released its state");
+    }
+}

@@ -1,0 +1,18 @@
+//! mimobox-wasm: runs untrusted WASI preview 1 modules under wasmtime with
+//! hard limits on time, memory, output and file access.
+//!
+//! The core (everything but `binding`) is plain async Rust, tested with
+//! `cargo test --no-default-features`; `binding` is the napi-rs layer.
+
+pub mod cache;
+pub mod engine;
+pub mod error;
+pub mod outcome;
+pub mod output;
+pub mod run;
+pub mod sandbox;
+pub mod settings;
+pub mod wasi_ctx;
+
+#[cfg(feature = "napi")]
+mod binding;

@@ -1,0 +1,222 @@
+//! One execution: a fresh Store with limits, fuel and a deadline,
+//! instantiate, call the entry, and classify how it ended.
+
+use crate::cache::{Entry, LoadedModule};
+use crate::engine::SharedEngine;
+use crate::error::{ErrorCode, SandboxError, SbResult};
+use crate::outcome::{classify, Cancelled, DeadlineReached, Ending, LimitEvents};
+use crate::output::CaptureResult;
+use crate::settings::{Settings, MAX_TABLE_ELEMENTS};
+use crate::wasi_ctx::build_wasi;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Notify;
+use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
+use wasmtime_wasi::p1::WasiP1Ctx;
+
+/// Why an execution was asked to stop early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelReason {
+    Abort = 1,
+    Destroy = 2,
+}
+
+/// Shared between the caller (AbortSignal, destroy) and a running guest.
+#[derive(Default)]
+pub struct CancelFlag {
+    reason: AtomicU8,
+    notify: Notify,
+}
+
+impl CancelFlag {
+    pub fn cancel(&self, reason: CancelReason) {
+        if self.reason.compare_exchange(0, reason as u8, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            self.notify.notify_one();
+        }
+    }
+    pub fn reason(&self) -> Option<CancelReason> {
+        match self.reason.load(Ordering::SeqCst) {
+            1 => Some(CancelReason::Abort),
+            2 => Some(CancelReason::Destroy),
+            _ => None,
+        }
+    }
+    pub async fn cancelled(&self) {
+        if self.reason().is_none() {
+            self.notify.notified().await;
+        }
+    }
+    pub fn to_error(&self) -> SandboxError {
+        match self.reason() {
+            Some(CancelReason::Destroy) => {
+                SandboxError::new(ErrorCode::Destroyed, "the sandbox was destroyed while this execute ran")
+            }
+            _ => SandboxError::new(ErrorCode::Aborted, "the execute was aborted"),
+        }
+    }
+}
+
+/// StoreLimits' rules (memory cap, 1 memory, 4 tables, 1 instance, trap on
+/// refused growth) plus a record of what was refused, so a refused grow is
+/// classified as a memory outcome whatever error text carries it.
+pub struct GuestLimiter {
+    memory_bytes: usize,
+    events: LimitEvents,
+}
+
+impl ResourceLimiter for GuestLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes || maximum.is_some_and(|m| desired > m) {
+            self.events.memory_refused = true;
+            wasmtime::bail!(
+                "memory limit: the guest asked for {desired} bytes of linear memory, over the {} byte cap",
+                self.memory_bytes
+            );
+        }
+        Ok(true)
+    }
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.events.memory_refused = true;
+        Err(error.context("memory growth failed"))
+    }
+    fn table_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > MAX_TABLE_ELEMENTS || maximum.is_some_and(|m| desired > m) {
+            self.events.table_refused = true;
+            wasmtime::bail!("table limit: the guest asked for {desired} table elements, over the {MAX_TABLE_ELEMENTS} cap");
+        }
+        Ok(true)
+    }
+    fn instances(&self) -> usize {
+        1
+    }
+    fn tables(&self) -> usize {
+        4
+    }
+    fn memories(&self) -> usize {
+        1
+    }
+}
+
+pub struct StoreState {
+    pub wasi: WasiP1Ctx,
+    limiter: GuestLimiter,
+    deadline: Instant,
+    cancel: Arc<CancelFlag>,
+}
+
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub stdout: CaptureResult,
+    pub stderr: CaptureResult,
+    pub exit_code: Option<u32>,
+    pub timed_out: bool,
+    pub trap: Option<&'static str>,
+    pub error: Option<String>,
+    pub elapsed_ms: f64,
+    pub fuel_consumed: Option<u64>,
+}
+
+pub struct RunRequest<'a> {
+    pub args: &'a [String],
+    pub env: &'a [(String, String)],
+    pub stdin: Vec<u8>,
+}
+
+/// Instantiates and runs `loaded`. Returns Err only for cancellation and
+/// host-side failures; everything the guest does is an outcome.
+pub async fn run(
+    engine: &SharedEngine,
+    loaded: &LoadedModule,
+    settings: &Settings,
+    req: RunRequest<'_>,
+    cancel: Arc<CancelFlag>,
+) -> SbResult<RunOutcome> {
+    let started = Instant::now();
+    let deadline = started + settings.timeout;
+    let (wasi, io) = build_wasi(settings, req.args, req.env, req.stdin)?;
+    let limiter = GuestLimiter {
+        memory_bytes: usize::try_from(settings.memory_limit_bytes).unwrap_or(usize::MAX),
+        events: LimitEvents::default(),
+    };
+    let mut store = Store::new(&engine.engine, StoreState { wasi, limiter, deadline, cancel: cancel.clone() });
+    store.limiter(|s| &mut s.limiter);
+    let budget = if engine.key.fuel { settings.fuel_budget() } else { None };
+    if engine.key.fuel {
+        // A fuel engine always needs fuel set; Off mode never reaches here.
+        store
+            .set_fuel(budget.unwrap_or(u64::MAX))
+            .map_err(|e| SandboxError::new(ErrorCode::Internal, format!("set_fuel: {e}")))?;
+    }
+    // Every tick the guest yields to the executor; the callback stops it at
+    // the deadline or on cancellation, and otherwise lets it run one more tick.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|ctx| {
+        let state = ctx.data();
+        if state.cancel.reason().is_some() {
+            return Err(wasmtime::Error::new(Cancelled));
+        }
+        if Instant::now() >= state.deadline {
+            return Err(wasmtime::Error::new(DeadlineReached));
+        }
+        Ok(UpdateDeadline::Yield(1))
+    });
+    let _active = engine.active();
+
+    let result: Result<u32, wasmtime::Error> = {
+        let call = async {
+            let instance = loaded.pre.instantiate_async(&mut store).await?;
+            match loaded.entry {
+                Entry::Start => {
+                    let f = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+                    f.call_async(&mut store, ()).await.map(|()| 0u32)
+                }
+                Entry::Main { params: 0 } => {
+                    let f = instance.get_typed_func::<(), i32>(&mut store, "main")?;
+                    f.call_async(&mut store, ()).await.map(|v| v as u32)
+                }
+                Entry::Main { .. } => {
+                    let f = instance.get_typed_func::<(i32, i32), i32>(&mut store, "main")?;
+                    f.call_async(&mut store, (0, 0)).await.map(|v| v as u32)
+                }
+            }
+        };
+        // The epoch callback only runs inside wasm code; a guest blocked in a
+        // host call (poll_oneoff sleeping, a read) is stopped here instead,
+        // by dropping its future at the deadline or on cancellation.
+        tokio::select! {
+            r = call => r,
+            () = cancel.cancelled() => Err(wasmtime::Error::new(Cancelled)),
+            () = tokio::time::sleep_until(deadline.into()) => Err(wasmtime::Error::new(DeadlineReached)),
+        }
+    };
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+    let events = store.data().limiter.events;
+    let fuel_consumed = budget.and_then(|b| store.get_fuel().ok().map(|left| b.saturating_sub(left)));
+    drop(store);
+    let ending = classify(result.as_ref().map(|c| *c), events);
+    let mut out = RunOutcome {
+        stdout: io.stdout.take(),
+        stderr: io.stderr.take(),
+        exit_code: None,
+        timed_out: false,
+        trap: None,
+        error: None,
+        elapsed_ms,
+        fuel_consumed,
+    };
+    match ending {
+        Ending::Exited(code) => out.exit_code = Some(code),
+        Ending::TimedOut { reason } => {
+            out.timed_out = true;
+            out.error = Some(format!("{reason} after {elapsed_ms:.0} ms"));
+        }
+        Ending::Trapped { kind, message, exit_code } => {
+            out.trap = Some(kind);
+            out.error = Some(message);
+            out.exit_code = exit_code;
+        }
+        Ending::Cancelled => return Err(cancel.to_error()),
+    }
+    Ok(out)
+}

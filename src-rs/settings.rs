@@ -1,0 +1,158 @@
+//! The per-sandbox settings the core runs with. The TypeScript layer has
+//! validated them already; `validate` still refuses anything unsafe.
+
+use crate::error::{ErrorCode, SandboxError, SbResult};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Fuel units granted per second of timeout when the caller gives no exact
+/// budget. Measured on the 2-core CI machine: compiled wasm burns roughly
+/// 1-2 G fuel per CPU second (bench/fuel-rate.mjs), so this lets a guest use
+/// at least half a CPU-second per second of timeout: fuel is then a backstop
+/// and the wall clock is what normally stops a guest.
+pub const FUEL_PER_TIMEOUT_SECOND: u64 = 1_000_000_000;
+pub const MAX_OUTPUT_LIMIT: usize = 64 * 1024 * 1024;
+pub const MAX_MODULE_BYTES: u64 = 100 * 1024 * 1024;
+pub const MAX_MEMORY_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+/// Table elements a guest may have (each costs the host a pointer or more).
+pub const MAX_TABLE_ELEMENTS: usize = 1_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FuelMode {
+    /// Budget derived from the timeout (FUEL_PER_TIMEOUT_SECOND).
+    Auto,
+    /// Fuel metering off: only the wall clock stops a guest.
+    Off,
+    /// Exactly this many units: deterministic.
+    Exact(u64),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirGrant {
+    pub host: PathBuf,
+    pub guest: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub memory_limit_bytes: u64,
+    pub timeout: Duration,
+    pub fuel: FuelMode,
+    pub readonly_dirs: Vec<DirGrant>,
+    pub readwrite_dirs: Vec<DirGrant>,
+    pub max_output_bytes: usize,
+    pub cache: bool,
+    pub cache_dir: Option<PathBuf>,
+    pub max_concurrency: usize,
+    pub queue_timeout: Option<Duration>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            memory_limit_bytes: 64 * 1024 * 1024,
+            timeout: Duration::from_secs(30),
+            fuel: FuelMode::Auto,
+            readonly_dirs: Vec::new(),
+            readwrite_dirs: Vec::new(),
+            max_output_bytes: 1024 * 1024,
+            cache: true,
+            cache_dir: None,
+            max_concurrency: 1,
+            queue_timeout: None,
+        }
+    }
+}
+
+impl Settings {
+    /// The fuel budget for one execute, or None when metering is off.
+    pub fn fuel_budget(&self) -> Option<u64> {
+        match self.fuel {
+            FuelMode::Off => None,
+            FuelMode::Exact(n) => Some(n),
+            FuelMode::Auto => {
+                let ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+                Some(ms.saturating_mul(FUEL_PER_TIMEOUT_SECOND / 1000).max(1))
+            }
+        }
+    }
+
+    pub fn validate(&self) -> SbResult<()> {
+        let bad = |m: String| Err(SandboxError::new(ErrorCode::ConfigInvalid, m));
+        if self.memory_limit_bytes == 0 || self.memory_limit_bytes > MAX_MEMORY_BYTES {
+            return bad(format!("memoryLimitMb must be between 1 and 4096, got {} bytes", self.memory_limit_bytes));
+        }
+        if self.timeout.is_zero() {
+            return bad("timeout must be positive".into());
+        }
+        if self.max_output_bytes == 0 || self.max_output_bytes > MAX_OUTPUT_LIMIT {
+            return bad(format!("maxOutputBytes must be between 1 and {MAX_OUTPUT_LIMIT}"));
+        }
+        if self.max_concurrency == 0 {
+            return bad("maxConcurrency must be at least 1".into());
+        }
+        if let FuelMode::Exact(0) = self.fuel {
+            return bad("fuel must be positive (use null to turn metering off)".into());
+        }
+        for dir in self.readonly_dirs.iter().chain(&self.readwrite_dirs) {
+            if !dir.host.is_absolute() {
+                return bad(format!("directory {} must be an absolute path", dir.host.display()));
+            }
+            if dir.guest.is_empty() || dir.guest.contains('\0') {
+                return bad(format!("guest path for {} must be non-empty without NUL", dir.host.display()));
+            }
+            if !dir.host.is_dir() {
+                return Err(SandboxError::new(
+                    ErrorCode::DirNotFound,
+                    format!("host directory {} does not exist or is not a directory: create it or remove the grant", dir.host.display()),
+                ));
+            }
+        }
+        if let Some(dir) = &self.cache_dir {
+            if !dir.is_absolute() {
+                return bad(format!("cacheDir {} must be an absolute path", dir.display()));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_fuel_scales_with_timeout() {
+        let s = Settings { timeout: Duration::from_secs(60), ..Settings::default() };
+        assert_eq!(s.fuel_budget(), Some(60 * FUEL_PER_TIMEOUT_SECOND));
+        let s = Settings { timeout: Duration::from_millis(200), ..Settings::default() };
+        assert_eq!(s.fuel_budget(), Some(FUEL_PER_TIMEOUT_SECOND / 5));
+    }
+
+    #[test]
+    fn exact_and_off_fuel() {
+        let s = Settings { fuel: FuelMode::Exact(1234), ..Settings::default() };
+        assert_eq!(s.fuel_budget(), Some(1234));
+        let s = Settings { fuel: FuelMode::Off, ..Settings::default() };
+        assert_eq!(s.fuel_budget(), None);
+    }
+
+    #[test]
+    fn validate_refuses_bad_values() {
+        let s = Settings { memory_limit_bytes: 0, ..Settings::default() };
+        assert_eq!(s.validate().unwrap_err().code, ErrorCode::ConfigInvalid);
+        let s = Settings { max_output_bytes: MAX_OUTPUT_LIMIT + 1, ..Settings::default() };
+        assert!(s.validate().is_err());
+        let s = Settings {
+            readonly_dirs: vec![DirGrant { host: "relative".into(), guest: "/x".into() }],
+            ..Settings::default()
+        };
+        assert!(s.validate().is_err());
+        let s = Settings {
+            readonly_dirs: vec![DirGrant { host: "/nonexistent/mimobox".into(), guest: "/x".into() }],
+            ..Settings::default()
+        };
+        assert_eq!(s.validate().unwrap_err().code, ErrorCode::DirNotFound);
+        assert!(Settings::default().validate().is_ok());
+    }
+}

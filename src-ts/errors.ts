@@ -1,0 +1,77 @@
+// Typed errors. Each carries a stable `code`; messages say what to do.
+
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'COMMAND_INVALID'
+  | 'MODULE_NOT_FOUND'
+  | 'MODULE_INVALID'
+  | 'MODULE_TOO_LARGE'
+  | 'NO_ENTRY'
+  | 'IMPORT_MISSING'
+  | 'DIR_NOT_FOUND'
+  | 'ABORTED'
+  | 'DESTROYED'
+  | 'QUEUE_TIMEOUT'
+  | 'MEMORY_BUDGET'
+  | 'NATIVE_UNAVAILABLE'
+  | 'INTERNAL';
+
+export class SandboxError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A config field or execute option is wrong; `field` names it. */
+export class ConfigError extends SandboxError {
+  readonly field: string;
+  constructor(field: string, message: string, code: ErrorCode = 'CONFIG_INVALID') {
+    super(code, `${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+/** The module cannot run: missing, not wasm, too large, no entry point, unknown import. */
+export class ModuleError extends SandboxError {}
+
+/** The execute was stopped by its AbortSignal or by destroy(). `name` is 'AbortError'. */
+export class AbortError extends SandboxError {
+  constructor(message = 'the execute was aborted', code: ErrorCode = 'ABORTED') {
+    super(code, message);
+    this.name = 'AbortError';
+  }
+}
+
+/** The sandbox could not run the execute for a reason of its own (queue, budget, destroyed). */
+export class ResourceError extends SandboxError {}
+
+/** A bug in mimobox-wasm (a caught Rust panic, an unexpected state). Please report it. */
+export class InternalError extends SandboxError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INTERNAL', message, options);
+  }
+}
+
+const MODULE_CODES: ReadonlySet<ErrorCode> = new Set([
+  'MODULE_NOT_FOUND',
+  'MODULE_INVALID',
+  'MODULE_TOO_LARGE',
+  'NO_ENTRY',
+  'IMPORT_MISSING',
+]);
+
+/** Builds the typed error for a code, as both backends report them. */
+export function errorFromCode(code: ErrorCode, message: string): SandboxError {
+  if (MODULE_CODES.has(code)) return new ModuleError(code, message);
+  if (code === 'CONFIG_INVALID' || code === 'COMMAND_INVALID' || code === 'DIR_NOT_FOUND') {
+    return new ConfigError(code === 'COMMAND_INVALID' ? 'cmd' : 'config', message, code);
+  }
+  if (code === 'ABORTED' || code === 'DESTROYED') return new AbortError(message, code);
+  if (code === 'QUEUE_TIMEOUT' || code === 'MEMORY_BUDGET' || code === 'NATIVE_UNAVAILABLE') {
+    return new ResourceError(code, message);
+  }
+  return new InternalError(message);
+}

@@ -1,0 +1,29 @@
+// createSandbox: picks a backend. 'auto' prefers native and falls back to the
+// pure-JS backend, with a warning in every result, when the addon cannot load.
+import { SandboxError } from './errors.js';
+import { JsSandbox } from './js-backend/sandbox.js';
+import { loadNativeBinding } from './native.js';
+import { WasmSandbox } from './sandbox.js';
+import type { Sandbox, SandboxConfig } from './types.js';
+
+export type Backend = 'native' | 'js' | 'auto';
+
+export interface CreateSandboxOptions {
+  backend?: Backend;
+}
+
+export function createSandbox(config: SandboxConfig = {}, options: CreateSandboxOptions = {}): Sandbox {
+  const backend = options.backend ?? 'auto';
+  if (backend === 'native') return new WasmSandbox(config);
+  if (backend === 'js') return new JsSandbox(config);
+  if (backend !== 'auto') {
+    throw new SandboxError('CONFIG_INVALID', `backend: must be 'native', 'js' or 'auto', got ${String(backend)}`);
+  }
+  try {
+    loadNativeBinding();
+  } catch (e) {
+    const reason = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    return new JsSandbox(config, { extraWarnings: [`native backend unavailable, using the pure-JS backend (${reason})`] });
+  }
+  return new WasmSandbox(config);
+}

@@ -1,0 +1,10 @@
+// Public entry point of mimobox-wasm.
+export type {
+  DirGrant, ExecuteOptions, Logger, Sandbox, SandboxConfig, SandboxResult, TrapKind,
+} from './types.js';
+export {
+  AbortError, ConfigError, InternalError, ModuleError, ResourceError, SandboxError, type ErrorCode,
+} from './errors.js';
+export { WasmSandbox } from './sandbox.js';
+export { JsSandbox } from './js-backend/sandbox.js';
+export { createSandbox, type Backend, type CreateSandboxOptions } from './factory.js';

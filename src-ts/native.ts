@@ -1,0 +1,147 @@
+// Finds and loads the native addon: MIMOBOX_NATIVE_PATH, then the platform
+// package (npm/<platform>), then a locally built .node in the package root.
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { moduleUrl } from './module-url.js';
+import { SandboxError } from './errors.js';
+
+export interface NativeDir {
+  host: string;
+  guest: string;
+}
+
+export interface NativeSandboxOptions {
+  memoryLimitBytes: number;
+  timeoutMs: number;
+  /** 'auto' (derived from the timeout), 'off' or 'exact' (then `fuel` is the budget). */
+  fuelMode: string;
+  fuel?: number;
+  readonlyDirs: NativeDir[];
+  readwriteDirs: NativeDir[];
+  maxOutputBytes: number;
+  cache: boolean;
+  cacheDir?: string;
+  maxConcurrency: number;
+  queueTimeoutMs?: number;
+}
+
+export interface NativeExecuteRequest {
+  path: string;
+  args: string[];
+  /** "KEY=VALUE" strings, already merged. */
+  env: string[];
+  stdin: Uint8Array;
+  executionId: number;
+}
+
+export interface NativeResult {
+  stdout: Buffer;
+  stderr: Buffer;
+  exitCode?: number | null;
+  timedOut: boolean;
+  trap?: string | null;
+  error?: string | null;
+  elapsedMs: number;
+  fuelConsumed?: number | null;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  stdoutBytes: number;
+  stderrBytes: number;
+  /** Diagnostics for the logger: "info:..." / "warn:...". */
+  log: string[];
+}
+
+export interface NativeSandboxInstance {
+  execute(request: NativeExecuteRequest): Promise<NativeResult>;
+  cancel(executionId: number): void;
+  destroy(): Promise<void>;
+}
+
+export interface NativeInfo {
+  wasmtimeVersion: string;
+  workerThreads: number;
+  defaultCacheDir?: string | null;
+}
+
+/** The addon's exports (index.d.ts is the generated declaration of the same). */
+export interface NativeBinding {
+  NativeSandbox: new (options: NativeSandboxOptions) => NativeSandboxInstance;
+  nativeInfo(): NativeInfo;
+  cacheDirFor(cacheDir?: string | null): string | null;
+  clearCompiledCache(cacheDir?: string | null): number;
+}
+
+/** The npm platform suffix napi-rs uses, e.g. linux-x64-gnu, darwin-arm64, win32-x64-msvc. */
+export function platformSuffix(): string {
+  const { platform, arch } = process;
+  if (platform === 'linux') return `linux-${arch}-${isMusl() ? 'musl' : 'gnu'}`;
+  if (platform === 'win32') return `win32-${arch}-msvc`;
+  return `${platform}-${arch}`;
+}
+
+function isMusl(): boolean {
+  try {
+    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+    if (report?.header) return !report.header.glibcVersionRuntime;
+  } catch {
+    /* fall through */
+  }
+  try {
+    return readFileSync('/usr/bin/ldd', 'utf8').includes('musl');
+  } catch {
+    return false;
+  }
+}
+
+/** The package root: two levels above dist/<esm|cjs>/native.js. */
+export function packageRoot(): string {
+  return join(dirname(fileURLToPath(moduleUrl)), '..', '..');
+}
+
+let cached: { binding?: NativeBinding; error?: SandboxError } | undefined;
+
+/** Loads the addon once per process; throws a NATIVE_UNAVAILABLE error listing what it tried. */
+export function loadNativeBinding(): NativeBinding {
+  if (cached?.binding) return cached.binding;
+  if (cached?.error) throw cached.error;
+  const require = createRequire(moduleUrl);
+  const suffix = platformSuffix();
+  const tried: string[] = [];
+  const candidates: string[] = [];
+  const override = process.env.MIMOBOX_NATIVE_PATH;
+  if (override) candidates.push(override);
+  else {
+    candidates.push(`mimobox-wasm-${suffix}`);
+    candidates.push(join(packageRoot(), `mimobox-wasm.${suffix}.node`));
+    candidates.push(join(packageRoot(), 'npm', suffix, `mimobox-wasm.${suffix}.node`));
+  }
+  for (const candidate of candidates) {
+    if (candidate.startsWith('/') && !existsSync(candidate)) {
+      tried.push(`${candidate}: not found`);
+      continue;
+    }
+    try {
+      const binding = require(candidate) as NativeBinding;
+      if (typeof binding.NativeSandbox !== 'function') throw new Error('not a mimobox-wasm addon');
+      cached = { binding };
+      return binding;
+    } catch (e) {
+      tried.push(`${candidate}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  const error = new SandboxError(
+    'NATIVE_UNAVAILABLE',
+    `the mimobox-wasm native addon for ${suffix} could not be loaded. Tried:\n  ${tried.join('\n  ')}\n` +
+      'Install the platform package, build from source with `npm run build:native` (needs Rust), ' +
+      "set MIMOBOX_NATIVE_PATH, or use the pure-JS backend: createSandbox(config, { backend: 'js' }).",
+  );
+  cached = { error };
+  throw error;
+}
+
+/** For tests: forget a previous load attempt. */
+export function resetNativeBindingForTests(): void {
+  cached = undefined;
+}
