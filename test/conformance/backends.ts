@@ -1,0 +1,17 @@
+// The backends the conformance suite runs: both by default; MIMOBOX_BACKENDS
+// (comma list, e.g. "js") narrows it for local work.
+export type BackendName = 'native' | 'js';
+
+const ALL: BackendName[] = ['native', 'js'];
+
+function fromEnv(): BackendName[] {
+  const raw = process.env.MIMOBOX_BACKENDS;
+  if (!raw) return ALL;
+  const wanted = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const w of wanted) {
+    if (!ALL.includes(w as BackendName)) throw new Error(`MIMOBOX_BACKENDS: unknown backend ${JSON.stringify(w)} (use native, js)`);
+  }
+  return ALL.filter((b) => wanted.includes(b));
+}
+
+export const BACKENDS: BackendName[] = fromEnv();
