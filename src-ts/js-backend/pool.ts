@@ -179,7 +179,10 @@ export class WorkerPool {
   }
 
   private spawn(slot: Slot): Worker {
-    const worker = new Worker(this.workerUrl);
+    // Inherit the host's flags except those that only make sense for the main
+    // script (`node --input-type=module -e ...` would stop the worker from loading).
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    const worker = new Worker(this.workerUrl, { execArgv });
     worker.unref();
     const gone = (reason: string) => {
       if (slot.worker !== worker) return;
