@@ -22,7 +22,10 @@ export function createSandbox(config: SandboxConfig = {}, options: CreateSandbox
   try {
     loadNativeBinding();
   } catch (e) {
-    const reason = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    // One line: the headline plus what was tried (the full message has a multi-line hint).
+    const lines = (e instanceof Error ? e.message : String(e)).split('\n');
+    const tried = lines.filter((l) => l.startsWith('  ')).map((l) => l.trim());
+    const reason = [lines[0], ...tried].join(' ');
     return new JsSandbox(config, { extraWarnings: [`native backend unavailable, using the pure-JS backend (${reason})`] });
   }
   return new WasmSandbox(config);
