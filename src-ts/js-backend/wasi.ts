@@ -323,13 +323,15 @@ export class Wasi {
       },
       fd_filestat_set_times: (fd: number, atim: bigint, mtim: bigint, fst: number) => {
         const e = this.entry(fd);
-        const [a, m] = times(atim, mtim, fst);
         if (e.kind === 'file') {
           if (!e.write) throw new WasiError(ERRNO.BADF);
-          futimesSync(e.hostFd, a ?? Date.now() / 1000, m ?? Date.now() / 1000);
+          const [a, m] = times(atim, mtim, fst, fstatSync(e.hostFd));
+          futimesSync(e.hostFd, a, m);
         } else if (e.kind === 'dir') {
           requireWritable(e.pre);
-          utimesSync(hostPathOf(e.pre, e.parts), a ?? Date.now() / 1000, m ?? Date.now() / 1000);
+          const host = hostPathOf(e.pre, e.parts);
+          const [a, m] = times(atim, mtim, fst, statSync(host));
+          utimesSync(host, a, m);
         } else throw new WasiError(ERRNO.BADF);
         return ERRNO.SUCCESS;
       },
@@ -433,8 +435,8 @@ export class Wasi {
         const follow = (flags & LOOKUP_SYMLINK_FOLLOW) !== 0;
         const { dir, at } = this.path(dirFd, p, l, follow);
         requireWritable(dir.pre);
-        const [a, m] = times(atim, mtim, fst);
-        (follow ? utimesSync : lutimesSync)(at.host, a ?? Date.now() / 1000, m ?? Date.now() / 1000);
+        const [a, m] = times(atim, mtim, fst, follow ? statSync(at.host) : lstatSync(at.host));
+        (follow ? utimesSync : lutimesSync)(at.host, a, m);
         return ERRNO.SUCCESS;
       },
       path_create_directory: (dirFd: number, p: number, l: number) => {
@@ -466,8 +468,10 @@ export class Wasi {
         return ERRNO.SUCCESS;
       },
       path_link: (fromFd: number, flags: number, fp: number, fl: number, toFd: number, tp: number, tl: number) => {
+        requireWritable(this.dir(fromFd).pre);
         requireWritable(this.dir(toFd).pre);
-        const from = this.path(fromFd, fp, fl, (flags & LOOKUP_SYMLINK_FOLLOW) !== 0).at;
+        if (flags & LOOKUP_SYMLINK_FOLLOW) throw new WasiError(ERRNO.INVAL); // as wasmtime
+        const from = this.path(fromFd, fp, fl, false).at;
         const to = this.path(toFd, tp, tl, false).at;
         linkSync(from.host, to.host);
         return ERRNO.SUCCESS;
@@ -702,18 +706,18 @@ function clockErrno(id: number): number {
   return id === CLOCK.PROCESS_CPUTIME || id === CLOCK.THREAD_CPUTIME ? ERRNO.BADF : ERRNO.INVAL;
 }
 
-/** Decodes fd/path_filestat_set_times arguments into seconds (undefined = now). */
-function times(atim: bigint, mtim: bigint, fst: number): [number | undefined, number | undefined] {
+/** Decodes fd/path_filestat_set_times arguments into seconds; unset times keep their value. */
+function times(atim: bigint, mtim: bigint, fst: number, current: { atimeMs: number; mtimeMs: number }): [number, number] {
   if ((fst & FSTFLAGS.ATIM && fst & FSTFLAGS.ATIM_NOW) || (fst & FSTFLAGS.MTIM && fst & FSTFLAGS.MTIM_NOW)) {
     throw new WasiError(ERRNO.INVAL);
   }
-  const cur = (path: 'a' | 'm'): number | undefined => {
-    const set = path === 'a' ? FSTFLAGS.ATIM : FSTFLAGS.MTIM;
-    const setNow = path === 'a' ? FSTFLAGS.ATIM_NOW : FSTFLAGS.MTIM_NOW;
-    const value = path === 'a' ? atim : mtim;
+  const pick = (value: bigint, set: number, setNow: number, currentMs: number): number => {
     if (fst & set) return Number(value / NS_PER_MS) / 1000;
-    if (fst & setNow) return undefined;
-    return undefined;
+    if (fst & setNow) return Date.now() / 1000;
+    return currentMs / 1000;
   };
-  return [cur('a'), cur('m')];
+  return [
+    pick(atim, FSTFLAGS.ATIM, FSTFLAGS.ATIM_NOW, current.atimeMs),
+    pick(mtim, FSTFLAGS.MTIM, FSTFLAGS.MTIM_NOW, current.mtimeMs),
+  ];
 }
