@@ -15,4 +15,7 @@ pub mod settings;
 pub mod wasi_ctx;
 
 #[cfg(feature = "napi")]
-mod binding;
+pub mod binding;
+
+#[cfg(test)]
+mod core_tests;

@@ -23,7 +23,7 @@ pub enum CancelReason {
 }
 
 /// Shared between the caller (AbortSignal, destroy) and a running guest.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct CancelFlag {
     reason: AtomicU8,
     notify: Notify,

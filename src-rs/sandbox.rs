@@ -48,6 +48,10 @@ impl SandboxCore {
         })
     }
 
+    pub fn engine(&self) -> &SharedEngine {
+        &self.engine
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
