@@ -77,9 +77,11 @@ export class Wasi {
       const fn = impl[name];
       out[name] = fn ? guard(fn) : () => ERRNO.NOSYS;
     }
-    // proc_exit must unwind, not return an errno.
+    // proc_exit must unwind, not return an errno. Any code is reported as the
+    // unsigned 32-bit value the guest passed (256 stays 256, -1 is 4294967295),
+    // as the native backend does; wasmtime-wasi's own [0..126) check is not applied.
     out.proc_exit = (code: number) => {
-      throw new ExitSignal(code | 0);
+      throw new ExitSignal(code >>> 0);
     };
     return out;
   }

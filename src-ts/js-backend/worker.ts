@@ -24,7 +24,7 @@ function run(job: JobMessage): JobOutcome {
     wasi.memory = memory;
     const entry = instance.exports[job.entry] as () => unknown;
     const value = entry();
-    outcome = { exitCode: job.entry === 'main' && typeof value === 'number' ? value | 0 : 0 };
+    outcome = { exitCode: job.entry === 'main' && typeof value === 'number' ? value >>> 0 : 0 };
   } catch (e) {
     if (e instanceof ExitSignal) outcome = { exitCode: e.code };
     else if (e instanceof WebAssembly.LinkError) outcome = { exitCode: null, linkError: e.message };
