@@ -171,6 +171,31 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
+/// Runs a core future so that a panic never crosses into Node: it becomes a
+/// rejection with code INTERNAL.
+async fn guarded<T>(fut: impl std::future::Future<Output = std::result::Result<T, SandboxError>>) -> Result<T> {
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(napi_error(e)),
+        Err(payload) => Err(napi_error(SandboxError::new(
+            ErrorCode::Internal,
+            format!("mimobox-wasm panicked: {} (please report this)", panic_message(payload.as_ref())),
+        ))),
+    }
+}
+
+/// Test hook: panics on a worker thread inside the same guard `execute`
+/// uses, so tests can check that a panic rejects instead of crashing Node.
+#[napi(js_name = "__testPanic", ts_return_type = "Promise<void>")]
+pub fn test_panic<'env>(env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+    env.spawn_future(guarded(async {
+        if std::hint::black_box(true) {
+            panic!("deliberate test panic");
+        }
+        Ok(())
+    }))
+}
+
 #[napi]
 pub struct NativeSandbox {
     core: Arc<SandboxCore>,
@@ -197,17 +222,7 @@ impl NativeSandbox {
         };
         let core = self.core.clone();
         let flag = core.register(id).map_err(napi_error)?;
-        env.spawn_future(async move {
-            // Panics never cross into Node: they become an INTERNAL rejection.
-            match AssertUnwindSafe(core.execute(id, flag, req)).catch_unwind().await {
-                Ok(Ok(outcome)) => Ok(to_result(outcome)),
-                Ok(Err(e)) => Err(napi_error(e)),
-                Err(payload) => Err(napi_error(SandboxError::new(
-                    ErrorCode::Internal,
-                    format!("mimobox-wasm panicked: {} (please report this)", panic_message(payload.as_ref())),
-                ))),
-            }
-        })
+        env.spawn_future(async move { guarded(core.execute(id, flag, req)).await.map(to_result) })
     }
 
     /// Asks a running or queued execute to stop; it rejects with ABORTED.

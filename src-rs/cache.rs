@@ -276,9 +276,11 @@ fn link(engine: &SharedEngine, module: &Module, path: &str) -> SbResult<Instance
     engine.linker.instantiate_pre(module).map_err(|e| {
         let text = format!("{e:#}");
         if text.contains("unknown import") {
+            // wasmtime names it `module::name`; say `module.name` like the JS backend.
+            let missing = text.split('`').nth(1).map(|s| s.replace("::", ".")).unwrap_or_else(|| text.clone());
             module_error(
                 ErrorCode::ImportMissing,
-                format!("{path} imports something the sandbox does not provide: {text}. Only wasi_snapshot_preview1 is available"),
+                format!("{path} imports {missing}, which the sandbox does not provide: only wasi_snapshot_preview1 functions are available"),
             )
         } else {
             module_error(ErrorCode::ModuleInvalid, format!("{path} cannot be linked: {text}"))

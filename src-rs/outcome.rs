@@ -66,7 +66,7 @@ pub fn classify(result: Result<u32, &wasmtime::Error>, limits: LimitEvents) -> E
         Some(Trap::Interrupt) => return Ending::TimedOut { reason: "wall-clock timeout".into() },
         _ => {}
     }
-    let message = format!("{err:#}");
+    let message = describe(err, trap);
     if limits.memory_refused || limits.table_refused || trap == Some(Trap::MemoryOutOfBounds) {
         return Ending::Trapped { kind: "memory", message, exit_code: Some(1) };
     }
@@ -84,6 +84,22 @@ pub fn classify(result: Result<u32, &wasmtime::Error>, limits: LimitEvents) -> E
         _ => "other",
     };
     Ending::Trapped { kind, message, exit_code: None }
+}
+
+/// A one-line reason: the trap's own text, or the innermost error (not the
+/// wasm backtrace wasmtime wraps around it), plus the function it hit in.
+fn describe(err: &wasmtime::Error, trap: Option<Trap>) -> String {
+    let reason = match trap {
+        Some(t) => t.to_string(),
+        None => err.root_cause().to_string(),
+    };
+    let frame = err
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .and_then(|bt| bt.frames().first().map(|f| f.func_name().map_or_else(|| format!("wasm function {}", f.func_index()), str::to_owned)));
+    match frame {
+        Some(f) => format!("{reason} (in {f})"),
+        None => reason,
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,271 @@
+// Native-only behaviour: the addon's own thread pool, fuel, the compiled-
+// module cache, logging, abort/destroy and panic containment.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { AbortError, InternalError, WasmSandbox, type SandboxResult } from '../../dist/esm/index.js';
+import { loadNativeBinding } from '../../dist/esm/native.js';
+import { fromNativeError } from '../../dist/esm/native-errors.js';
+import { c, tempDir, wat } from '../conformance/helpers.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+function cwasmFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...cwasmFiles(p));
+    else if (entry.name.endsWith('.cwasm')) out.push(p);
+  }
+  return out;
+}
+
+/** Runs a guest in a fresh Node process (fresh in-memory module map) and returns its logs and result. */
+function runInChild(cacheDir: string, guest: string, extraEnv: Record<string, string> = {}): { log: string[]; stdout: string; exitCode: number | null } {
+  const script = `
+    import { WasmSandbox } from ${JSON.stringify(join(ROOT, 'dist/esm/index.js'))};
+    const log = [];
+    const sb = new WasmSandbox({ cacheDir: ${JSON.stringify(cacheDir)}, logger: (level, m) => log.push(level + ': ' + m) });
+    const r = await sb.execute([${JSON.stringify(guest)}]);
+    await sb.destroy();
+    console.log(JSON.stringify({ log, stdout: r.stdout.toString(), exitCode: r.exitCode }));
+  `;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, ...extraEnv },
+    encoding: 'utf8',
+  });
+  return JSON.parse(out.trim().split('\n').pop() as string);
+}
+
+describe('thread pool', () => {
+  test('ten long guests stall neither the event loop nor fs.promises (libuv pool)', async () => {
+    const sb = new WasmSandbox({ timeoutMs: 1500, fuel: null, maxConcurrency: 10 });
+    let ticks = 0;
+    let maxGap = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+      ticks++;
+    }, 10);
+    const guests = Array.from({ length: 10 }, () => sb.execute([wat('loop')]));
+    // Node's own fs work goes through libuv's 4-thread pool; it must not wait for the guests.
+    const reads: number[] = [];
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      await readFile(join(ROOT, 'package.json'));
+      reads.push(performance.now() - t);
+    }
+    const results = await Promise.all(guests);
+    clearInterval(timer);
+    await sb.destroy();
+    expect(results.every((r) => r.timedOut)).toBe(true);
+    expect(Math.max(...reads)).toBeLessThan(250);
+    expect(ticks).toBeGreaterThan(30);
+    expect(maxGap).toBeLessThan(250);
+  });
+
+  test('a caught panic rejects with InternalError and the process lives on', async () => {
+    const binding = loadNativeBinding() as unknown as { __testPanic(): Promise<void> };
+    const err = await binding.__testPanic().then(() => null, (e: unknown) => fromNativeError(e));
+    expect(err).toBeInstanceOf(InternalError);
+    expect(err?.code).toBe('INTERNAL');
+    expect(err?.message).toContain('deliberate test panic');
+    const sb = new WasmSandbox();
+    expect((await sb.execute([wat('hello')])).stdout.toString()).toBe('hello, world\n');
+    await sb.destroy();
+  });
+});
+
+describe('fuel', () => {
+  test('an exact budget stops a loop deterministically', async () => {
+    const sb = new WasmSandbox({ fuel: 5_000_000 });
+    const a = await sb.execute([wat('loop')]);
+    const b = await sb.execute([wat('loop')]);
+    expect(a.timedOut).toBe(true);
+    expect(a.exitCode).toBeNull();
+    expect(a.fuelConsumed).toBe(5_000_000);
+    expect(b.fuelConsumed).toBe(a.fuelConsumed);
+    const x = await sb.execute([c('args_env'), 'same']);
+    const y = await sb.execute([c('args_env'), 'same']);
+    expect(x.exitCode).toBe(0);
+    expect(x.fuelConsumed).toBeGreaterThan(0);
+    expect(y.fuelConsumed).toBe(x.fuelConsumed);
+    await sb.destroy();
+  });
+
+  test('fuel: null turns metering off: the wall clock stops the loop', async () => {
+    const sb = new WasmSandbox({ fuel: null, timeoutMs: 200 });
+    const r = await sb.execute([wat('loop')]);
+    expect(r.timedOut).toBe(true);
+    expect(r.fuelConsumed).toBeUndefined();
+    expect(r.error).toMatch(/wall-clock/);
+    await sb.destroy();
+  });
+
+  test('the default budget lets CPU-bound work finish well inside its timeout', async () => {
+    // sha256 of 64 MiB: about a second of CPU here.
+    const sb = new WasmSandbox({ timeoutSecs: 60 });
+    const r = await sb.execute([c('sha256sum'), '64']);
+    expect(r.timedOut).toBe(false);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.toString()).toMatch(/^[0-9a-f]{64}\n$/);
+    await sb.destroy();
+  });
+});
+
+describe('abort and destroy', () => {
+  test('an AbortSignal stops a running guest at once', async () => {
+    const sb = new WasmSandbox({ timeoutSecs: 60, fuel: null });
+    const ac = new AbortController();
+    const p = sb.execute([wat('loop')], { signal: ac.signal });
+    await new Promise((r) => setTimeout(r, 100));
+    const t = performance.now();
+    ac.abort('user gave up');
+    const err = await p.then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(AbortError);
+    expect((err as Error).name).toBe('AbortError');
+    expect(performance.now() - t).toBeLessThan(500);
+    // An already-aborted signal never starts the guest.
+    await expect(sb.execute([wat('hello')], { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    await sb.destroy();
+  });
+
+  test('destroy() with executes in flight rejects them with DESTROYED and refuses new ones', async () => {
+    const sb = new WasmSandbox({ timeoutSecs: 60 });
+    // Observe the rejections from the start: they arrive while destroy() runs.
+    const running = [sb.execute([wat('sleep')]), sb.execute([wat('loop')])].map((p) => p.then(() => null, (e: unknown) => e));
+    await new Promise((r) => setTimeout(r, 100));
+    await sb.destroy();
+    for (const err of await Promise.all(running)) expect(err).toMatchObject({ code: 'DESTROYED', name: 'AbortError' });
+    await expect(sb.execute([wat('hello')])).rejects.toMatchObject({ code: 'DESTROYED' });
+  });
+});
+
+describe('compiled-module cache', () => {
+  test('compile once, load from disk in a new process, recompile a corrupt file', () => {
+    const dir = tempDir();
+    try {
+      const cache = join(dir.path, 'cache');
+      const first = runInChild(cache, wat('hello'));
+      expect(first.stdout).toBe('hello, world\n');
+      expect(first.log.join('\n')).toMatch(/compiled and cached/);
+      expect(statSync(cache).mode & 0o777).toBe(0o700);
+      const files = cwasmFiles(cache);
+      expect(files).toHaveLength(1);
+      const second = runInChild(cache, wat('hello'));
+      expect(second.log.join('\n')).toMatch(/loaded .* from cache/);
+      // Corrupt the artefact: it is removed and the module recompiled.
+      const bytes = readFileSync(files[0] as string);
+      bytes[bytes.length - 64] ^= 0xff;
+      writeFileSync(files[0] as string, bytes);
+      const third = runInChild(cache, wat('hello'));
+      expect(third.stdout).toBe('hello, world\n');
+      expect(third.log.join('\n')).toMatch(/corrupt or truncated; recompiling/);
+      expect(third.log.join('\n')).toMatch(/compiled and cached/);
+      // Truncated too.
+      writeFileSync(files[0] as string, readFileSync(files[0] as string).subarray(0, 100));
+      expect(runInChild(cache, wat('hello')).stdout).toBe('hello, world\n');
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  test("another module's artefact under this module's name is refused", () => {
+    const dir = tempDir();
+    try {
+      const cache = join(dir.path, 'cache');
+      runInChild(cache, wat('hello'));
+      runInChild(cache, wat('main_only'));
+      const files = cwasmFiles(cache);
+      expect(files).toHaveLength(2);
+      // Swap: each file now holds the other module's artefact.
+      const [a, b] = files as [string, string];
+      const aBytes = readFileSync(a);
+      copyFileSync(b, a);
+      writeFileSync(b, aBytes);
+      const hello = runInChild(cache, wat('hello'));
+      expect(hello.stdout).toBe('hello, world\n');
+      expect(hello.log.join('\n')).toMatch(/belongs to another module/);
+      expect(runInChild(cache, wat('main_only')).exitCode).toBe(42);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  test('a cache dir writable by others is not trusted: compile in memory, warn', () => {
+    const dir = tempDir();
+    try {
+      const cache = join(dir.path, 'shared');
+      mkdirSync(cache);
+      chmodSync(cache, 0o777);
+      const r = runInChild(cache, wat('hello'));
+      expect(r.stdout).toBe('hello, world\n');
+      expect(r.log.join('\n')).toMatch(/cache disabled: .* writable by group or others/);
+      expect(cwasmFiles(cache)).toHaveLength(0);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  test('MIMOBOX_LOG=info turns on stderr logging; silent by default', () => {
+    const dir = tempDir();
+    try {
+      const script = `import { WasmSandbox } from ${JSON.stringify(join(ROOT, 'dist/esm/index.js'))};
+        const sb = new WasmSandbox({ cacheDir: ${JSON.stringify(join(dir.path, 'c'))} });
+        await sb.execute([${JSON.stringify(wat('hello'))}]); await sb.destroy();`;
+      const quiet = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+      expect(quiet.stderr).toBe('');
+      const loud = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        env: { ...process.env, MIMOBOX_LOG: 'info' },
+      });
+      expect(loud.stderr).toMatch(/mimobox info: loaded .* from cache/);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  test('two files with the same size and mtime run their own code', async () => {
+    const dir = tempDir();
+    try {
+      const bytes = readFileSync(wat('main_only'));
+      const a = join(dir.path, 'a.wasm');
+      const b = join(dir.path, 'b.wasm');
+      writeFileSync(a, bytes);
+      const other = Buffer.from(bytes);
+      other[other.lastIndexOf(42)] = 43;
+      writeFileSync(b, other);
+      const when = new Date('2020-01-01T00:00:00Z');
+      utimesSync(a, when, when);
+      utimesSync(b, when, when);
+      const sb = new WasmSandbox({ cacheDir: join(dir.path, 'cache') });
+      const results: SandboxResult[] = [await sb.execute([a]), await sb.execute([b]), await sb.execute([a])];
+      expect(results.map((r) => r.exitCode)).toEqual([42, 43, 42]);
+      await sb.destroy();
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  test('cache: false writes nothing to disk', async () => {
+    const dir = tempDir();
+    try {
+      const copy = join(dir.path, 'fresh.wasm');
+      // A module no other test compiled, so the in-memory map cannot answer.
+      const bytes = Buffer.from(readFileSync(wat('main_only')));
+      bytes[bytes.lastIndexOf(42)] = 7;
+      writeFileSync(copy, bytes);
+      const sb = new WasmSandbox({ cache: false, cacheDir: join(dir.path, 'cache') });
+      expect((await sb.execute([copy])).exitCode).toBe(7);
+      await sb.destroy();
+      expect(() => readdirSync(join(dir.path, 'cache'))).toThrow();
+    } finally {
+      dir.cleanup();
+    }
+  });
+});
