@@ -44,17 +44,29 @@ if (isDevCheckout) {
   process.exit(0);
 }
 
-// Installed as a dependency.
+// Installed as a dependency: the prebuilt binary normally arrives as the
+// optional dependency mimobox-wasm-<platform> (added to package.json at
+// publish time by `napi prepublish`).
+const platformPackage = `mimobox-wasm-${suffix}`;
 let prebuilt = false;
 try {
-  require.resolve(`mimobox-wasm-${suffix}`);
+  require.resolve(platformPackage);
   prebuilt = true;
 } catch {
   prebuilt = existsSync(join(root, binaryName));
 }
 if (prebuilt || process.env.MIMOBOX_NATIVE_PATH) process.exit(0);
 
-if (hasCargo && existsSync(join(root, 'Cargo.toml')) && process.env.MIMOBOX_SKIP_NATIVE_BUILD !== '1') {
+const jsNotice =
+  "createSandbox() will use the pure-JS backend (backend: 'auto' falls back to it; backend: 'native' fails).";
+if (process.env.MIMOBOX_SKIP_NATIVE_BUILD === '1') {
+  console.warn(
+    `mimobox-wasm: no prebuilt native binary for ${suffix} (${platformPackage} is not installed) and ` +
+      `MIMOBOX_SKIP_NATIVE_BUILD=1, so no source build: ${jsNotice}`,
+  );
+  process.exit(0);
+}
+if (hasCargo && existsSync(join(root, 'Cargo.toml'))) {
   console.log(`mimobox-wasm: no prebuilt binary for ${suffix}; building from source with cargo (a few minutes)`);
   try {
     run('cargo', ['build', '--release', '--locked']);
@@ -63,10 +75,11 @@ if (hasCargo && existsSync(join(root, 'Cargo.toml')) && process.env.MIMOBOX_SKIP
     copyFileSync(join(target, 'release', lib), join(root, binaryName));
     process.exit(0);
   } catch (e) {
-    console.warn(`mimobox-wasm: building from source failed (${e.message}); falling back to the pure-JS backend`);
+    console.warn(`mimobox-wasm: building from source failed (${e.message}): ${jsNotice}`);
+    process.exit(0);
   }
 }
 console.warn(
-  `mimobox-wasm: no native binary for ${suffix} and no Rust toolchain to build one: ` +
-    "createSandbox() will use the pure-JS backend (backend: 'auto'). Install Rust (https://rustup.rs) and reinstall for the faster native backend.",
+  `mimobox-wasm: no prebuilt native binary for ${suffix} (${platformPackage} is not installed) and no Rust ` +
+    `toolchain to build one: ${jsNotice} Install Rust (https://rustup.rs) and reinstall for the faster native backend.`,
 );

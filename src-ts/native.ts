@@ -1,8 +1,11 @@
-// Finds and loads the native addon: MIMOBOX_NATIVE_PATH, then the platform
-// package (npm/<platform>), then a locally built .node in the package root.
+// Finds and loads the native addon: MIMOBOX_NATIVE_PATH when set (and only
+// it), else the platform package `mimobox-wasm-<platform>` (an optional
+// dependency of the published package, built from npm/<platform>/), then a
+// locally built .node in the package root (`npm run build:native` or the
+// install script's source build), then npm/<platform>/ (after `napi artifacts`).
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { moduleUrl } from './module-url.js';
 import { SandboxError } from './errors.js';
@@ -102,6 +105,19 @@ export function packageRoot(): string {
 
 let cached: { binding?: NativeBinding; error?: SandboxError } | undefined;
 
+/** The platform package's name for this host, e.g. `mimobox-wasm-linux-x64-gnu`. */
+export function platformPackageName(suffix = platformSuffix()): string {
+  return `mimobox-wasm-${suffix}`;
+}
+
+/** Where the loader looks for the addon, in order (module names or absolute paths). */
+export function nativeCandidates(suffix = platformSuffix()): string[] {
+  const override = process.env.MIMOBOX_NATIVE_PATH;
+  if (override) return [resolve(override)];
+  const file = `mimobox-wasm.${suffix}.node`;
+  return [platformPackageName(suffix), join(packageRoot(), file), join(packageRoot(), 'npm', suffix, file)];
+}
+
 /** Loads the addon once per process; throws a NATIVE_UNAVAILABLE error listing what it tried. */
 export function loadNativeBinding(): NativeBinding {
   if (cached?.binding) return cached.binding;
@@ -109,16 +125,9 @@ export function loadNativeBinding(): NativeBinding {
   const require = createRequire(moduleUrl);
   const suffix = platformSuffix();
   const tried: string[] = [];
-  const candidates: string[] = [];
-  const override = process.env.MIMOBOX_NATIVE_PATH;
-  if (override) candidates.push(override);
-  else {
-    candidates.push(`mimobox-wasm-${suffix}`);
-    candidates.push(join(packageRoot(), `mimobox-wasm.${suffix}.node`));
-    candidates.push(join(packageRoot(), 'npm', suffix, `mimobox-wasm.${suffix}.node`));
-  }
+  const candidates = nativeCandidates(suffix);
   for (const candidate of candidates) {
-    if (candidate.startsWith('/') && !existsSync(candidate)) {
+    if (isAbsolute(candidate) && !existsSync(candidate)) {
       tried.push(`${candidate}: not found`);
       continue;
     }
@@ -128,14 +137,23 @@ export function loadNativeBinding(): NativeBinding {
       cached = { binding };
       return binding;
     } catch (e) {
-      tried.push(`${candidate}: ${(e as Error).message.split('\n')[0]}`);
+      const message = (e as Error).message.split('\n')[0] ?? String(e);
+      // "Cannot find module 'mimobox-wasm-<platform>'": the package itself is absent (not
+      // a package whose .node is missing or fails to dlopen: that message is kept).
+      const missing =
+        (e as { code?: string }).code === 'MODULE_NOT_FOUND' && !isAbsolute(candidate) && message.includes(`'${candidate}'`);
+      tried.push(`${candidate}: ${missing ? 'not installed' : message}`);
     }
   }
+  const hint = process.env.MIMOBOX_NATIVE_PATH
+    ? 'MIMOBOX_NATIVE_PATH is set, so nothing else was tried: fix or unset it, '
+    : `Reinstall so npm fetches the optional dependency ${platformPackageName(suffix)} (check that optional ` +
+      'dependencies are not omitted), build from source with `npm run build:native` (needs Rust), set MIMOBOX_NATIVE_PATH, ';
   const error = new SandboxError(
     'NATIVE_UNAVAILABLE',
     `the mimobox-wasm native addon for ${suffix} could not be loaded. Tried:\n  ${tried.join('\n  ')}\n` +
-      'Install the platform package, build from source with `npm run build:native` (needs Rust), ' +
-      "set MIMOBOX_NATIVE_PATH, or use the pure-JS backend: createSandbox(config, { backend: 'js' }).",
+      hint +
+      "or use the pure-JS backend: createSandbox(config, { backend: 'js' }) ('auto', the default, falls back to it).",
   );
   cached = { error };
   throw error;
