@@ -1,0 +1,176 @@
+// Small parsers for the `mimobox` CLI: human durations and sizes, --dir and
+// --env specs, the default cache directory, and the exit-code mapping. Pure
+// functions, unit-tested in test/cli/cli-parse.test.ts.
+import { isAbsolute, join, resolve } from 'node:path';
+import type { SandboxResult } from './types.js';
+
+/** Bad command-line usage: the CLI prints the message and exits with EXIT.usage. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Exit codes of `mimobox run` other than the guest's own (see `mimobox run --help`). */
+export const EXIT = Object.freeze({
+  /** Bad usage: unknown option, malformed value, missing file argument, bad directory. */
+  usage: 2,
+  /** The guest ran past --timeout or used up its --fuel budget (as timeout(1)). */
+  timeout: 124,
+  /** mimobox itself failed: native addon unavailable, internal error, queue/budget errors. */
+  internal: 125,
+  /** The module exists but cannot run: not wasm, too large, no entry point, missing import. */
+  notRunnable: 126,
+  /** The module file does not exist (as a shell's "command not found"). */
+  notFound: 127,
+  /** The guest trapped (unreachable, stack overflow, divide by zero, out-of-bounds access, ...): 128+SIGABRT. */
+  trap: 134,
+  /** The guest hit the memory limit (--memory): 128+SIGKILL, as an OOM kill. */
+  memoryLimit: 137,
+  /** Interrupted by SIGINT (Ctrl-C); SIGTERM gives 143. */
+  sigint: 130,
+  sigterm: 143,
+});
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Parses a duration such as `300ms`, `5s`, `1.5s`, `2m` or `1h` into whole milliseconds.
+ * A bare number is seconds (as in timeout(1)). Must be at least 1 ms.
+ */
+export function parseDuration(text: string, flag = '--timeout'): number {
+  const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h)?\s*$/i.exec(text);
+  if (!m) throw new UsageError(`${flag}: expected a duration like 300ms, 5s, 2m or 1h, got ${JSON.stringify(text)}`);
+  const unit = DURATION_UNITS[(m[2] ?? 's').toLowerCase()]!;
+  const ms = Math.round(Number(m[1]) * unit);
+  if (!Number.isFinite(ms) || ms < 1) throw new UsageError(`${flag}: must be at least 1ms, got ${JSON.stringify(text)}`);
+  if (ms > 24 * 3_600_000) throw new UsageError(`${flag}: must be at most 24h, got ${JSON.stringify(text)}`);
+  return ms;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/**
+ * Parses a size such as `64M`, `1G`, `512k`, `1MiB`, `2MB` or `100` into bytes. Suffixes are
+ * binary (K = 1024); `B`, `iB` and `KB`-style spellings are accepted. A bare number is in
+ * `bareUnit` ('B' for bytes, 'M' for MiB).
+ */
+export function parseSize(text: string, flag: string, bareUnit: 'B' | 'M' = 'B'): number {
+  const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(?:([kmgt])(?:i?b)?|(b))?\s*$/i.exec(text);
+  if (!m) throw new UsageError(`${flag}: expected a size like 512K, 64M or 1G, got ${JSON.stringify(text)}`);
+  const suffix = m[2] ?? m[3];
+  const unit = suffix === undefined ? SIZE_UNITS[bareUnit.toLowerCase()]! : SIZE_UNITS[suffix.toLowerCase()]!;
+  const bytes = Number(m[1]) * unit;
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${flag}: not a whole number of bytes: ${JSON.stringify(text)}`);
+  if (bytes < 1) throw new UsageError(`${flag}: must be positive, got ${JSON.stringify(text)}`);
+  return bytes;
+}
+
+/** `--memory`: a size (bare number = MiB) that must be a whole number of MiB; returns MiB. */
+export function parseMemoryMb(text: string): number {
+  const bytes = parseSize(text, '--memory', 'M');
+  if (bytes % (1024 * 1024) !== 0) {
+    throw new UsageError(`--memory: must be a whole number of MiB (e.g. 64M or 1G), got ${JSON.stringify(text)}`);
+  }
+  return bytes / (1024 * 1024);
+}
+
+/** `--fuel`: a positive integer instruction budget, or `off` (no fuel metering). */
+export function parseFuel(text: string): number | null {
+  if (/^\s*off\s*$/i.test(text)) return null;
+  const cleaned = text.trim().replaceAll('_', '');
+  if (!/^\d+$/.test(cleaned) || !Number.isSafeInteger(Number(cleaned)) || Number(cleaned) < 1) {
+    throw new UsageError(`--fuel: expected a positive integer or "off", got ${JSON.stringify(text)}`);
+  }
+  return Number(cleaned);
+}
+
+export interface DirSpec {
+  host: string;
+  guest: string;
+}
+
+/**
+ * Parses `HOST[:GUEST]` for --dir / --ro-dir. HOST is resolved against `cwd`; without GUEST
+ * the guest sees the directory under its absolute host path. The split is on the last `:`
+ * when what follows starts with `/` (so Windows drive letters such as `C:\data` stay whole).
+ */
+export function parseDirSpec(spec: string, flag: string, cwd = process.cwd()): DirSpec {
+  if (spec.length === 0) throw new UsageError(`${flag}: expected HOST[:GUEST], got an empty string`);
+  let host = spec;
+  let guest: string | undefined;
+  const colon = spec.lastIndexOf(':');
+  if (colon > 0 && spec[colon + 1] === '/' && !/^[A-Za-z]$/.test(spec.slice(0, colon))) {
+    host = spec.slice(0, colon);
+    guest = spec.slice(colon + 1);
+  } else if (colon === spec.length - 1 && colon > 0) {
+    throw new UsageError(`${flag}: empty guest path in ${JSON.stringify(spec)} (use HOST:/GUEST)`);
+  }
+  const absHost = isAbsolute(host) ? host : resolve(cwd, host);
+  return { host: absHost, guest: guest ?? absHost };
+}
+
+/**
+ * Parses `--env K=V`. `--env K` (no `=`) passes the host's value of K through and is an
+ * error when the host has none.
+ */
+export function parseEnvSpec(spec: string, hostEnv: NodeJS.ProcessEnv = process.env): [string, string] {
+  const eq = spec.indexOf('=');
+  const key = eq === -1 ? spec : spec.slice(0, eq);
+  if (key.length === 0 || key.includes('\0')) throw new UsageError(`--env: expected K=V, got ${JSON.stringify(spec)}`);
+  if (eq !== -1) return [key, spec.slice(eq + 1)];
+  const value = hostEnv[key];
+  if (value === undefined) throw new UsageError(`--env: ${key} is not set in the host environment (use ${key}=VALUE)`);
+  return [key, value];
+}
+
+/**
+ * The compiled-module cache root, computed as the native addon does (src-rs/cache.rs):
+ * `explicit`, else $MIMOBOX_CACHE_DIR, else $XDG_CACHE_HOME/mimobox, else $HOME/.cache/mimobox
+ * (each only when set to an absolute path). `null` when none applies.
+ */
+export function defaultCacheDir(explicit?: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  if (explicit) return explicit;
+  const abs = (k: string) => {
+    const v = env[k];
+    return v && isAbsolute(v) ? v : undefined;
+  };
+  const own = abs('MIMOBOX_CACHE_DIR');
+  if (own) return own;
+  const xdg = abs('XDG_CACHE_HOME');
+  if (xdg) return join(xdg, 'mimobox');
+  const home = abs('HOME');
+  return home ? join(home, '.cache', 'mimobox') : null;
+}
+
+/**
+ * The process exit code for a finished execute: the guest's own code (clamped to 255 when
+ * it is out of 0..255), 124 on timeout or fuel exhaustion, 137 when it hit the memory limit,
+ * 134 for any other trap.
+ */
+export function exitCodeFor(result: Pick<SandboxResult, 'exitCode' | 'timedOut' | 'trap' | 'error'>): number {
+  if (result.timedOut) return EXIT.timeout;
+  if (result.trap) {
+    // Both backends report a refused memory.grow / an oversized initial memory as a
+    // `memory` trap whose message says "memory limit"; a plain out-of-bounds access is
+    // also a `memory` trap but is a bug in the guest, not a limit.
+    if (result.trap === 'memory' && /memory limit/i.test(result.error ?? '')) return EXIT.memoryLimit;
+    return EXIT.trap;
+  }
+  if (result.exitCode === null || result.exitCode === undefined) return EXIT.internal;
+  if (!Number.isInteger(result.exitCode) || result.exitCode < 0 || result.exitCode > 255) return 255;
+  return result.exitCode;
+}
+
+/** Human-readable byte count: 1536 -> "1.5 KiB". */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let i = 0;
+  while (value >= 1024 && i < units.length - 1) {
+    value /= 1024;
+    i++;
+  }
+  return i === 0 ? `${bytes} B` : `${value.toFixed(1).replace(/\.0$/, '')} ${units[i]}`;
+}
