@@ -8,3 +8,4 @@ export {
 export { WasmSandbox } from './sandbox.js';
 export { JsSandbox } from './js-backend/sandbox.js';
 export { createSandbox, type Backend, type CreateSandboxOptions } from './factory.js';
+export { setProcessMemoryBudget } from './memory-budget.js';

@@ -1,6 +1,6 @@
 // Resource limits of the JS backend: the memory cap (enforced by patching the
 // module's declared memory maximum) and the capped output streams.
-import { parseModule, withMemories, type ModuleLayout } from './wasm-binary.js';
+import { parseModule, withMemories, withTables, type ModuleLayout } from './wasm-binary.js';
 
 export const WASM_PAGE = 65536;
 /** Same table cap as the native backend (src-rs/settings.rs MAX_TABLE_ELEMENTS). */
@@ -43,10 +43,23 @@ export function planMemory(bytes: Uint8Array, layout: ModuleLayout | undefined, 
       };
     }
   }
+  let out = bytes;
+  // The memory section comes after the table section, so patch it first: the
+  // table section's offsets stay valid.
   const needsPatch = layout.memories.some((m) => m.max === undefined || m.max > capPages);
-  if (!needsPatch || !layout.memorySection) return { bytes };
-  const memories = layout.memories.map((m) => ({ ...m, max: Math.min(m.max ?? capPages, capPages) }));
-  return { bytes: withMemories(bytes, layout.memorySection, memories) };
+  if (needsPatch && layout.memorySection) {
+    const memories = layout.memories.map((m) => ({ ...m, max: Math.min(m.max ?? capPages, capPages) }));
+    out = withMemories(out, layout.memorySection, memories);
+  }
+  // Tables get the same cap as on native, so table.grow cannot take the host's
+  // memory up to V8's own 10,000,000-element limit (80 MB a table). V8 answers a
+  // refused table.grow with -1 where wasmtime traps.
+  const tablesNeedPatch = layout.tables.some((t) => t.max === undefined || t.max > MAX_TABLE_ELEMENTS);
+  if (tablesNeedPatch && layout.tableSection) {
+    const tables = layout.tables.map((t) => ({ ...t, max: Math.min(t.max ?? MAX_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS) }));
+    out = withTables(out, layout.tableSection, layout.tableTypes, tables);
+  }
+  return { bytes: out };
 }
 
 export { parseModule };

@@ -39,6 +39,8 @@ interface Slot {
 interface Waiting {
   job: PoolJob;
   opts: RunOptions;
+  /** performance.now() when it was queued: queueTimeoutMs covers the slot and the budget wait. */
+  enqueuedAt: number;
   resolve(r: RunResult): void;
   reject(e: unknown): void;
   cleanup(): void;
@@ -48,12 +50,24 @@ const abortError = (signal: AbortSignal): AbortError =>
   new AbortError(`the execute was aborted: ${String(signal.reason ?? 'no reason given')}`);
 const destroyedError = (): AbortError => new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
 
+/**
+ * Called once an execute has a slot, before its guest starts: waits for the
+ * process memory budget (memory-budget.ts) and resolves with its release.
+ * `timeoutMs` is what is left of queueTimeoutMs; `signal` aborts the wait.
+ */
+export type Reserve = (timeoutMs: number | undefined, signal: AbortSignal) => Promise<() => void>;
+
 export class WorkerPool {
   private readonly slots: Slot[];
   private readonly queue: Waiting[] = [];
   private destroyed = false;
 
-  constructor(size: number, private readonly maxOutputBytes: number, private readonly workerUrl: URL) {
+  constructor(
+    size: number,
+    private readonly maxOutputBytes: number,
+    private readonly workerUrl: URL,
+    private readonly reserve?: Reserve,
+  ) {
     this.slots = Array.from({ length: size }, () => ({
       worker: undefined, output: undefined, wake: new Int32Array(new SharedArrayBuffer(4)), current: undefined,
     }));
@@ -72,7 +86,7 @@ export class WorkerPool {
       };
       const onAbort = () => leave(abortError(signal as AbortSignal));
       const waiting: Waiting = {
-        job, opts, resolve, reject,
+        job, opts, resolve, reject, enqueuedAt: performance.now(),
         cleanup: () => {
           if (timer) clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
@@ -107,11 +121,61 @@ export class WorkerPool {
       if (!slot) return;
       const waiting = this.queue.shift() as Waiting;
       waiting.cleanup();
-      this.start(slot, waiting);
+      this.admit(slot, waiting);
     }
   }
 
-  private start(slot: Slot, w: Waiting): void {
+  /** Holds the slot while the execute waits for memory budget, then starts it. */
+  private admit(slot: Slot, w: Waiting): void {
+    if (!this.reserve) {
+      this.start(slot, w, () => {});
+      return;
+    }
+    const { signal, queueTimeoutMs } = w.opts;
+    const wait = new AbortController();
+    const onAbort = () => wait.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let settled = false;
+    const settle = (): boolean => {
+      signal?.removeEventListener('abort', onAbort);
+      if (settled) return false;
+      settled = true;
+      return true;
+    };
+    const giveBack = (err: unknown) => {
+      slot.current = undefined;
+      w.reject(err);
+      if (!this.destroyed) this.pump();
+    };
+    slot.current = {
+      message: () => {},
+      failed: () => {},
+      destroy: () => {
+        if (!settle()) return;
+        wait.abort();
+        slot.current = undefined;
+        w.reject(destroyedError());
+      },
+    };
+    const left = queueTimeoutMs === undefined ? undefined : w.enqueuedAt + queueTimeoutMs - performance.now();
+    this.reserve(left, wait.signal).then(
+      (release) => {
+        if (!settle()) return release(); // destroyed while waiting
+        if (signal?.aborted) {
+          release();
+          giveBack(abortError(signal));
+          return;
+        }
+        this.start(slot, w, release);
+      },
+      (err: unknown) => {
+        if (!settle()) return;
+        giveBack(err instanceof AbortError && signal?.aborted ? abortError(signal) : err);
+      },
+    );
+  }
+
+  private start(slot: Slot, w: Waiting, releaseBudget: () => void): void {
     const { timeoutMs, signal } = w.opts;
     const output = (slot.output ??= new SharedArrayBuffer(outputBufferSize(this.maxOutputBytes)));
     const worker = slot.worker ?? this.spawn(slot);
@@ -126,9 +190,11 @@ export class WorkerPool {
       stdout: readCaptured(output, 0, this.maxOutputBytes),
       stderr: readCaptured(output, 1, this.maxOutputBytes),
     });
-    const finish = (): boolean => {
+    // keepBudget: the guest may still be running (stop): its memory is given back after the kill.
+    const finish = (keepBudget = false): boolean => {
       if (done) return false;
       done = true;
+      if (!keepBudget) releaseBudget();
       if (timer) clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       return true;
@@ -140,8 +206,9 @@ export class WorkerPool {
     };
     // Terminate first, then read the output: the thread is gone, so the shared buffer is final.
     const stop = (settle: () => void) => {
-      if (!finish()) return;
+      if (!finish(true)) return;
       void this.kill(slot).then(() => {
+        releaseBudget();
         settle();
         release();
       });

@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { resolveConfig, toStdinBytes, validateCommand, validateEnv, type ResolvedConfig } from '../config.js';
 import { AbortError, ConfigError } from '../errors.js';
 import { moduleUrl } from '../module-url.js';
+import { checkFitsBudget, reserveMemory } from '../memory-budget.js';
 import { buildResult } from '../result.js';
 import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult } from '../types.js';
 import type { Preopen } from './fs.js';
@@ -40,7 +41,12 @@ export class JsSandbox implements Sandbox {
       ...this.config.readonlyDirs.map((d) => ({ root: realpathSync(d.host), guest: d.guest, readonly: true })),
       ...this.config.readwriteDirs.map((d) => ({ root: realpathSync(d.host), guest: d.guest, readonly: false })),
     ];
-    this.pool = new WorkerPool(this.config.maxConcurrency, this.config.maxOutputBytes, new URL('js-backend/worker.js', moduleUrl));
+    // Each running execute reserves its memory cap from the process budget (memory-budget.ts).
+    const capBytes = this.config.memoryLimitBytes;
+    this.pool = new WorkerPool(
+      this.config.maxConcurrency, this.config.maxOutputBytes, new URL('js-backend/worker.js', moduleUrl),
+      (timeoutMs, signal) => reserveMemory(capBytes, { timeoutMs, signal }),
+    );
   }
 
   async execute(cmd: string[], opts: ExecuteOptions = {}): Promise<SandboxResult> {
@@ -54,6 +60,8 @@ export class JsSandbox implements Sandbox {
       throw new ConfigError('opts.signal', 'must be an AbortSignal');
     }
     if (signal?.aborted) throw new AbortError();
+    // A cap over the whole process budget could never run: fail now, not after queueing.
+    checkFitsBudget(this.config.memoryLimitBytes);
 
     const started = performance.now();
     const loaded = await loadModule(path, this.config.memoryLimitBytes, this.config.logger);

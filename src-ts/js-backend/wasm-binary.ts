@@ -38,6 +38,10 @@ export interface ModuleLayout {
   tables: Limits[];
   memories: Limits[];
   memorySection: SectionSpan | undefined;
+  /** The table section, when every table in it was read (its element types are in `tableTypes`). */
+  tableSection: SectionSpan | undefined;
+  /** Element type byte of each table in `tables` (0x70 funcref, 0x6f externref). */
+  tableTypes: number[];
 }
 
 class Reader {
@@ -135,7 +139,9 @@ export function parseModule(bytes: Uint8Array): ModuleLayout | undefined {
   try {
     if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) return undefined;
     const r = new Reader(bytes, 8);
-    const layout: ModuleLayout = { types: [], imports: [], tables: [], memories: [], memorySection: undefined };
+    const layout: ModuleLayout = {
+      types: [], imports: [], tables: [], memories: [], memorySection: undefined, tableSection: undefined, tableTypes: [],
+    };
     while (r.pos < bytes.length) {
       const start = r.pos;
       const id = r.byte();
@@ -148,11 +154,21 @@ export function parseModule(bytes: Uint8Array): ModuleLayout | undefined {
       else if (id === 2) layout.imports = readImports(s);
       else if (id === 4) {
         const n = s.leb();
+        let complete = true;
         for (let i = 0; i < n; i++) {
-          if (s.bytes[s.pos] === 0x40) break; // table with initializer (typed funcref proposal)
-          s.byte();
+          if (s.bytes[s.pos] === 0x40) {
+            complete = false; // table with initializer (typed funcref proposal)
+            break;
+          }
+          const type = s.byte();
+          if (type !== 0x70 && type !== 0x6f) {
+            complete = false; // a typed reference (GC proposal): left as it is
+            break;
+          }
+          layout.tableTypes.push(type);
           layout.tables.push(s.limits());
         }
+        if (complete && s.pos === end) layout.tableSection = { start, end, contentStart };
       } else if (id === 5) {
         const n = s.leb();
         for (let i = 0; i < n; i++) layout.memories.push(s.limits());
@@ -178,15 +194,29 @@ function encodeLeb(value: number): number[] {
   return out;
 }
 
+function encodeLimits(m: Limits): number[] {
+  const hasMax = m.max !== undefined;
+  const out = [hasMax ? m.flags | 1 : m.flags & ~1, ...encodeLeb(m.min)];
+  if (hasMax) out.push(...encodeLeb(m.max as number));
+  return out;
+}
+
 /** Returns a copy of the module with its memory section rewritten to `memories`. */
 export function withMemories(bytes: Uint8Array, span: SectionSpan, memories: Limits[]): Uint8Array {
   const body: number[] = [...encodeLeb(memories.length)];
-  for (const m of memories) {
-    const hasMax = m.max !== undefined;
-    body.push(hasMax ? m.flags | 1 : m.flags & ~1, ...encodeLeb(m.min));
-    if (hasMax) body.push(...encodeLeb(m.max as number));
-  }
-  const section = [5, ...encodeLeb(body.length), ...body];
+  for (const m of memories) body.push(...encodeLimits(m));
+  return replaceSection(bytes, span, 5, body);
+}
+
+/** Returns a copy of the module with its table section rewritten (same element types, new limits). */
+export function withTables(bytes: Uint8Array, span: SectionSpan, types: number[], tables: Limits[]): Uint8Array {
+  const body: number[] = [...encodeLeb(tables.length)];
+  tables.forEach((t, i) => body.push(types[i] as number, ...encodeLimits(t)));
+  return replaceSection(bytes, span, 4, body);
+}
+
+function replaceSection(bytes: Uint8Array, span: SectionSpan, id: number, body: number[]): Uint8Array {
+  const section = [id, ...encodeLeb(body.length), ...body];
   const out = new Uint8Array(span.start + section.length + (bytes.length - span.end));
   out.set(bytes.subarray(0, span.start), 0);
   out.set(section, span.start);

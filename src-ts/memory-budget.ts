@@ -1,0 +1,174 @@
+// The process-wide budget of reserved guest memory. Every execute reserves its
+// sandbox's memoryLimitMb from it while it runs (it is the most the guest can
+// take), and waits for budget the way it waits for a slot. So a thousand
+// sandboxes with 64 MiB caps cannot, together, take more than the budget.
+//
+// The JS backend keeps its counter here; the native backend keeps its own in
+// Rust (same default, same env override). `setProcessMemoryBudget` sets both.
+import { totalmem } from 'node:os';
+import { AbortError, ConfigError, ResourceError } from './errors.js';
+import { loadNativeBinding } from './native.js';
+
+const MiB = 1024 * 1024;
+/** Upper bound accepted for the budget: 1 PiB, i.e. "no practical limit". */
+export const MAX_MEMORY_BUDGET_MB = 1024 * 1024 * 1024;
+export const MEMORY_BUDGET_ENV = 'MIMOBOX_MEMORY_BUDGET_MB';
+
+interface Waiter {
+  bytes: number;
+  grant(release: () => void): void;
+  fail(error: Error): void;
+}
+
+let budgetBytes: number | undefined;
+let reservedBytes = 0;
+const queue: Waiter[] = [];
+
+const mib = (bytes: number): string => `${Math.round((bytes / MiB) * 100) / 100} MiB`;
+
+function parseBudgetMb(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > MAX_MEMORY_BUDGET_MB) {
+    throw new ConfigError(field, `must be a positive whole number of MiB (at most ${MAX_MEMORY_BUDGET_MB}), got ${String(value)}`);
+  }
+  return value;
+}
+
+/** The default: half of physical RAM, or MIMOBOX_MEMORY_BUDGET_MB (read at first use). */
+function initialBudgetBytes(): number {
+  const raw = process.env[MEMORY_BUDGET_ENV];
+  if (raw !== undefined && raw !== '') {
+    const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+    return parseBudgetMb(MEMORY_BUDGET_ENV, n) * MiB;
+  }
+  return Math.max(MiB, Math.floor(totalmem() / 2 / MiB) * MiB);
+}
+
+/** The process budget in bytes (the JS backend's view; native keeps the same number). */
+export function processMemoryBudgetBytes(): number {
+  budgetBytes ??= initialBudgetBytes();
+  return budgetBytes;
+}
+
+/**
+ * Sets the process-wide budget of reserved guest memory, in MiB, for both
+ * backends. Executes already running keep their reservation; waiting ones are
+ * re-checked (an execute whose cap is now over the whole budget fails with
+ * MEMORY_BUDGET).
+ */
+export function setProcessMemoryBudget(mb: number): void {
+  const value = parseBudgetMb('mb', mb);
+  budgetBytes = value * MiB;
+  try {
+    const binding = loadNativeBinding() as unknown as { setMemoryBudgetMb?: (mb: number) => void };
+    if (typeof binding.setMemoryBudgetMb === 'function') binding.setMemoryBudgetMb(value);
+  } catch {
+    // No native addon: only the JS backend runs here, and it reads budgetBytes.
+  }
+  pump();
+}
+
+/** For tests and monitoring: the JS backend's counters. */
+export function memoryBudgetStats(): { budgetBytes: number; reservedBytes: number; waiting: number } {
+  return { budgetBytes: processMemoryBudgetBytes(), reservedBytes, waiting: queue.length };
+}
+
+function releaser(bytes: number): () => void {
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    reservedBytes -= bytes;
+    pump();
+  };
+}
+
+function overBudgetError(bytes: number, total: number): ResourceError {
+  return new ResourceError(
+    'MEMORY_BUDGET',
+    `the sandbox's memory cap (${mib(bytes)}) is larger than the whole process memory budget (${mib(total)}): ` +
+      `lower memoryLimitMb, or raise the budget with setProcessMemoryBudget() or ${MEMORY_BUDGET_ENV}`,
+  );
+}
+
+/** Throws MEMORY_BUDGET at once when `bytes` is over the whole budget (it could never be granted). */
+export function checkFitsBudget(bytes: number): void {
+  const total = processMemoryBudgetBytes();
+  if (bytes > total) throw overBudgetError(bytes, total);
+}
+
+/** Grants waiters in FIFO order while they fit; fails those that can never fit. */
+function pump(): void {
+  const total = processMemoryBudgetBytes();
+  for (let i = 0; i < queue.length; ) {
+    const w = queue[i] as Waiter;
+    if (w.bytes > total) {
+      queue.splice(i, 1);
+      w.fail(overBudgetError(w.bytes, total));
+    } else i++;
+  }
+  while (queue.length > 0) {
+    const head = queue[0] as Waiter;
+    if (reservedBytes + head.bytes > total) return;
+    queue.shift();
+    reservedBytes += head.bytes;
+    head.grant(releaser(head.bytes));
+  }
+}
+
+export interface ReserveOptions {
+  /** Give up after this long (ms), with MEMORY_BUDGET. Undefined: wait as long as it takes. */
+  timeoutMs?: number | undefined;
+  /** Aborting stops the wait; the promise rejects with an AbortError (the caller picks its message). */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Reserves `bytes` of the process budget. Resolves with a release function
+ * (idempotent) once the bytes fit; waits first-come first-served otherwise.
+ */
+export function reserveMemory(bytes: number, opts: ReserveOptions = {}): Promise<() => void> {
+  const total = processMemoryBudgetBytes();
+  if (bytes > total) return Promise.reject(overBudgetError(bytes, total));
+  if (opts.signal?.aborted) return Promise.reject(new AbortError());
+  if (queue.length === 0 && reservedBytes + bytes <= total) {
+    reservedBytes += bytes;
+    return Promise.resolve(releaser(bytes));
+  }
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const { signal, timeoutMs } = opts;
+    const leave = (error: Error) => {
+      const i = queue.indexOf(waiter);
+      if (i >= 0) queue.splice(i, 1);
+      done();
+      reject(error);
+      pump(); // a large waiter leaving the head may unblock smaller ones
+    };
+    const onAbort = () => leave(new AbortError());
+    const done = () => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const waiter: Waiter = {
+      bytes,
+      grant: (release) => {
+        done();
+        resolve(release);
+      },
+      fail: (error) => {
+        done();
+        reject(error);
+      },
+    };
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(() => leave(new ResourceError(
+        'MEMORY_BUDGET',
+        `the execute waited over ${Math.round(timeoutMs)} ms for ${mib(bytes)} of the process memory budget ` +
+          `(${mib(reservedBytes)} of ${mib(processMemoryBudgetBytes())} reserved by running executes): ` +
+          `raise queueTimeoutMs, lower memoryLimitMb, or raise the budget (setProcessMemoryBudget / ${MEMORY_BUDGET_ENV})`,
+      )), Math.max(0, timeoutMs));
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    queue.push(waiter);
+  });
+}
