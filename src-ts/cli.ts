@@ -3,7 +3,7 @@
 // and stderr go to ours, its exit code becomes ours. Everything mimobox says
 // on its own goes to stderr, prefixed "mimobox:".
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, fstatSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -47,7 +47,9 @@ Runs FILE.wasm (a WASI preview 1 program) in a sandbox. The program's stdout
 goes to stdout and its stderr to stderr, nothing else is written to stdout;
 mimobox's own messages go to stderr, prefixed "mimobox:". Arguments after
 FILE (put them after "--" when they start with "-") are passed to the program,
-whose argv[0] is FILE. Stdin is passed through when it is not a terminal.
+whose argv[0] is FILE. Stdin is passed to the program when it is a pipe or a
+file (cmd | mimobox run ..., < file); use --stdin - to pass it in other cases
+(e.g. when spawned from Node's child_process, whose stdio are sockets).
 
 Options:
   --timeout DURATION   wall-clock limit, e.g. 300ms, 5s, 2m, 1h; bare number = seconds
@@ -63,7 +65,8 @@ Options:
                        repeatable
   --max-output SIZE    cap on captured stdout and on stderr, each, e.g. 64K, 1M; bare
                        number = bytes (default 1M, at most 64M)
-  --stdin FILE         read the program's stdin from FILE ("-" = our stdin, even a terminal)
+  --stdin FILE|-       read the program's stdin from FILE, or from ours with "-" (read to
+                       its end before the program starts)
   --backend BACKEND    native, js or auto (default auto: native, else the pure-JS backend)
   --json               print the whole result as JSON on stdout instead of the program's
                        output (stdout/stderr as UTF-8 text, or base64 when not valid UTF-8)
@@ -239,6 +242,12 @@ function exitCodeForError(e: SandboxError): number {
   }
 }
 
+/**
+ * The guest's stdin. The sandbox takes stdin as bytes up front, so reading ours means waiting
+ * for its end: done for a shell pipe or a redirected file (`cmd | mimobox run`, `< file`), not
+ * for a terminal, /dev/null or a socket (how Node's child_process connects stdio, often left
+ * open), where waiting could hang. `--stdin -` reads ours in every case, `--stdin FILE` a file.
+ */
 async function readStdin(spec: string | undefined): Promise<Uint8Array> {
   if (spec !== undefined && spec !== '-') {
     try {
@@ -247,10 +256,20 @@ async function readStdin(spec: string | undefined): Promise<Uint8Array> {
       throw usage(`--stdin: cannot read ${spec}: ${(e as Error).message}`, 'run');
     }
   }
-  if (spec === undefined && process.stdin.isTTY) return new Uint8Array(0);
+  if (spec === undefined && !stdinIsPipeOrFile()) return new Uint8Array(0);
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+}
+
+function stdinIsPipeOrFile(): boolean {
+  if (process.platform === 'win32') return !process.stdin.isTTY;
+  try {
+    const st = fstatSync(0);
+    return st.isFIFO() || st.isFile();
+  } catch {
+    return false; // no fd 0 at all
+  }
 }
 
 function encodeOutput(buf: Buffer): { text: string; encoding: 'utf8' | 'base64' } {
