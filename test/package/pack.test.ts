@@ -53,7 +53,7 @@ function run(cmd: string, args: string[], cwd: string, extraEnv: NodeJS.ProcessE
     execFile(
       cmd,
       args,
-      { cwd, env: { ...env, ...extraEnv }, maxBuffer: 64 * 1024 * 1024, shell: process.platform === 'win32' && cmd === 'npm' },
+      { cwd, env: { ...env, ...extraEnv }, maxBuffer: 64 * 1024 * 1024, shell: process.platform === 'win32' && (cmd === 'npm' || cmd.endsWith('.cmd')) },
       (error, stdout, stderr) => {
         if (error) fail(new Error(`${cmd} ${args.join(' ')} failed in ${cwd}: ${error.message}\n${stdout}\n${stderr}`));
         else done({ stdout, stderr });
