@@ -150,7 +150,8 @@ describe('release workflow', () => {
   test('package.json scripts follow the napi-rs conventions the workflow relies on', () => {
     expect(pkg.scripts.artifacts).toBe('napi artifacts');
     expect(pkg.scripts.prepublishOnly).toBe('napi prepublish -t npm');
-    expect(pkg.scripts.version).toBe('napi version');
+    // `npm version X` runs this between the bump and the commit: npm/*/package.json follow.
+    expect(pkg.scripts.version).toBe('napi version && git add npm');
     // Added at publish time by `napi prepublish`, never in the repository (see docs/distribution.md).
     expect(pkg.optionalDependencies).toBeUndefined();
     expect(pkg.files).not.toContain('npm/');
