@@ -1,7 +1,14 @@
-// A small pool of worker threads, one guest at a time each. Beyond the pool
-// size, executes queue (optionally with a queue timeout). At the deadline or
-// on abort the worker is terminated (V8 stops even a call-free loop) and
-// replaced lazily by the next execute.
+// Worker threads for the JS backend, one guest at a time each.
+//
+// The threads are process-wide (WorkerHost): every JsSandbox shares at most
+// `jsWorkerLimit()` of them (default max(8, 4 x CPUs); MIMOBOX_JS_WORKERS
+// overrides), so a thousand sandboxes cost no more threads than one busy one.
+// Each sandbox's WorkerPool adds its own maxConcurrency and queue on top. An
+// execute waits, in order, for a place under its sandbox's maxConcurrency, for
+// a thread, and for its memory cap from the process budget (memory-budget.ts);
+// queueTimeoutMs covers all three waits. At the deadline or on abort the
+// worker is terminated (V8 stops even a call-free loop) and replaced lazily.
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { AbortError, ResourceError } from '../errors.js';
 import { outputBufferSize, readCaptured, type CapturedStream } from './limits.js';
@@ -23,10 +30,30 @@ export interface RunResult {
   elapsedMs: number;
 }
 
+/**
+ * Called once an execute has a thread, before its guest starts: waits for the
+ * process memory budget (memory-budget.ts) and resolves with its release.
+ * `timeoutMs` is what is left of queueTimeoutMs; `signal` aborts the wait.
+ */
+export type Reserve = (timeoutMs: number | undefined, signal: AbortSignal) => Promise<() => void>;
+
+/** A worker whose guest grew its memory past this is replaced, so idle threads do not pin memory. */
+const RETIRE_MEMORY_BYTES = 32 * 1024 * 1024;
+/** Output buffers up to this size stay with their thread for the next execute; larger ones are dropped. */
+const KEEP_OUTPUT_BUFFER_BYTES = 4 * 1024 * 1024;
+export const JS_WORKERS_ENV = 'MIMOBOX_JS_WORKERS';
+/** Idle threads beyond one per CPU are stopped after this long, so a burst does not keep them. */
+const IDLE_WORKER_MS = 2000;
+
+const abortError = (signal: AbortSignal): AbortError =>
+  new AbortError(`the execute was aborted: ${String(signal.reason ?? 'no reason given')}`);
+const destroyedError = (): AbortError => new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
+
+// ---- the process-wide threads ----------------------------------------------
+
 interface Running {
   message(outcome: JobOutcome): void;
   failed(reason: string): void;
-  destroy(): void;
 }
 
 interface Slot {
@@ -34,43 +61,187 @@ interface Slot {
   output: SharedArrayBuffer | undefined;
   wake: Int32Array;
   current: Running | undefined;
+  busy: boolean;
+  idleTimer: NodeJS.Timeout | undefined;
 }
+
+interface ThreadWaiter {
+  grant(slot: Slot): void;
+}
+
+/** The most JS-backend guests that run at once in this process (= worker threads). */
+export function jsWorkerLimit(): number {
+  const raw = process.env[JS_WORKERS_ENV];
+  if (raw !== undefined && /^\d+$/.test(raw.trim()) && Number(raw) > 0) return Number(raw);
+  return Math.max(8, 4 * availableParallelism());
+}
+
+class WorkerHost {
+  private readonly slots: Slot[] = [];
+  private readonly waiters: ThreadWaiter[] = [];
+
+  constructor(readonly limit: number, private readonly workerUrl: URL) {}
+
+  /** A thread for one execute; waits first-come first-served when all are busy. */
+  acquire(timeoutMs: number | undefined, signal: AbortSignal, timeoutError: () => Error): Promise<Slot> {
+    if (signal.aborted) return Promise.reject(new AbortError());
+    if (this.waiters.length === 0) {
+      const slot = this.take();
+      if (slot) return Promise.resolve(slot);
+    }
+    return new Promise<Slot>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const leave = (e: Error) => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        done();
+        reject(e);
+      };
+      const onAbort = () => leave(new AbortError());
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+      };
+      const waiter: ThreadWaiter = {
+        grant: (slot) => {
+          done();
+          resolve(slot);
+        },
+      };
+      if (timeoutMs !== undefined) timer = setTimeout(() => leave(timeoutError()), timeoutMs);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Gives the thread back (its worker alive or not) and hands it to the next waiter. */
+  release(slot: Slot): void {
+    slot.current = undefined;
+    slot.worker?.unref();
+    slot.busy = false;
+    const next = this.waiters.shift();
+    if (next) {
+      next.grant(this.take() as Slot);
+      return;
+    }
+    if (slot.worker && !slot.idleTimer) {
+      slot.idleTimer = setTimeout(() => {
+        slot.idleTimer = undefined;
+        const live = this.slots.filter((s) => s.worker).length;
+        if (!slot.busy && slot.worker && live > this.keepWarm) void this.kill(slot);
+      }, IDLE_WORKER_MS);
+      slot.idleTimer.unref();
+    }
+  }
+
+  /** Threads kept alive while idle: one per CPU. */
+  private get keepWarm(): number {
+    return Math.min(this.limit, availableParallelism());
+  }
+
+  private take(): Slot | undefined {
+    let slot = this.slots.find((s) => !s.busy && s.worker) ?? this.slots.find((s) => !s.busy);
+    if (!slot && this.slots.length < this.limit) {
+      slot = {
+        worker: undefined, output: undefined, wake: new Int32Array(new SharedArrayBuffer(4)), current: undefined,
+        busy: false, idleTimer: undefined,
+      };
+      this.slots.push(slot);
+    }
+    if (slot) {
+      slot.busy = true;
+      if (slot.idleTimer) clearTimeout(slot.idleTimer);
+      slot.idleTimer = undefined;
+    }
+    return slot;
+  }
+
+  worker(slot: Slot): Worker {
+    if (slot.worker) return slot.worker;
+    // Inherit the host's flags except those that only make sense for the main
+    // script (`node --input-type=module -e ...` would stop the worker from loading).
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    const worker = new Worker(this.workerUrl, { execArgv });
+    worker.unref();
+    const gone = (reason: string) => {
+      if (slot.worker !== worker) return;
+      slot.worker = undefined;
+      slot.current?.failed(reason);
+    };
+    worker.on('message', (outcome: JobOutcome) => {
+      if (slot.worker === worker) slot.current?.message(outcome);
+    });
+    worker.on('error', (e) => gone(e instanceof Error ? e.message : String(e)));
+    worker.on('exit', (code) => gone(`the worker exited with code ${code}`));
+    slot.worker = worker;
+    return worker;
+  }
+
+  /** Stops the slot's worker (a running guest with it); the next execute on the slot spawns a new one. */
+  async kill(slot: Slot): Promise<void> {
+    const worker = slot.worker;
+    if (!worker) return;
+    slot.worker = undefined;
+    // An idle thread's output buffer goes with it.
+    if (!slot.busy) slot.output = undefined;
+    // Wake a guest sleeping in poll_oneoff so the thread stops at once.
+    Atomics.store(slot.wake, 0, 1);
+    Atomics.notify(slot.wake, 0);
+    await worker.terminate();
+  }
+
+  stats(): { threads: number; busy: number; waiting: number; limit: number } {
+    return {
+      threads: this.slots.filter((s) => s.worker).length,
+      busy: this.slots.filter((s) => s.busy).length,
+      waiting: this.waiters.length,
+      limit: this.limit,
+    };
+  }
+}
+
+let host: WorkerHost | undefined;
+
+function sharedHost(workerUrl: URL): WorkerHost {
+  host ??= new WorkerHost(jsWorkerLimit(), workerUrl);
+  return host;
+}
+
+/** For tests and monitoring: the JS backend's process-wide threads. */
+export function jsWorkerStats(): { threads: number; busy: number; waiting: number; limit: number } {
+  return host?.stats() ?? { threads: 0, busy: 0, waiting: 0, limit: jsWorkerLimit() };
+}
+
+// ---- one sandbox's executes --------------------------------------------------
 
 interface Waiting {
   job: PoolJob;
   opts: RunOptions;
-  /** performance.now() when it was queued: queueTimeoutMs covers the slot and the budget wait. */
+  /** performance.now() when it was queued: queueTimeoutMs covers every wait. */
   enqueuedAt: number;
   resolve(r: RunResult): void;
   reject(e: unknown): void;
   cleanup(): void;
 }
 
-const abortError = (signal: AbortSignal): AbortError =>
-  new AbortError(`the execute was aborted: ${String(signal.reason ?? 'no reason given')}`);
-const destroyedError = (): AbortError => new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
-
-/**
- * Called once an execute has a slot, before its guest starts: waits for the
- * process memory budget (memory-budget.ts) and resolves with its release.
- * `timeoutMs` is what is left of queueTimeoutMs; `signal` aborts the wait.
- */
-export type Reserve = (timeoutMs: number | undefined, signal: AbortSignal) => Promise<() => void>;
+/** An execute past the sandbox's queue: waiting for a thread or budget, or running. */
+interface Active {
+  destroy(): Promise<void>;
+}
 
 export class WorkerPool {
-  private readonly slots: Slot[];
+  private readonly host: WorkerHost;
   private readonly queue: Waiting[] = [];
+  private readonly active = new Set<Active>();
   private destroyed = false;
 
   constructor(
-    size: number,
+    private readonly size: number,
     private readonly maxOutputBytes: number,
-    private readonly workerUrl: URL,
+    workerUrl: URL,
     private readonly reserve?: Reserve,
   ) {
-    this.slots = Array.from({ length: size }, () => ({
-      worker: undefined, output: undefined, wake: new Int32Array(new SharedArrayBuffer(4)), current: undefined,
-    }));
+    this.host = sharedHost(workerUrl);
   }
 
   run(job: PoolJob, opts: RunOptions): Promise<RunResult> {
@@ -94,7 +265,7 @@ export class WorkerPool {
       };
       if (queueTimeoutMs !== undefined) {
         timer = setTimeout(() => leave(new ResourceError('QUEUE_TIMEOUT',
-          `the execute waited ${queueTimeoutMs} ms for a free slot (maxConcurrency ${this.slots.length}): raise maxConcurrency or queueTimeoutMs`)), queueTimeoutMs);
+          `the execute waited ${queueTimeoutMs} ms for a free slot (maxConcurrency ${this.size}): raise maxConcurrency or queueTimeoutMs`)), queueTimeoutMs);
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       this.queue.push(waiting);
@@ -102,83 +273,72 @@ export class WorkerPool {
     });
   }
 
-  /** Stops everything: running and queued executes reject with DESTROYED. */
+  /** Stops everything: running, waiting and queued executes reject with DESTROYED. */
   async destroy(): Promise<void> {
     this.destroyed = true;
     for (const w of this.queue.splice(0)) {
       w.cleanup();
       w.reject(destroyedError());
     }
-    await Promise.all(this.slots.map(async (slot) => {
-      slot.current?.destroy();
-      await this.kill(slot);
-    }));
+    await Promise.all([...this.active].map((a) => a.destroy()));
   }
 
   private pump(): void {
-    while (this.queue.length > 0) {
-      const slot = this.slots.find((s) => s.current === undefined);
-      if (!slot) return;
+    while (!this.destroyed && this.active.size < this.size && this.queue.length > 0) {
       const waiting = this.queue.shift() as Waiting;
       waiting.cleanup();
-      this.admit(slot, waiting);
+      void this.admit(waiting);
     }
   }
 
-  /** Holds the slot while the execute waits for memory budget, then starts it. */
-  private admit(slot: Slot, w: Waiting): void {
-    if (!this.reserve) {
-      this.start(slot, w, () => {});
-      return;
-    }
+  /** Waits for a thread, then for memory budget, then starts the guest. */
+  private async admit(w: Waiting): Promise<void> {
     const { signal, queueTimeoutMs } = w.opts;
+    const deadline = queueTimeoutMs === undefined ? undefined : w.enqueuedAt + queueTimeoutMs;
+    const left = () => (deadline === undefined ? undefined : Math.max(0, deadline - performance.now()));
     const wait = new AbortController();
     const onAbort = () => wait.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
-    let settled = false;
-    const settle = (): boolean => {
-      signal?.removeEventListener('abort', onAbort);
-      if (settled) return false;
-      settled = true;
-      return true;
-    };
-    const giveBack = (err: unknown) => {
-      slot.current = undefined;
-      w.reject(err);
-      if (!this.destroyed) this.pump();
-    };
-    slot.current = {
-      message: () => {},
-      failed: () => {},
-      destroy: () => {
-        if (!settle()) return;
+    const handle: Active = {
+      destroy: async () => {
         wait.abort();
-        slot.current = undefined;
-        w.reject(destroyedError());
       },
     };
-    const left = queueTimeoutMs === undefined ? undefined : w.enqueuedAt + queueTimeoutMs - performance.now();
-    this.reserve(left, wait.signal).then(
-      (release) => {
-        if (!settle()) return release(); // destroyed while waiting
-        if (signal?.aborted) {
-          release();
-          giveBack(abortError(signal));
-          return;
-        }
-        this.start(slot, w, release);
-      },
-      (err: unknown) => {
-        if (!settle()) return;
-        giveBack(err instanceof AbortError && signal?.aborted ? abortError(signal) : err);
-      },
-    );
+    this.active.add(handle);
+    let slot: Slot | undefined;
+    let releaseBudget = (): void => {};
+    const giveUp = (err: unknown) => {
+      releaseBudget();
+      if (slot) this.host.release(slot);
+      this.active.delete(handle);
+      w.reject(this.destroyed ? destroyedError() : signal?.aborted ? abortError(signal) : err);
+      this.pump();
+    };
+    try {
+      slot = await this.host.acquire(left(), wait.signal, () => new ResourceError('QUEUE_TIMEOUT',
+        `the execute waited ${queueTimeoutMs} ms for a worker thread: the JS backend runs at most ${this.host.limit} guests at ` +
+        `once in this process (${JS_WORKERS_ENV} raises it); raise queueTimeoutMs or run fewer at once`));
+      if (this.reserve) releaseBudget = await this.reserve(left(), wait.signal);
+    } catch (e) {
+      signal?.removeEventListener('abort', onAbort);
+      giveUp(e);
+      return;
+    }
+    signal?.removeEventListener('abort', onAbort);
+    if (this.destroyed || signal?.aborted) {
+      giveUp(new AbortError());
+      return;
+    }
+    this.start(slot, w, releaseBudget, handle);
   }
 
-  private start(slot: Slot, w: Waiting, releaseBudget: () => void): void {
+  private start(slot: Slot, w: Waiting, releaseBudget: () => void, handle: Active): void {
     const { timeoutMs, signal } = w.opts;
-    const output = (slot.output ??= new SharedArrayBuffer(outputBufferSize(this.maxOutputBytes)));
-    const worker = slot.worker ?? this.spawn(slot);
+    const cap = this.maxOutputBytes;
+    const need = outputBufferSize(cap);
+    if (slot.output?.byteLength !== need) slot.output = new SharedArrayBuffer(need);
+    const output = slot.output;
+    const worker = this.host.worker(slot);
     worker.ref();
     Atomics.store(slot.wake, 0, 0);
     const started = performance.now();
@@ -187,8 +347,8 @@ export class WorkerPool {
 
     const collect = (outcome: JobOutcome, timedOut: boolean): RunResult => ({
       outcome, timedOut, elapsedMs: performance.now() - started,
-      stdout: readCaptured(output, 0, this.maxOutputBytes),
-      stderr: readCaptured(output, 1, this.maxOutputBytes),
+      stdout: readCaptured(output, 0, cap),
+      stderr: readCaptured(output, 1, cap),
     });
     // keepBudget: the guest may still be running (stop): its memory is given back after the kill.
     const finish = (keepBudget = false): boolean => {
@@ -200,14 +360,15 @@ export class WorkerPool {
       return true;
     };
     const release = () => {
-      slot.current = undefined;
-      slot.worker?.unref();
+      if (need > KEEP_OUTPUT_BUFFER_BYTES && slot.output === output) slot.output = undefined;
+      this.host.release(slot);
+      this.active.delete(handle);
       if (!this.destroyed) this.pump();
     };
     // Terminate first, then read the output: the thread is gone, so the shared buffer is final.
     const stop = (settle: () => void) => {
       if (!finish(true)) return;
-      void this.kill(slot).then(() => {
+      void this.host.kill(slot).then(() => {
         releaseBudget();
         settle();
         release();
@@ -219,6 +380,8 @@ export class WorkerPool {
       message: (outcome) => {
         if (!finish()) return;
         const r = collect(outcome, false);
+        // A thread that held a large guest memory is replaced rather than kept idle with it.
+        if ((outcome.memoryBytes ?? 0) > RETIRE_MEMORY_BYTES) void this.host.kill(slot);
         release();
         w.resolve(r);
       },
@@ -228,50 +391,22 @@ export class WorkerPool {
         release();
         w.resolve(r);
       },
-      destroy: () => {
-        if (!finish()) return;
-        slot.current = undefined;
-        w.reject(destroyedError());
-      },
+    };
+    handle.destroy = async () => {
+      if (!finish(true)) return;
+      w.reject(destroyedError());
+      await this.host.kill(slot);
+      releaseBudget();
+      release();
     };
     timer = setTimeout(() => stop(() => w.resolve(collect(
       { exitCode: null, error: `the guest ran past the ${timeoutMs} ms timeout and was stopped` }, true))), timeoutMs);
     signal?.addEventListener('abort', onAbort, { once: true });
-    const message: JobMessage = { ...w.job, maxOutputBytes: this.maxOutputBytes, output, wake: slot.wake.buffer as SharedArrayBuffer };
+    const message: JobMessage = { ...w.job, maxOutputBytes: cap, output, wake: slot.wake.buffer as SharedArrayBuffer };
     try {
       worker.postMessage(message);
     } catch (e) {
       slot.current.failed(e instanceof Error ? e.message : String(e));
     }
-  }
-
-  private spawn(slot: Slot): Worker {
-    // Inherit the host's flags except those that only make sense for the main
-    // script (`node --input-type=module -e ...` would stop the worker from loading).
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    const worker = new Worker(this.workerUrl, { execArgv });
-    worker.unref();
-    const gone = (reason: string) => {
-      if (slot.worker !== worker) return;
-      slot.worker = undefined;
-      slot.current?.failed(reason);
-    };
-    worker.on('message', (outcome: JobOutcome) => {
-      if (slot.worker === worker) slot.current?.message(outcome);
-    });
-    worker.on('error', (e) => gone(e instanceof Error ? e.message : String(e)));
-    worker.on('exit', (code) => gone(`the worker exited with code ${code}`));
-    slot.worker = worker;
-    return worker;
-  }
-
-  private async kill(slot: Slot): Promise<void> {
-    const worker = slot.worker;
-    if (!worker) return;
-    slot.worker = undefined;
-    // Wake a guest sleeping in poll_oneoff so the thread stops at once.
-    Atomics.store(slot.wake, 0, 1);
-    Atomics.notify(slot.wake, 0);
-    await worker.terminate();
   }
 }

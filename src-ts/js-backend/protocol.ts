@@ -24,4 +24,6 @@ export interface JobOutcome {
   error?: string;
   /** Set when instantiation failed at link time (should not happen: imports are checked first). */
   linkError?: string;
+  /** Size of the guest's linear memory at the end (the pool replaces workers that held a lot). */
+  memoryBytes?: number;
 }

@@ -1,5 +1,9 @@
 // Worker thread entry: instantiates a compiled module with our WASI and runs
 // it to the end. The pool terminates this thread at the deadline.
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
 import { CappedOutput, nearMemoryCap } from './limits.js';
 import type { JobMessage, JobOutcome } from './protocol.js';
@@ -35,7 +39,9 @@ function run(job: JobMessage): JobOutcome {
   } finally {
     wasi.closeAll();
   }
-  return refusedGrow(outcome, memory, job.memoryLimitBytes);
+  const final = refusedGrow(outcome, memory, job.memoryLimitBytes);
+  if (memory) final.memoryBytes = memory.buffer.byteLength;
+  return final;
 }
 
 /** Reports an abnormal end at the memory cap as native does; see nearMemoryCap. */
@@ -52,12 +58,52 @@ function refusedGrow(o: JobOutcome, memory: WebAssembly.Memory | undefined, limi
   };
 }
 
+/**
+ * Guests run at a lower CPU priority than the host's event loop, so a busy
+ * guest (or eight) cannot starve the server's main thread of CPU. Linux only:
+ * there /proc/thread-self names this thread's id and setpriority(2) takes a
+ * thread id; elsewhere this is a no-op.
+ */
+function lowerThreadPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0 && tid !== process.pid) setPriority(tid, 10);
+  } catch {
+    /* not Linux, or not permitted: run at normal priority */
+  }
+}
+lowerThreadPriority();
+
+/**
+ * An idle worker has no allocation pressure, so V8 would keep a finished
+ * guest's dead linear memory (its backing store) until some later GC. After a
+ * guest that used more than this, the worker collects at once (after posting
+ * the result), so an idle pool does not pin guest memory.
+ */
+const COLLECT_AFTER_BYTES = 4 * 1024 * 1024;
+/** Also after a long run (tables, host-side buffers): a few ms of GC is noise next to it. */
+const COLLECT_AFTER_MS = 50;
+const collectGarbage: (() => void) | undefined = (() => {
+  try {
+    // `gc` exists only in contexts made while --expose-gc is on: make one, then turn it off again.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    setFlagsFromString('--no-expose-gc');
+    return typeof gc === 'function' ? (gc as () => void) : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
 parentPort?.on('message', (job: JobMessage) => {
   let outcome: JobOutcome;
+  const started = performance.now();
   try {
     outcome = run(job);
   } catch (e) {
     outcome = { exitCode: null, trap: 'other', error: `the sandbox worker failed: ${e instanceof Error ? e.message : String(e)}` };
   }
   parentPort?.postMessage(outcome);
+  const held = (outcome.memoryBytes ?? 0) + job.stdin.byteLength;
+  if (held > COLLECT_AFTER_BYTES || performance.now() - started > COLLECT_AFTER_MS) collectGarbage?.();
 });
