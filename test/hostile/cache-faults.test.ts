@@ -1,0 +1,179 @@
+// Faults in the native backend's compiled-module cache (.cwasm). Whatever
+// happens to the cache, each execute must still run the right code: the
+// cache may only ever make things faster. Each case runs guests in fresh
+// Node processes (a fresh in-memory module map), so the disk cache is used.
+// Truncated and swapped artefacts are covered in test/native/native.test.ts
+// ("compile once, load from disk in a new process, recompile a corrupt file",
+// "another module's artefact under this module's name is refused").
+import { spawn } from 'node:child_process';
+import {
+  chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { BACKENDS } from '../conformance/backends.js';
+import { c, tempDir, wat } from '../conformance/helpers.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+interface ChildRun {
+  log: string[];
+  outputs: string[];
+  codes: (number | null)[];
+}
+
+/**
+ * Runs guests in a fresh Node process with a given cacheDir (and optional
+ * fuel setting); resolves with their stdout/exit codes and the cache log.
+ */
+function runInChild(cacheDir: string, guests: string[][], fuel: 'auto' | 'off' = 'auto'): Promise<ChildRun> {
+  const script = `
+    import { WasmSandbox } from ${JSON.stringify(join(ROOT, 'dist/esm/index.js'))};
+    const log = [];
+    const sb = new WasmSandbox({ cacheDir: ${JSON.stringify(cacheDir)}, ${fuel === 'off' ? 'fuel: null,' : ''} maxConcurrency: 4,
+      logger: (level, m) => log.push(level + ': ' + m) });
+    const rs = await Promise.all(${JSON.stringify(guests)}.map((cmd) => sb.execute(cmd)));
+    await sb.destroy();
+    console.log(JSON.stringify({ log, outputs: rs.map((r) => r.stdout.toString()), codes: rs.map((r) => r.exitCode) }));
+  `;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`child exited ${code}: ${err}`));
+      else resolve(JSON.parse(out.trim().split('\n').pop() as string) as ChildRun);
+    });
+  });
+}
+
+function cacheFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...cacheFiles(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+/** The guests every case runs: different modules, checked outputs. */
+const GUESTS: string[][] = [[wat('hello')], [wat('main_only')], [c('exit_code'), '7'], [c('args_env'), 'x']];
+function checkRight(r: ChildRun): void {
+  expect(r.outputs[0]).toBe('hello, world\n');
+  expect(r.codes[0]).toBe(0);
+  expect(r.codes[1]).toBe(42);
+  expect(r.codes[2]).toBe(7);
+  expect(r.outputs[3]).toContain('argv[1]=x\n');
+}
+
+const describeNative = BACKENDS.includes('native') ? describe : describe.skip;
+
+describeNative('compiled-module cache faults [native]', () => {
+  test('cache dir not writable (a file in the way): runs, warns, writes nothing', async () => {
+    const dir = tempDir();
+    try {
+      const blocker = join(dir.path, 'not-a-dir');
+      writeFileSync(blocker, 'x');
+      const r = await runInChild(join(blocker, 'cache'), GUESTS);
+      checkRight(r);
+      expect(r.log.join('\n')).toMatch(/cache disabled/);
+      expect(readdirSync(dir.path)).toEqual(['not-a-dir']);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  test('cache dir without write permission (non-root only): runs, warns', async () => {
+    if (process.getuid?.() === 0) return; // root writes anyway; covered by the case above
+    const dir = tempDir();
+    try {
+      const cache = join(dir.path, 'cache');
+      mkdirSync(cache, { mode: 0o500 });
+      const r = await runInChild(cache, GUESTS);
+      checkRight(r);
+      expect(cacheFiles(cache)).toEqual([]);
+    } finally {
+      chmodSync(join(dir.path, 'cache'), 0o700);
+      dir.cleanup();
+    }
+  });
+
+  test('cache dir deleted between runs and while compiling: recreated, right code', async () => {
+    const dir = tempDir();
+    try {
+      const cache = join(dir.path, 'cache');
+      checkRight(await runInChild(cache, GUESTS));
+      expect(cacheFiles(cache).filter((f) => f.endsWith('.cwasm'))).toHaveLength(GUESTS.length);
+      rmSync(cache, { recursive: true, force: true });
+      const again = await runInChild(cache, GUESTS);
+      checkRight(again);
+      expect(again.log.join('\n')).toMatch(/compiled and cached/);
+      // Delete it over and over while four processes compile and load.
+      let deletions = 0;
+      const reaper = setInterval(() => {
+        rmSync(cache, { recursive: true, force: true });
+        deletions++;
+      }, 2);
+      try {
+        const runs = await Promise.all(Array.from({ length: 4 }, () => runInChild(cache, GUESTS)));
+        runs.forEach(checkRight);
+      } finally {
+        clearInterval(reaper);
+      }
+      expect(deletions).toBeGreaterThan(0);
+    } finally {
+      dir.cleanup();
+    }
+  }, 60_000);
+
+  test('four processes compiling the same modules at once: right code, one artefact each, no temp files left', async () => {
+    const dir = tempDir();
+    try {
+      const cache = join(dir.path, 'cache');
+      const runs = await Promise.all(Array.from({ length: 4 }, () => runInChild(cache, GUESTS)));
+      runs.forEach(checkRight);
+      const files = cacheFiles(cache);
+      expect(files.filter((f) => f.endsWith('.cwasm'))).toHaveLength(GUESTS.length);
+      expect(files.filter((f) => !f.endsWith('.cwasm'))).toEqual([]);
+      for (const f of files) expect(statSync(f).mode & 0o077).toBe(0);
+      const warm = await runInChild(cache, GUESTS);
+      checkRight(warm);
+      expect(warm.log.filter((l) => /from cache/.test(l))).toHaveLength(GUESTS.length);
+    } finally {
+      dir.cleanup();
+    }
+  }, 60_000);
+
+  test('artefacts replaced by symlinks, made world-writable, or swapped with the other engine\'s: refused or still right', async () => {
+    const dir = tempDir();
+    try {
+      const cache = join(dir.path, 'cache');
+      checkRight(await runInChild(cache, GUESTS)); // fuel engine artefacts
+      checkRight(await runInChild(cache, GUESTS, 'off')); // no-fuel engine artefacts
+      const engines = readdirSync(cache).map((d) => join(cache, d));
+      expect(engines).toHaveLength(2);
+      const [a, b] = engines as [string, string];
+      const names = readdirSync(a).filter((n) => n.endsWith('.cwasm')).sort();
+      // Same module, same hash, from the other engine: valid artefacts, wrong settings.
+      for (const n of names) copyFileSync(join(b, n), join(a, n));
+      // One of the two engines now finds the other's artefacts under its names.
+      const swapped = [await runInChild(cache, GUESTS), await runInChild(cache, GUESTS, 'off')];
+      swapped.forEach(checkRight);
+      // A symlink in place of an artefact, and an artefact others may write.
+      const [first, second] = readdirSync(b).filter((n) => n.endsWith('.cwasm')).sort() as [string, string];
+      rmSync(join(b, first));
+      symlinkSync(join(a, first), join(b, first));
+      chmodSync(join(b, second), 0o666);
+      const hostile = [await runInChild(cache, GUESTS), await runInChild(cache, GUESTS, 'off')];
+      hostile.forEach(checkRight);
+      expect(hostile.flatMap((h) => h.log).join('\n')).toMatch(/not a private regular file/);
+      console.log(`cache faults: engine swap logs: ${swapped.flatMap((r) => r.log).filter((l) => l.startsWith('warn')).join(' | ') || '(none)'}`);
+    } finally {
+      dir.cleanup();
+    }
+  }, 60_000);
+});
