@@ -4,7 +4,9 @@
 use crate::cache::{clear_cache, default_cache_dir};
 use crate::engine::WASMTIME_VERSION;
 use crate::error::{ErrorCode, SandboxError};
-use crate::sandbox::{ExecuteOutcome, ExecuteRequest, SandboxCore};
+use crate::budget::budget;
+use crate::cache::LoadedModule;
+use crate::sandbox::{ExecuteOutcome, ExecuteRequest, LoadSource, ModuleSource, SandboxCore};
 use crate::settings::{DirGrant, FuelMode, Settings};
 use futures::FutureExt;
 use napi::bindgen_prelude::*;
@@ -201,6 +203,39 @@ pub struct NativeSandbox {
     core: Arc<SandboxCore>,
 }
 
+/// A compiled, linked module ready to instantiate.
+#[napi]
+pub struct NativeModule {
+    loaded: LoadedModule,
+    owner: Arc<SandboxCore>,
+    log: Vec<String>,
+}
+
+#[napi]
+impl NativeModule {
+    /// Hex SHA-256 of the module's bytes.
+    #[napi(getter)]
+    pub fn hash(&self) -> String {
+        crate::cache::hex(&self.loaded.hash)
+    }
+
+    /// Diagnostics from loading ("compiled and cached", ...).
+    #[napi(getter)]
+    pub fn log(&self) -> Vec<String> {
+        self.log.clone()
+    }
+}
+
+impl NativeSandbox {
+    fn spawn_execute<'env>(&self, env: &'env Env, request: NativeExecuteRequest, source: ModuleSource) -> Result<PromiseRaw<'env, NativeResult>> {
+        let id = request.execution_id as u64;
+        let req = ExecuteRequest { source, args: request.args, env: split_env(request.env)?, stdin: request.stdin.to_vec() };
+        let core = self.core.clone();
+        let flag = core.register(id).map_err(napi_error)?;
+        env.spawn_future(async move { guarded(core.execute(id, flag, req)).await.map(to_result) })
+    }
+}
+
 #[napi]
 impl NativeSandbox {
     #[napi(constructor)]
@@ -213,16 +248,38 @@ impl NativeSandbox {
     /// Runs one execute on the addon's runtime; resolves with its result.
     #[napi(ts_return_type = "Promise<NativeResult>")]
     pub fn execute<'env>(&self, env: &'env Env, request: NativeExecuteRequest) -> Result<PromiseRaw<'env, NativeResult>> {
-        let id = request.execution_id as u64;
-        let req = ExecuteRequest {
-            path: request.path,
-            args: request.args,
-            env: split_env(request.env)?,
-            stdin: request.stdin.to_vec(),
+        let source = ModuleSource::Path(request.path.clone());
+        self.spawn_execute(env, request, source)
+    }
+
+    /// Runs a module returned by `loadModule` (no path checks, no lookup).
+    #[napi(ts_return_type = "Promise<NativeResult>")]
+    pub fn execute_loaded<'env>(
+        &self,
+        env: &'env Env,
+        module: &NativeModule,
+        request: NativeExecuteRequest,
+    ) -> Result<PromiseRaw<'env, NativeResult>> {
+        if !Arc::ptr_eq(&module.owner, &self.core) {
+            return Err(config_error("this module was loaded by another sandbox: load it with this one".into()));
+        }
+        let source = ModuleSource::Loaded(module.loaded.clone());
+        self.spawn_execute(env, request, source)
+    }
+
+    /// Compiles (or finds) a module once, from a path or from bytes.
+    #[napi(ts_return_type = "Promise<NativeModule>")]
+    pub fn load_module<'env>(&self, env: &'env Env, path: Option<String>, bytes: Option<Uint8Array>, name: Option<String>) -> Result<PromiseRaw<'env, NativeModule>> {
+        let source = match (path, bytes) {
+            (Some(p), None) => LoadSource::Path(p),
+            (None, Some(b)) => LoadSource::Bytes { name: name.unwrap_or_else(|| "<buffer>".into()), bytes: b.to_vec() },
+            _ => return Err(config_error("loadModule takes a path or bytes".into())),
         };
         let core = self.core.clone();
-        let flag = core.register(id).map_err(napi_error)?;
-        env.spawn_future(async move { guarded(core.execute(id, flag, req)).await.map(to_result) })
+        env.spawn_future(async move {
+            let (loaded, log) = guarded(core.load(source)).await?;
+            Ok(NativeModule { loaded, owner: core, log })
+        })
     }
 
     /// Asks a running or queued execute to stop; it rejects with ABORTED.
@@ -264,4 +321,20 @@ pub fn clear_compiled_cache(cache_dir: Option<String>) -> Result<f64> {
         return Ok(0.0);
     };
     clear_cache(&root).map(|n| n as f64).map_err(|e| Error::from_reason(format!("[MIMOBOX:INTERNAL] cannot clear {}: {e}", root.display())))
+}
+
+/// Sets the process-wide budget of reserved guest memory, in MiB.
+#[napi]
+pub fn set_memory_budget_mb(mb: f64) -> Result<()> {
+    if !mb.is_finite() || mb < 1.0 {
+        return Err(config_error("the memory budget must be at least 1 MiB".into()));
+    }
+    budget().set_total_mb(mb as usize);
+    Ok(())
+}
+
+/// The process-wide budget of reserved guest memory, in MiB.
+#[napi]
+pub fn memory_budget_mb() -> f64 {
+    budget().total_mb() as f64
 }

@@ -349,6 +349,23 @@ pub fn load_module(engine: &SharedEngine, path: &str, policy: &CachePolicy<'_>, 
     Ok(loaded)
 }
 
+/// Like `load_bytes`, but answers from (and fills) the in-memory map.
+pub fn load_bytes_cached(
+    engine: &SharedEngine,
+    name: &str,
+    bytes: &[u8],
+    hash: Hash,
+    policy: &CachePolicy<'_>,
+    log: &mut Vec<String>,
+) -> SbResult<LoadedModule> {
+    if let Some(loaded) = cached_in_memory(engine, &hash) {
+        return Ok(loaded);
+    }
+    let loaded = load_bytes(engine, name, bytes, hash, policy, log)?;
+    remember(engine, &loaded);
+    Ok(loaded)
+}
+
 /// Compiles (or loads from disk) a module whose bytes are in hand.
 pub fn load_bytes(
     engine: &SharedEngine,

@@ -3,7 +3,7 @@
 
 use crate::error::ErrorCode;
 use crate::run::RunOutcome;
-use crate::sandbox::{ExecuteRequest, SandboxCore};
+use crate::sandbox::{ExecuteRequest, ModuleSource, SandboxCore};
 use crate::settings::{DirGrant, FuelMode, Settings};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,7 +25,7 @@ async fn exec(core: &SandboxCore, path: &str, args: &[&str], stdin: &[u8]) -> Re
     let flag = core.register(id)?;
     let mut argv = vec![path.to_owned()];
     argv.extend(args.iter().map(|s| s.to_string()));
-    let req = ExecuteRequest { path: path.to_owned(), args: argv, env: vec![("HOME".into(), "/tmp".into())], stdin: stdin.to_vec() };
+    let req = ExecuteRequest { source: ModuleSource::Path(path.to_owned()), args: argv, env: vec![("HOME".into(), "/tmp".into())], stdin: stdin.to_vec() };
     core.execute(id, flag, req).await.map(|o| (o.run, o.log))
 }
 
@@ -258,7 +258,7 @@ async fn cancel_stops_a_running_guest_and_destroy_waits() {
     let path = guest("wat/loop.wasm");
     let c2 = core.clone();
     let task = tokio::spawn(async move {
-        let req = ExecuteRequest { path: path.clone(), args: vec![path], env: vec![], stdin: vec![] };
+        let req = ExecuteRequest { source: ModuleSource::Path(path.clone()), args: vec![path], env: vec![], stdin: vec![] };
         c2.execute(id, flag, req).await
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -276,7 +276,7 @@ async fn cancel_stops_a_running_guest_and_destroy_waits() {
         let c = core.clone();
         let p = sleeper.clone();
         tasks.push(tokio::spawn(async move {
-            c.execute(id, flag, ExecuteRequest { path: p.clone(), args: vec![p], env: vec![], stdin: vec![] }).await
+            c.execute(id, flag, ExecuteRequest { source: ModuleSource::Path(p.clone()), args: vec![p], env: vec![], stdin: vec![] }).await
         }));
     }
     tokio::time::sleep(Duration::from_millis(100)).await;

@@ -4,6 +4,7 @@
 //! The core (everything but `binding`) is plain async Rust, tested with
 //! `cargo test --no-default-features`; `binding` is the napi-rs layer.
 
+pub mod budget;
 pub mod cache;
 pub mod engine;
 pub mod error;

@@ -1,7 +1,10 @@
 //! A sandbox: settings, its shared engine, a concurrency limit and the
 //! registry of in-flight executes (for AbortSignal and destroy()).
 
-use crate::cache::{load_module, lookup_fast, CachePolicy};
+use crate::budget::{budget, mb_for};
+use crate::cache::{load_bytes_cached, load_module, lookup_fast, CachePolicy, Hash, LoadedModule};
+use crate::settings::MAX_MODULE_BYTES;
+use sha2::{Digest, Sha256};
 use crate::engine::{engine_for, EngineKey, SharedEngine};
 use crate::error::{ErrorCode, SandboxError, SbResult};
 use crate::run::{run, CancelFlag, CancelReason, RunOutcome, RunRequest};
@@ -12,8 +15,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
+/// What to run: a file (checked and looked up on each execute) or a module
+/// already loaded with `SandboxCore::load`.
+pub enum ModuleSource {
+    Path(String),
+    Loaded(LoadedModule),
+}
+
 pub struct ExecuteRequest {
-    pub path: String,
+    pub source: ModuleSource,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub stdin: Vec<u8>,
@@ -85,42 +95,58 @@ impl SandboxCore {
     }
 
     async fn execute_inner(&self, flag: Arc<CancelFlag>, req: ExecuteRequest) -> SbResult<ExecuteOutcome> {
-        if req.args.is_empty() || req.path.is_empty() {
+        if req.args.is_empty() {
             return Err(SandboxError::new(ErrorCode::CommandInvalid, "the command is empty: pass [modulePath, ...args]"));
         }
-        // Wait for a slot; a queued execute can still be cancelled or time out.
-        let acquire = self.permits.acquire();
-        let permit = tokio::select! {
-            p = acquire => p.map_err(|_| SandboxError::new(ErrorCode::Destroyed, "this sandbox was destroyed"))?,
-            () = flag.cancelled() => return Err(flag.to_error()),
-            () = queue_wait(self.settings.queue_timeout) => return Err(SandboxError::new(
+        if let ModuleSource::Path(p) = &req.source {
+            if p.is_empty() {
+                return Err(SandboxError::new(ErrorCode::CommandInvalid, "the module path is empty"));
+            }
+        }
+        let queue_deadline = self.settings.queue_timeout.map(|d| tokio::time::Instant::now() + d);
+        let queue_timeout = |what: &str| {
+            SandboxError::new(
                 ErrorCode::QueueTimeout,
-                format!("the execute waited over {} ms for a free slot (maxConcurrency {}): raise maxConcurrency or queueTimeoutMs",
-                    self.settings.queue_timeout.map_or(0, |d| d.as_millis()), self.settings.max_concurrency),
+                format!(
+                    "the execute waited over {} ms for {what}: raise maxConcurrency, queueTimeoutMs or the memory budget",
+                    self.settings.queue_timeout.map_or(0, |d| d.as_millis())
+                ),
+            )
+        };
+        // Wait for a slot; a queued execute can still be cancelled or time out.
+        let slot = tokio::select! {
+            p = self.permits.acquire() => p.map_err(|_| SandboxError::new(ErrorCode::Destroyed, "this sandbox was destroyed"))?,
+            () = flag.cancelled() => return Err(flag.to_error()),
+            () = wait_until(queue_deadline) => return Err(queue_timeout("a free slot")),
+        };
+        // Then for its share of the process-wide memory budget.
+        let mb = mb_for(self.settings.memory_limit_bytes);
+        let budget = budget();
+        if mb > budget.total_mb() {
+            return Err(SandboxError::new(
+                ErrorCode::MemoryBudget,
+                format!(
+                    "memoryLimitMb {mb} is over the process memory budget of {} MiB: lower it or raise the budget (MIMOBOX_MEMORY_BUDGET_MB / setProcessMemoryBudget)",
+                    budget.total_mb()
+                ),
+            ));
+        }
+        let reserved = tokio::select! {
+            r = budget.reserve(mb) => r.ok_or_else(|| SandboxError::new(ErrorCode::MemoryBudget, "memory budget unavailable"))?,
+            () = flag.cancelled() => return Err(flag.to_error()),
+            () = wait_until(queue_deadline) => return Err(SandboxError::new(
+                ErrorCode::MemoryBudget,
+                format!("the execute waited over {} ms for {mb} MiB of the process memory budget ({} MiB): lower memoryLimitMb, run fewer at once, or raise the budget",
+                    self.settings.queue_timeout.map_or(0, |d| d.as_millis()), budget.total_mb()),
             )),
         };
-        if let Some(_reason) = flag.reason() {
+        if flag.reason().is_some() {
             return Err(flag.to_error());
         }
         let mut log = Vec::new();
-        let loaded = match lookup_fast(&self.engine, &req.path) {
-            Some(loaded) => loaded,
-            None => {
-                // Reading, hashing and compiling can take long: keep them off
-                // the workers that run guests.
-                let engine = self.engine.clone();
-                let path = req.path.clone();
-                let (enabled, dir) = (self.settings.cache, self.settings.cache_dir.clone());
-                let (loaded, lines) = tokio::task::spawn_blocking(move || {
-                    let mut lines = Vec::new();
-                    let policy = CachePolicy { enabled, dir: dir.as_deref() };
-                    (load_module(&engine, &path, &policy, &mut lines), lines)
-                })
-                .await
-                .map_err(|e| SandboxError::new(ErrorCode::Internal, format!("module loading failed: {e}")))?;
-                log = lines;
-                loaded?
-            }
+        let loaded = match req.source {
+            ModuleSource::Loaded(loaded) => loaded,
+            ModuleSource::Path(path) => self.load_path(path, &mut log).await?,
         };
         let outcome = run(
             &self.engine,
@@ -130,8 +156,61 @@ impl SandboxCore {
             flag,
         )
         .await?;
-        drop(permit);
+        drop(reserved);
+        drop(slot);
         Ok(ExecuteOutcome { run: outcome, log })
+    }
+
+    async fn load_path(&self, path: String, log: &mut Vec<String>) -> SbResult<LoadedModule> {
+        if let Some(loaded) = lookup_fast(&self.engine, &path) {
+            return Ok(loaded);
+        }
+        // Reading, hashing and compiling can take long: keep them off the
+        // workers that run guests.
+        let engine = self.engine.clone();
+        let (enabled, dir) = (self.settings.cache, self.settings.cache_dir.clone());
+        let (loaded, lines) = tokio::task::spawn_blocking(move || {
+            let mut lines = Vec::new();
+            let policy = CachePolicy { enabled, dir: dir.as_deref() };
+            (load_module(&engine, &path, &policy, &mut lines), lines)
+        })
+        .await
+        .map_err(|e| SandboxError::new(ErrorCode::Internal, format!("module loading failed: {e}")))?;
+        log.extend(lines);
+        loaded
+    }
+
+    /// Loads a module once (from a file or from bytes) for repeated runs
+    /// that skip the per-execute path checks.
+    pub async fn load(&self, source: LoadSource) -> SbResult<(LoadedModule, Vec<String>)> {
+        if self.destroyed.load(Ordering::SeqCst) {
+            return Err(SandboxError::new(ErrorCode::Destroyed, "this sandbox was destroyed: create a new one"));
+        }
+        match source {
+            LoadSource::Path(path) => {
+                let mut log = Vec::new();
+                let loaded = self.load_path(path, &mut log).await?;
+                Ok((loaded, log))
+            }
+            LoadSource::Bytes { name, bytes } => {
+                if bytes.len() as u64 > MAX_MODULE_BYTES {
+                    return Err(SandboxError::new(
+                        ErrorCode::ModuleTooLarge,
+                        format!("module {name} is {} bytes, over the 100 MiB limit: use a smaller module", bytes.len()),
+                    ));
+                }
+                let engine = self.engine.clone();
+                let (enabled, dir) = (self.settings.cache, self.settings.cache_dir.clone());
+                tokio::task::spawn_blocking(move || {
+                    let mut log = Vec::new();
+                    let hash: Hash = Sha256::digest(&bytes).into();
+                    let policy = CachePolicy { enabled, dir: dir.as_deref() };
+                    load_bytes_cached(&engine, &name, &bytes, hash, &policy, &mut log).map(|m| (m, log))
+                })
+                .await
+                .map_err(|e| SandboxError::new(ErrorCode::Internal, format!("module loading failed: {e}")))?
+            }
+        }
     }
 
     /// Stops every in-flight execute (they fail with DESTROYED), refuses new
@@ -163,9 +242,15 @@ impl Drop for Registered<'_> {
     }
 }
 
-async fn queue_wait(limit: Option<Duration>) {
-    match limit {
-        Some(d) => tokio::time::sleep(d).await,
+async fn wait_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
+}
+
+/// Module bytes or a path, for `SandboxCore::load`.
+pub enum LoadSource {
+    Path(String),
+    Bytes { name: String, bytes: Vec<u8> },
 }

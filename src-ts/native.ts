@@ -56,8 +56,16 @@ export interface NativeResult {
   log: string[];
 }
 
+/** A module compiled and linked once by `loadModule`. */
+export interface NativeModuleInstance {
+  readonly hash: string;
+  readonly log: string[];
+}
+
 export interface NativeSandboxInstance {
   execute(request: NativeExecuteRequest): Promise<NativeResult>;
+  executeLoaded(module: NativeModuleInstance, request: NativeExecuteRequest): Promise<NativeResult>;
+  loadModule(path?: string | null, bytes?: Uint8Array | null, name?: string | null): Promise<NativeModuleInstance>;
   cancel(executionId: number): void;
   destroy(): Promise<void>;
 }
@@ -74,6 +82,8 @@ export interface NativeBinding {
   nativeInfo(): NativeInfo;
   cacheDirFor(cacheDir?: string | null): string | null;
   clearCompiledCache(cacheDir?: string | null): number;
+  setMemoryBudgetMb(mb: number): void;
+  memoryBudgetMb(): number;
 }
 
 /** The npm platform suffix napi-rs uses, e.g. linux-x64-gnu, darwin-arm64, win32-x64-msvc. */

@@ -1,8 +1,10 @@
 // WasmSandbox: the Sandbox contract on the native (wasmtime) backend.
 import { availableParallelism } from 'node:os';
 import { resolveConfig, toStdinBytes, validateCommand, validateEnv, type ResolvedConfig } from './config.js';
-import { AbortError, ConfigError, ResourceError } from './errors.js';
-import { loadNativeBinding, type NativeSandboxInstance } from './native.js';
+import { AbortError, ConfigError } from './errors.js';
+import {
+  loadNativeBinding, type NativeExecuteRequest, type NativeModuleInstance, type NativeResult, type NativeSandboxInstance,
+} from './native.js';
 import { fromNativeError } from './native-errors.js';
 import { buildResult } from './result.js';
 import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult } from './types.js';
@@ -35,9 +37,60 @@ export class WasmSandbox implements Sandbox {
   }
 
   async execute(cmd: string[], opts: ExecuteOptions = {}): Promise<SandboxResult> {
-    if (this.destroyed) throw new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
-    if (opts === null || typeof opts !== 'object') throw new ConfigError('opts', 'must be an object');
+    this.assertLive();
     const { path, args } = validateCommand(cmd);
+    return this.runNative(args, opts, (request) => this.native.execute({ ...request, path }));
+  }
+
+  /**
+   * Compiles (or finds in the cache) a module once, for servers that run one
+   * program many times: `handle.run(args)` skips the per-execute path checks,
+   * stat and lookup. A Buffer is identified by its SHA-256, never by a path.
+   */
+  async load(source: string | Uint8Array, options: { name?: string } = {}): Promise<ModuleHandle> {
+    this.assertLive();
+    let name: string;
+    let loading: Promise<NativeModuleInstance>;
+    if (typeof source === 'string') {
+      name = validateCommand([source]).path;
+      loading = this.native.loadModule(source, null, null);
+    } else if (source instanceof Uint8Array) {
+      name = options.name ?? 'module.wasm';
+      if (typeof name !== 'string' || name.length === 0 || name.includes('\0')) {
+        throw new ConfigError('options.name', 'must be a non-empty string without NUL bytes');
+      }
+      loading = this.native.loadModule(null, source, name);
+    } else {
+      throw new ConfigError('source', 'must be a module path or a Buffer/Uint8Array of module bytes');
+    }
+    let module: NativeModuleInstance;
+    try {
+      module = await loading;
+    } catch (e) {
+      throw fromNativeError(e);
+    }
+    this.emitLog(module.log);
+    return new NativeModuleHandle(this, module, name);
+  }
+
+  /** @internal Runs a loaded module; argv[0] is the handle's name. */
+  async runLoaded(module: NativeModuleInstance, name: string, args: string[], opts: ExecuteOptions): Promise<SandboxResult> {
+    this.assertLive();
+    if (!Array.isArray(args)) throw new ConfigError('args', 'must be an array of strings');
+    const argv = validateCommand([name, ...args]).args;
+    return this.runNative(argv, opts, (request) => this.native.executeLoaded(module, { ...request, path: name }));
+  }
+
+  private assertLive(): void {
+    if (this.destroyed) throw new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
+  }
+
+  private async runNative(
+    args: string[],
+    opts: ExecuteOptions,
+    invoke: (request: Omit<NativeExecuteRequest, 'path'>) => Promise<NativeResult>,
+  ): Promise<SandboxResult> {
+    if (opts === null || typeof opts !== 'object') throw new ConfigError('opts', 'must be an object');
     const env = { ...this.config.env, ...validateEnv('opts.env', opts.env) };
     const stdin = toStdinBytes(opts.stdin);
     const signal = opts.signal;
@@ -50,8 +103,7 @@ export class WasmSandbox implements Sandbox {
     const onAbort = () => this.native.cancel(executionId);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const raw = await this.native.execute({
-        path,
+      const raw = await invoke({
         args,
         env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         stdin,
@@ -61,7 +113,9 @@ export class WasmSandbox implements Sandbox {
       return buildResult(raw, this.config.warnings, 'native');
     } catch (e) {
       const err = fromNativeError(e);
-      if (err.code === 'ABORTED' && signal?.aborted) throw new AbortError(`the execute was aborted: ${String(signal.reason ?? 'no reason given')}`);
+      if (err.code === 'ABORTED' && signal?.aborted) {
+        throw new AbortError(`the execute was aborted: ${String(signal.reason ?? 'no reason given')}`);
+      }
       throw err;
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -79,10 +133,33 @@ export class WasmSandbox implements Sandbox {
     const logger = this.config.logger;
     if (!logger) return;
     for (const line of lines) {
+      // Lines come as "warn: ..." or "info: ...".
       const warn = line.startsWith('warn:');
-      logger(warn ? 'warn' : 'info', line.slice(warn ? 5 : 5).trimStart());
+      logger(warn ? 'warn' : 'info', line.slice(5).trimStart());
     }
   }
 }
 
-export { ResourceError };
+/** A module loaded once with `WasmSandbox.load`, run many times. */
+export interface ModuleHandle {
+  /** Hex SHA-256 of the module bytes. */
+  readonly hash: string;
+  /** argv[0] for every run: the path, or the name given for a Buffer. */
+  readonly name: string;
+  run(args?: string[], opts?: ExecuteOptions): Promise<SandboxResult>;
+}
+
+class NativeModuleHandle implements ModuleHandle {
+  readonly hash: string;
+  constructor(
+    private readonly sandbox: WasmSandbox,
+    private readonly module: NativeModuleInstance,
+    readonly name: string,
+  ) {
+    this.hash = module.hash;
+  }
+
+  run(args: string[] = [], opts: ExecuteOptions = {}): Promise<SandboxResult> {
+    return this.sandbox.runLoaded(this.module, this.name, args, opts);
+  }
+}

@@ -269,3 +269,73 @@ describe('compiled-module cache', () => {
     }
   });
 });
+
+describe('load once, run many', () => {
+  test('a handle from a path runs with its own args, env and stdin each time', async () => {
+    const sb = new WasmSandbox();
+    const handle = await sb.load(c('args_env'));
+    expect(handle.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(handle.name).toBe(c('args_env'));
+    const one = await handle.run(['one'], { env: { X: '1' } });
+    const two = await handle.run(['two']);
+    expect(one.stdout.toString()).toContain(`argv[0]=${c('args_env')}\nargv[1]=one\n`);
+    expect(one.stdout.toString()).toContain('env:X=1');
+    expect(two.stdout.toString()).toContain('argv[1]=two\n');
+    expect(two.stdout.toString()).not.toContain('env:X=1');
+    const echo = await sb.load(c('echo_stdin'));
+    expect((await echo.run([], { stdin: 'piped' })).stdout.toString()).toBe('piped');
+    await sb.destroy();
+    await expect(handle.run([])).rejects.toMatchObject({ code: 'DESTROYED' });
+  });
+
+  test('a handle from bytes needs no file; bad bytes are a ModuleError', async () => {
+    const sb = new WasmSandbox();
+    const handle = await sb.load(readFileSync(wat('hello')), { name: 'hello.wasm' });
+    const r = await handle.run();
+    expect(r.stdout.toString()).toBe('hello, world\n');
+    expect(handle.name).toBe('hello.wasm');
+    await expect(sb.load(Buffer.from('not wasm at all'))).rejects.toMatchObject({ code: 'MODULE_INVALID', name: 'ModuleError' });
+    await expect(sb.load(readFileSync(wat('no_entry')))).rejects.toMatchObject({ code: 'NO_ENTRY' });
+    await expect(sb.load(readFileSync(wat('import_missing')))).rejects.toMatchObject({ code: 'IMPORT_MISSING' });
+    await sb.destroy();
+  });
+
+  test('limits still hold for loaded modules, and abort works', async () => {
+    const sb = new WasmSandbox({ timeoutMs: 200, fuel: null });
+    const loop = await sb.load(wat('loop'));
+    const r = await loop.run();
+    expect(r.timedOut).toBe(true);
+    const ac = new AbortController();
+    const p = new WasmSandbox({ timeoutSecs: 60, fuel: null });
+    const loop2 = await p.load(wat('loop'));
+    const running = loop2.run([], { signal: ac.signal }).then(() => null, (e: unknown) => e);
+    setTimeout(() => ac.abort(), 50);
+    expect(await running).toMatchObject({ name: 'AbortError', code: 'ABORTED' });
+    await sb.destroy();
+    await p.destroy();
+  });
+});
+
+describe('process memory budget', () => {
+  test('an execute whose cap is over the budget fails with MEMORY_BUDGET; one within waits its turn', () => {
+    const script = `
+      import { WasmSandbox } from ${JSON.stringify(join(ROOT, 'dist/esm/index.js'))};
+      const big = new WasmSandbox({ memoryLimitMb: 128 });
+      const out = {};
+      try { await big.execute([${JSON.stringify(wat('hello'))}]); out.big = 'ran'; } catch (e) { out.big = e.code; }
+      // Two 48 MiB executes cannot both hold 64 MiB of budget: the second waits, then times out in the queue.
+      const sb = new WasmSandbox({ memoryLimitMb: 48, timeoutMs: 400, queueTimeoutMs: 100, maxConcurrency: 4 });
+      const results = await Promise.allSettled([sb.execute([${JSON.stringify(wat('sleep'))}]), sb.execute([${JSON.stringify(wat('hello'))}])]);
+      out.first = results[0].status === 'fulfilled' ? results[0].value.timedOut : results[0].reason.code;
+      out.second = results[1].status === 'fulfilled' ? 'ran' : results[1].reason.code;
+      // Once the first is done its share is back.
+      out.after = (await sb.execute([${JSON.stringify(wat('hello'))}])).stdout.toString();
+      console.log(JSON.stringify(out));
+    `;
+    const res = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, MIMOBOX_MEMORY_BUDGET_MB: '64' },
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(res.trim())).toEqual({ big: 'MEMORY_BUDGET', first: true, second: 'MEMORY_BUDGET', after: 'hello, world\n' });
+  });
+});
