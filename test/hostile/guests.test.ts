@@ -282,6 +282,17 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'no network: socket calls on every descriptor fail',
+    config: { denyNetwork: false },
+    async run(ctx) {
+      // Even with denyNetwork: false (a warning, no effect) there are no sockets.
+      const r = await exec(ctx, [wat('net_probe')]);
+      exited(r, 0);
+      expect([...r.stdout]).toEqual([0]);
+      expect(r.warnings.join('\n')).toMatch(/denyNetwork: false has no effect/);
+    },
+  },
+  {
     name: 'WASI calls with hostile pointers, lengths and counts',
     async run(ctx) {
       for (let k = 0; k <= 8; k++) {
