@@ -33,14 +33,15 @@ function parseBudgetMb(field: string, value: unknown): number {
   return value;
 }
 
-/** The default: half of physical RAM, or MIMOBOX_MEMORY_BUDGET_MB (read at first use). */
+/**
+ * The default: half of physical RAM (at least 64 MiB), or MIMOBOX_MEMORY_BUDGET_MB
+ * read at first use. As in the native addon (src-rs/budget.rs), a value that is
+ * not a positive whole number is ignored, so both backends agree on the budget.
+ */
 function initialBudgetBytes(): number {
-  const raw = process.env[MEMORY_BUDGET_ENV];
-  if (raw !== undefined && raw !== '') {
-    const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
-    return parseBudgetMb(MEMORY_BUDGET_ENV, n) * MiB;
-  }
-  return Math.max(MiB, Math.floor(totalmem() / 2 / MiB) * MiB);
+  const raw = process.env[MEMORY_BUDGET_ENV]?.trim();
+  if (raw && /^\d+$/.test(raw) && Number(raw) > 0 && Number(raw) <= MAX_MEMORY_BUDGET_MB) return Number(raw) * MiB;
+  return Math.max(64, Math.floor(totalmem() / 2 / MiB)) * MiB;
 }
 
 /** The process budget in bytes (the JS backend's view; native keeps the same number). */
