@@ -89,6 +89,8 @@ export interface NativeSandboxOptions {
   cacheDir?: string
   maxConcurrency: number
   queueTimeoutMs?: number
+  /** Pooling-allocator slots for this sandbox's engine; 0 turns pooling off. */
+  poolInstances?: number
 }
 
 /** Sets the process-wide budget of reserved guest memory, in MiB. */

@@ -7,7 +7,7 @@ use crate::error::{ErrorCode, SandboxError};
 use crate::budget::budget;
 use crate::cache::LoadedModule;
 use crate::sandbox::{ExecuteOutcome, ExecuteRequest, LoadSource, ModuleSource, SandboxCore};
-use crate::settings::{DirGrant, FuelMode, Settings};
+use crate::settings::{DirGrant, FuelMode, Settings, DEFAULT_POOL_INSTANCES};
 use futures::FutureExt;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -59,6 +59,8 @@ pub struct NativeSandboxOptions {
     pub cache_dir: Option<String>,
     pub max_concurrency: u32,
     pub queue_timeout_ms: Option<f64>,
+    /// Pooling-allocator slots for this sandbox's engine; 0 turns pooling off.
+    pub pool_instances: Option<u32>,
 }
 
 #[napi(object)]
@@ -133,6 +135,7 @@ fn to_settings(o: NativeSandboxOptions) -> Result<Settings> {
         cache_dir: o.cache_dir.map(PathBuf::from),
         max_concurrency: o.max_concurrency as usize,
         queue_timeout: o.queue_timeout_ms.map(|ms| to_duration_ms("queueTimeoutMs", ms)).transpose()?,
+        pool_instances: o.pool_instances.unwrap_or(DEFAULT_POOL_INSTANCES),
     })
 }
 

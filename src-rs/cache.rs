@@ -40,10 +40,12 @@ pub struct LoadedModule {
 }
 
 /// Everything about a file that changes when its contents may have changed.
-/// (size, mtime) alone is not enough: files unpacked from an archive share both.
+/// (size, mtime) alone is not enough: files unpacked from an archive share
+/// both. The path is the absolute path as given (not symlink-resolved); the
+/// device and inode identify the file itself.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Fingerprint {
-    pub canonical: PathBuf,
+    pub path: PathBuf,
     pub dev: u64,
     pub ino: u64,
     pub size: u64,
@@ -52,9 +54,9 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
-    pub fn of(canonical: PathBuf, meta: &fs::Metadata) -> Fingerprint {
+    pub fn of(path: PathBuf, meta: &fs::Metadata) -> Fingerprint {
         Fingerprint {
-            canonical,
+            path,
             dev: meta.dev(),
             ino: meta.ino(),
             size: meta.size(),
@@ -247,9 +249,11 @@ fn stat_module(path: &str) -> SbResult<(PathBuf, fs::Metadata)> {
             format!("module file {path} is {} bytes, over the 100 MiB limit: use a smaller module", meta.len()),
         ));
     }
-    let canonical = fs::canonicalize(path)
+    // Absolute but not symlink-resolved: realpath costs a syscall per path
+    // component on every execute, and (dev, inode) already say which file it is.
+    let absolute = std::path::absolute(path)
         .map_err(|e| module_error(ErrorCode::ModuleNotFound, format!("cannot resolve module path {path}: {e}")))?;
-    Ok((canonical, meta))
+    Ok((absolute, meta))
 }
 
 fn find_entry(module: &Module, path: &str) -> SbResult<Entry> {
@@ -304,21 +308,21 @@ fn cached_in_memory(engine: &SharedEngine, hash: &Hash) -> Option<LoadedModule> 
 }
 
 /// The hot path: the module is in memory and its file is unchanged since it
-/// was hashed. Costs one stat and one canonicalize; reads nothing.
+/// was hashed. Costs one stat; reads nothing.
 pub fn lookup_fast(engine: &SharedEngine, path: &str) -> Option<LoadedModule> {
     let meta = fs::metadata(path).ok()?;
     if !meta.is_file() {
         return None;
     }
-    let fingerprint = Fingerprint::of(fs::canonicalize(path).ok()?, &meta);
+    let fingerprint = Fingerprint::of(std::path::absolute(path).ok()?, &meta);
     let hash = fingerprints().lock().unwrap_or_else(|e| e.into_inner()).get(&fingerprint).copied()?;
     cached_in_memory(engine, &hash)
 }
 
 /// Finds or builds the runnable module for `path`. Diagnostic lines go to `log`.
 pub fn load_module(engine: &SharedEngine, path: &str, policy: &CachePolicy<'_>, log: &mut Vec<String>) -> SbResult<LoadedModule> {
-    let (canonical, meta) = stat_module(path)?;
-    let fingerprint = Fingerprint::of(canonical, &meta);
+    let (absolute, meta) = stat_module(path)?;
+    let fingerprint = Fingerprint::of(absolute, &meta);
     // Fast path: an unchanged file whose module is in memory is not read at all.
     let known = fingerprints().lock().unwrap_or_else(|e| e.into_inner()).get(&fingerprint).copied();
     if let Some(hash) = known {
@@ -333,7 +337,7 @@ pub fn load_module(engine: &SharedEngine, path: &str, policy: &CachePolicy<'_>, 
     let hash: Hash = Sha256::digest(&bytes).into();
     // Record the fingerprint only if the file did not change while we read it.
     if let Ok(after) = fs::metadata(path) {
-        if Fingerprint::of(fingerprint.canonical.clone(), &after) == fingerprint {
+        if Fingerprint::of(fingerprint.path.clone(), &after) == fingerprint {
             let mut map = fingerprints().lock().unwrap_or_else(|e| e.into_inner());
             if map.len() > 100_000 {
                 map.clear();
@@ -475,11 +479,17 @@ mod tests {
         fs::write(&b, b"BBBB").unwrap();
         let t = fs::metadata(&a).unwrap().modified().unwrap();
         fs::File::options().write(true).open(&b).unwrap().set_modified(t).unwrap();
-        let fa = Fingerprint::of(fs::canonicalize(&a).unwrap(), &fs::metadata(&a).unwrap());
-        let fb = Fingerprint::of(fs::canonicalize(&b).unwrap(), &fs::metadata(&b).unwrap());
+        let fa = Fingerprint::of(a.clone(), &fs::metadata(&a).unwrap());
+        let fb = Fingerprint::of(b.clone(), &fs::metadata(&b).unwrap());
         assert_eq!(fa.size, fb.size);
         assert_eq!(fa.mtime_ns, fb.mtime_ns);
         assert_ne!(fa, fb, "inode and path still tell them apart");
+        // Same path, contents replaced in place by a new file: the inode or ctime differs.
+        fs::remove_file(&a).unwrap();
+        fs::write(&a, b"CCCC").unwrap();
+        fs::File::options().write(true).open(&a).unwrap().set_modified(t).unwrap();
+        let fa2 = Fingerprint::of(a.clone(), &fs::metadata(&a).unwrap());
+        assert_ne!(fa, fa2);
     }
 
     #[test]

@@ -7,7 +7,8 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
-use wasmtime::{Config, Engine, Linker, OptLevel};
+use crate::settings::{MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, OptLevel, PoolingAllocationConfig};
 
 /// How often the ticker advances the epoch; also how often a running guest
 /// yields to check its deadline and cancellation.
@@ -21,6 +22,8 @@ pub const WASMTIME_VERSION: &str = "48.0.8";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EngineKey {
     pub fuel: bool,
+    /// Pooling allocator with this many instance slots; 0 = on-demand allocation.
+    pub pool_instances: u32,
 }
 
 pub struct SharedEngine {
@@ -31,6 +34,9 @@ pub struct SharedEngine {
     pub compat_tag: String,
     ticker: Ticker,
     pub modules: crate::cache::ModuleMap,
+    /// One permit per pooling slot: executes wait for a slot instead of
+    /// failing when every slot is in use. None with on-demand allocation.
+    pub slots: Option<tokio::sync::Semaphore>,
 }
 
 impl SharedEngine {
@@ -49,7 +55,31 @@ fn build_config(key: EngineKey) -> Config {
         .epoch_interruption(true)
         .max_wasm_stack(MAX_WASM_STACK)
         .parallel_compilation(true);
+    if key.pool_instances > 0 {
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(key.pool_instances)));
+    }
     config
+}
+
+/// Pre-reserved slots (address space only until used) for instances,
+/// memories, tables and fiber stacks: a hot execute then maps nothing, and
+/// memories are initialised copy-on-write from the module image.
+fn pooling_config(n: u32) -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(n)
+        .total_memories(n)
+        .total_tables(n.saturating_mul(4))
+        .total_stacks(n)
+        .max_memories_per_module(1)
+        .max_tables_per_module(4)
+        .table_elements(MAX_TABLE_ELEMENTS)
+        .max_memory_size(usize::try_from(MAX_MEMORY_BYTES).unwrap_or(usize::MAX))
+        .max_core_instance_size(4 << 20)
+        // Reset small memories with memset rather than madvise: cheaper for
+        // the short-lived guests a pool exists for.
+        .linear_memory_keep_resident(64 << 10)
+        .table_keep_resident(16 << 10);
+    pool
 }
 
 fn compat_tag(engine: &Engine) -> String {
@@ -72,7 +102,8 @@ fn build(key: EngineKey) -> wasmtime::Result<SharedEngine> {
     linker.allow_shadowing(false);
     let compat_tag = compat_tag(&engine);
     let ticker = Ticker::start(engine.clone());
-    Ok(SharedEngine { key, engine, linker, compat_tag, ticker, modules: Default::default() })
+    let slots = (key.pool_instances > 0).then(|| tokio::sync::Semaphore::new(key.pool_instances as usize));
+    Ok(SharedEngine { key, engine, linker, compat_tag, ticker, modules: Default::default(), slots })
 }
 
 fn registry() -> &'static Mutex<HashMap<EngineKey, Weak<SharedEngine>>> {
@@ -97,7 +128,13 @@ pub fn engine_for(key: EngineKey) -> wasmtime::Result<Arc<SharedEngine>> {
 struct TickerState {
     active: usize,
     stop: bool,
+    /// Waiting for work: only then does `activate` need to wake it.
+    parked: bool,
 }
+
+/// Ticks to keep going after the last execution ends, so back-to-back
+/// executes do not park and wake the thread each time.
+const LINGER_TICKS: u32 = 10;
 
 /// Advances the engine's epoch every EPOCH_TICK while executions are in
 /// flight, and sleeps on a condvar (no busy loop) while none are.
@@ -121,7 +158,8 @@ impl Ticker {
         let (lock, cvar) = &*self.state;
         let mut s = lock.lock().unwrap_or_else(|e| e.into_inner());
         s.active += 1;
-        if s.active == 1 {
+        if s.parked {
+            s.parked = false;
             cvar.notify_all();
         }
     }
@@ -141,15 +179,21 @@ impl Ticker {
 fn ticker_loop(engine: &Engine, state: &(Mutex<TickerState>, Condvar)) {
     let (lock, cvar) = state;
     let mut s = lock.lock().unwrap_or_else(|e| e.into_inner());
+    let mut idle_ticks = 0;
     loop {
         if s.stop {
             return;
         }
-        if s.active == 0 {
-            s = cvar.wait(s).unwrap_or_else(|e| e.into_inner());
+        if s.active == 0 && idle_ticks >= LINGER_TICKS {
+            s.parked = true;
+            while s.parked && !s.stop {
+                s = cvar.wait(s).unwrap_or_else(|e| e.into_inner());
+            }
+            idle_ticks = 0;
             continue;
         }
-        // Sleep one tick, waking early only to stop.
+        idle_ticks = if s.active == 0 { idle_ticks + 1 } else { 0 };
+        // Sleep one tick; only `stop` notifies while we are not parked.
         let (guard, _) = cvar.wait_timeout(s, EPOCH_TICK).unwrap_or_else(|e| e.into_inner());
         s = guard;
         if !s.stop {
@@ -164,6 +208,7 @@ impl Drop for Ticker {
             let (lock, cvar) = &*self.state;
             let mut s = lock.lock().unwrap_or_else(|e| e.into_inner());
             s.stop = true;
+            s.parked = false;
             cvar.notify_all();
         }
         if let Some(thread) = self.thread.take() {
@@ -188,18 +233,21 @@ mod tests {
 
     #[test]
     fn engines_are_shared_per_key() {
-        let key = EngineKey { fuel: true };
+        let key = EngineKey { fuel: true, pool_instances: 0 };
         let a = engine_for(key).unwrap();
         let b = engine_for(key).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
-        let c = engine_for(EngineKey { fuel: false }).unwrap();
+        let c = engine_for(EngineKey { fuel: false, pool_instances: 0 }).unwrap();
         assert!(!Arc::ptr_eq(&a, &c));
         assert_ne!(a.compat_tag, c.compat_tag, "fuel changes the compiled code");
+        let pooled = engine_for(EngineKey { fuel: true, pool_instances: 8 }).unwrap();
+        assert!(!Arc::ptr_eq(&a, &pooled));
+        assert_eq!(pooled.slots.as_ref().map(|s| s.available_permits()), Some(8));
     }
 
     #[test]
     fn ticker_thread_stops_and_joins_when_engine_dropped() {
-        let shared = build(EngineKey { fuel: false }).unwrap();
+        let shared = build(EngineKey { fuel: false, pool_instances: 0 }).unwrap();
         assert!(shared.ticker.is_running());
         {
             let _g1 = shared.active();

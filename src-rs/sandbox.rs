@@ -46,9 +46,15 @@ pub struct SandboxCore {
 impl SandboxCore {
     pub fn new(settings: Settings) -> SbResult<SandboxCore> {
         settings.validate()?;
-        let key = EngineKey { fuel: settings.fuel != FuelMode::Off };
-        let engine = engine_for(key)
-            .map_err(|e| SandboxError::new(ErrorCode::Internal, format!("cannot create the wasmtime engine: {e:#}")))?;
+        let key = EngineKey { fuel: settings.fuel != FuelMode::Off, pool_instances: settings.pool_instances };
+        let engine = match engine_for(key) {
+            Ok(e) => Ok(e),
+            // The pool reserves address space up front; where that is refused
+            // (ulimit -v), allocate on demand instead.
+            Err(_) if key.pool_instances > 0 => engine_for(EngineKey { pool_instances: 0, ..key }),
+            Err(e) => Err(e),
+        }
+        .map_err(|e| SandboxError::new(ErrorCode::Internal, format!("cannot create the wasmtime engine: {e:#}")))?;
         Ok(SandboxCore {
             permits: Semaphore::new(settings.max_concurrency),
             settings,
@@ -140,6 +146,15 @@ impl SandboxCore {
                     self.settings.queue_timeout.map_or(0, |d| d.as_millis()), budget.total_mb()),
             )),
         };
+        // And for a pooling slot, when the engine has a pool.
+        let pooled = match &self.engine.slots {
+            Some(slots) => Some(tokio::select! {
+                s = slots.acquire() => s.map_err(|_| SandboxError::new(ErrorCode::Internal, "instance pool closed"))?,
+                () = flag.cancelled() => return Err(flag.to_error()),
+                () = wait_until(queue_deadline) => return Err(queue_timeout("a free instance slot")),
+            }),
+            None => None,
+        };
         if flag.reason().is_some() {
             return Err(flag.to_error());
         }
@@ -156,6 +171,7 @@ impl SandboxCore {
             flag,
         )
         .await?;
+        drop(pooled);
         drop(reserved);
         drop(slot);
         Ok(ExecuteOutcome { run: outcome, log })

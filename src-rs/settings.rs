@@ -14,6 +14,9 @@ pub const FUEL_PER_TIMEOUT_SECOND: u64 = 1_000_000_000;
 pub const MAX_OUTPUT_LIMIT: usize = 64 * 1024 * 1024;
 pub const MAX_MODULE_BYTES: u64 = 100 * 1024 * 1024;
 pub const MAX_MEMORY_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+/// Pooling slots per engine unless configured: concurrent instances beyond
+/// this wait for a slot. Each slot reserves address space, not memory.
+pub const DEFAULT_POOL_INSTANCES: u32 = 256;
 /// Table elements a guest may have (each costs the host a pointer or more).
 pub const MAX_TABLE_ELEMENTS: usize = 1_000_000;
 
@@ -45,6 +48,8 @@ pub struct Settings {
     pub cache_dir: Option<PathBuf>,
     pub max_concurrency: usize,
     pub queue_timeout: Option<Duration>,
+    /// Pooling-allocator slots for this sandbox's engine; 0 = on-demand.
+    pub pool_instances: u32,
 }
 
 impl Default for Settings {
@@ -60,6 +65,7 @@ impl Default for Settings {
             cache_dir: None,
             max_concurrency: 1,
             queue_timeout: None,
+            pool_instances: DEFAULT_POOL_INSTANCES,
         }
     }
 }

@@ -39,6 +39,8 @@ export interface ResolvedConfig {
   cacheDir: string | undefined;
   maxConcurrency: number;
   queueTimeoutMs: number | undefined;
+  /** Pooling-allocator slots (native); 0 = allocate on demand; undefined = the default. */
+  poolInstances: number | undefined;
   logger: Logger | undefined;
   warnings: string[];
 }
@@ -46,7 +48,7 @@ export interface ResolvedConfig {
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'memoryLimitMb', 'timeoutSecs', 'timeoutMs', 'fuel', 'fsReadonly', 'fsReadwrite', 'env',
   'defaultEnv', 'denyNetwork', 'maxOutputBytes', 'cache', 'cacheDir', 'maxConcurrency',
-  'queueTimeoutMs', 'logger', 'seccompProfile', 'allowFork', 'allowedHttpDomains',
+  'queueTimeoutMs', 'pool', 'logger', 'seccompProfile', 'allowFork', 'allowedHttpDomains',
 ]);
 
 function positiveInteger(field: string, value: unknown, max: number): number {
@@ -178,6 +180,18 @@ export function resolveConfig(config: SandboxConfig = {}, cpuCount = 1): Resolve
     c.maxConcurrency === undefined ? Math.max(1, cpuCount) : positiveInteger('maxConcurrency', c.maxConcurrency, 65_536);
   const queueTimeoutMs =
     c.queueTimeoutMs === undefined ? undefined : positiveInteger('queueTimeoutMs', c.queueTimeoutMs, MAX_TIMEOUT_MS);
+  let poolInstances: number | undefined;
+  if (c.pool === false) poolInstances = 0;
+  else if (c.pool !== undefined) {
+    if (c.pool === null || typeof c.pool !== 'object' || Array.isArray(c.pool)) {
+      throw new ConfigError('pool', `must be false or { maxInstances }, got ${describe(c.pool)}`);
+    }
+    for (const k of Object.keys(c.pool)) {
+      if (k !== 'maxInstances') throw new ConfigError(`pool.${k}`, 'is not a known field (use maxInstances)');
+    }
+    const max = (c.pool as { maxInstances?: unknown }).maxInstances;
+    if (max !== undefined) poolInstances = positiveInteger('pool.maxInstances', max, 100_000);
+  }
   if (c.logger !== undefined && typeof c.logger !== 'function') {
     throw new ConfigError('logger', `must be a function (level, message) => void, got ${describe(c.logger)}`);
   }
@@ -208,6 +222,7 @@ export function resolveConfig(config: SandboxConfig = {}, cpuCount = 1): Resolve
     cacheDir,
     maxConcurrency,
     queueTimeoutMs,
+    poolInstances,
     logger: (c.logger as Logger | undefined) ?? envLogger(),
     warnings,
   };

@@ -28,6 +28,7 @@ export interface NativeSandboxOptions {
   cacheDir?: string;
   maxConcurrency: number;
   queueTimeoutMs?: number;
+  poolInstances?: number;
 }
 
 export interface NativeExecuteRequest {

@@ -33,6 +33,7 @@ export class WasmSandbox implements Sandbox {
       ...(c.cacheDir !== undefined ? { cacheDir: c.cacheDir } : {}),
       maxConcurrency: c.maxConcurrency,
       ...(c.queueTimeoutMs !== undefined ? { queueTimeoutMs: c.queueTimeoutMs } : {}),
+      ...(c.poolInstances !== undefined ? { poolInstances: c.poolInstances } : {}),
     });
   }
 

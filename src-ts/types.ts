@@ -38,6 +38,12 @@ export interface SandboxConfig {
   maxConcurrency?: number;
   /** How long an execute may wait in the queue before it fails with `QUEUE_TIMEOUT`, in ms. Default: no limit. */
   queueTimeoutMs?: number;
+  /**
+   * Native only: wasmtime's pooling instance allocator. `{ maxInstances }` sets how many instances
+   * of this sandbox's engine may exist at once (more wait for a slot); `false` allocates on demand.
+   * Default: pooling with 256 slots (address space is reserved up front, memory is not).
+   */
+  pool?: false | { maxInstances?: number };
   /** Receives diagnostics. `MIMOBOX_LOG=info|warn` turns on a stderr logger when none is given. */
   logger?: Logger;
   /** Accepted and ignored by the Wasm backends (they have no syscalls to filter). */
