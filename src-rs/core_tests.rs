@@ -304,3 +304,33 @@ async fn queue_timeout_when_all_slots_busy() {
     assert_eq!(queued.unwrap_err().code, ErrorCode::QueueTimeout);
     assert!(busy.await.unwrap().unwrap().0.timed_out);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executes_beyond_the_pool_wait_for_a_slot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Settings { pool_instances: 2, timeout: Duration::from_millis(150), ..settings(tmp.path()) };
+    let core = Arc::new(SandboxCore::new(s).unwrap());
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let c = core.clone();
+        tasks.push(tokio::spawn(async move { exec(&c, &guest("wat/sleep.wasm"), &[], b"").await }));
+    }
+    let t = Instant::now();
+    for task in tasks {
+        assert!(task.await.unwrap().unwrap().0.timed_out, "every execute ran (none failed for want of a slot)");
+    }
+    // Six 150 ms guests through two slots take at least three rounds.
+    assert!(t.elapsed() >= Duration::from_millis(400), "{:?}", t.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_demand_allocation_behaves_the_same() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Settings { pool_instances: 0, memory_limit_bytes: 16 << 20, ..settings(tmp.path()) };
+    let core = SandboxCore::new(s).unwrap();
+    assert!(core.engine().slots.is_none());
+    let (out, _) = exec(&core, &guest("wat/hello.wasm"), &[], b"").await.unwrap();
+    assert_eq!(out.stdout.bytes, b"hello, world\n");
+    let (out, _) = exec(&core, &guest("c/memory_bomb.wasm"), &[], b"").await.unwrap();
+    assert_eq!(out.trap, Some("memory"));
+}
