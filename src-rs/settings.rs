@@ -6,11 +6,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Fuel units granted per second of timeout when the caller gives no exact
-/// budget. Measured on the 2-core CI machine: compiled wasm burns roughly
-/// 1-2 G fuel per CPU second (bench/fuel-rate.mjs), so this lets a guest use
-/// at least half a CPU-second per second of timeout: fuel is then a backstop
-/// and the wall clock is what normally stops a guest.
-pub const FUEL_PER_TIMEOUT_SECOND: u64 = 1_000_000_000;
+/// budget. Measured on the 2-core CI machine (README, "Fuel"): compiled wasm
+/// burns 1.2 G (a tight branch loop) to 23 G (sha256, n-body) fuel per CPU
+/// second. At 10 G per second of timeout a guest gets at least ~0.4 CPU
+/// seconds per second of timeout, so a 1 s CPU job fits easily in a 60 s
+/// timeout and the wall clock is what normally stops a guest; fuel stays a
+/// backstop. The reference rate of 15 M/s stopped CPU-bound guests within
+/// milliseconds whatever their timeout.
+pub const FUEL_PER_TIMEOUT_SECOND: u64 = 10_000_000_000;
 pub const MAX_OUTPUT_LIMIT: usize = 64 * 1024 * 1024;
 pub const MAX_MODULE_BYTES: u64 = 100 * 1024 * 1024;
 pub const MAX_MEMORY_BYTES: u64 = 4 * 1024 * 1024 * 1024;

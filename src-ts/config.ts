@@ -12,8 +12,6 @@ export const MAX_TIMEOUT_MS = 24 * 3600 * 1000;
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 export const MAX_OUTPUT_BYTES_LIMIT = 64 * 1024 * 1024;
 export const MAX_MODULE_BYTES = 100 * 1024 * 1024;
-/** Default fuel budget per second of timeout, from the measured rate (README, "Fuel"). */
-export const FUEL_PER_SECOND = 1_000_000_000;
 export const DEFAULT_ENV: Readonly<Record<string, string>> = Object.freeze({
   HOME: '/tmp',
   PATH: '/usr/bin:/bin',
