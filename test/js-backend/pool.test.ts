@@ -1,0 +1,81 @@
+// The JS backend's process-wide worker threads (pool.ts) and its table cap
+// (limits.ts): shared across sandboxes, bounded by MIMOBOX_JS_WORKERS, idle
+// threads stopped, tables patched to the native cap.
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { JsSandbox } from '../../dist/esm/index.js';
+import { parseModule, planMemory } from '../../dist/esm/js-backend/limits.js';
+import { jsWorkerLimit, jsWorkerStats } from '../../dist/esm/js-backend/pool.js';
+import { wat } from '../conformance/helpers.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+describe('shared worker threads', () => {
+  test('many sandboxes share the same threads', async () => {
+    const sandboxes = Array.from({ length: 40 }, () => new JsSandbox({ maxConcurrency: 4 }));
+    try {
+      await Promise.all(sandboxes.map((s) => Promise.all([s.execute([wat('hello')]), s.execute([wat('hello')])])));
+      const stats = jsWorkerStats();
+      expect(stats.limit).toBe(jsWorkerLimit());
+      expect(stats.threads).toBeLessThanOrEqual(stats.limit);
+      expect(stats.busy).toBe(0);
+    } finally {
+      await Promise.all(sandboxes.map((s) => s.destroy()));
+    }
+  });
+
+  test('idle threads beyond one per CPU stop after 2 s', async () => {
+    const sb = new JsSandbox({ maxConcurrency: 8, timeoutMs: 200 });
+    try {
+      await Promise.all(Array.from({ length: 8 }, () => sb.execute([wat('loop')])));
+      await Promise.all(Array.from({ length: 8 }, () => sb.execute([wat('hello')])));
+      expect(jsWorkerStats().threads).toBeGreaterThan(Math.min(8, availableParallelism()));
+      await new Promise((r) => setTimeout(r, 2600));
+      expect(jsWorkerStats().threads).toBeLessThanOrEqual(Math.min(jsWorkerLimit(), availableParallelism()));
+      expect((await sb.execute([wat('hello')])).exitCode).toBe(0);
+    } finally {
+      await sb.destroy();
+    }
+  }, 15_000);
+
+  test('MIMOBOX_JS_WORKERS bounds guests running at once across sandboxes', () => {
+    const script = `
+      import { JsSandbox } from ${JSON.stringify(join(ROOT, 'dist/esm/index.js'))};
+      const sbs = [0, 1, 2].map(() => new JsSandbox({ maxConcurrency: 4, timeoutMs: 300 }));
+      const t0 = performance.now();
+      await Promise.all(sbs.flatMap((s) => [s.execute([${JSON.stringify(wat('sleep'))}]), s.execute([${JSON.stringify(wat('sleep'))}])]));
+      console.log(JSON.stringify({ wall: performance.now() - t0 }));
+      await Promise.all(sbs.map((s) => s.destroy()));
+    `;
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8', env: { ...process.env, MIMOBOX_JS_WORKERS: '2' }, timeout: 20_000,
+    });
+    expect(out.status, out.stderr).toBe(0);
+    const { wall } = JSON.parse(out.stdout.trim()) as { wall: number };
+    // Six 300 ms guests, two threads: three waves.
+    expect(wall).toBeGreaterThanOrEqual(850);
+  });
+});
+
+describe('table cap', () => {
+  // (module (table 1 funcref)) and (table 1 20 funcref), (table 1 2000000 funcref)
+  const header = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const withTable = (limits: number[]) =>
+    new Uint8Array([...header, 0x04, limits.length + 2, 0x01, 0x70, ...limits]);
+
+  test('no maximum: patched to 1,000,000 elements', async () => {
+    const bytes = withTable([0x00, 0x01]);
+    const plan = planMemory(bytes, parseModule(bytes), 16 << 20);
+    expect(parseModule(plan.bytes)?.tables[0]).toMatchObject({ min: 1, max: 1_000_000 });
+    const { instance } = await WebAssembly.instantiate(plan.bytes as Uint8Array<ArrayBuffer>);
+    expect(instance).toBeDefined();
+  });
+  test('a maximum under the cap is kept, one over it lowered', () => {
+    const small = withTable([0x01, 0x01, 0x14]);
+    expect(planMemory(small, parseModule(small), 16 << 20).bytes).toBe(small);
+    const big = withTable([0x01, 0x01, 0x80, 0x89, 0x7a]); // max 2,000,000
+    expect(parseModule(planMemory(big, parseModule(big), 16 << 20).bytes)?.tables[0]?.max).toBe(1_000_000);
+  });
+});
