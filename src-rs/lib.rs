@@ -8,6 +8,7 @@ pub mod budget;
 pub mod cache;
 pub mod engine;
 pub mod error;
+pub mod fd_cap;
 pub mod outcome;
 pub mod output;
 pub mod run;

@@ -100,6 +100,7 @@ impl ResourceLimiter for GuestLimiter {
 
 pub struct StoreState {
     pub wasi: WasiP1Ctx,
+    pub open_files: crate::fd_cap::OpenFiles,
     limiter: GuestLimiter,
     deadline: Instant,
     cancel: Arc<CancelFlag>,
@@ -139,7 +140,7 @@ pub async fn run(
         memory_bytes: usize::try_from(settings.memory_limit_bytes).unwrap_or(usize::MAX),
         events: LimitEvents::default(),
     };
-    let mut store = Store::new(&engine.engine, StoreState { wasi, limiter, deadline, cancel: cancel.clone() });
+    let mut store = Store::new(&engine.engine, StoreState { wasi, open_files: Default::default(), limiter, deadline, cancel: cancel.clone() });
     store.limiter(|s| &mut s.limiter);
     let budget = if engine.key.fuel { settings.fuel_budget() } else { None };
     if engine.key.fuel {
