@@ -7,7 +7,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
-use crate::settings::{MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS};
+use crate::settings::MAX_MEMORY_BYTES;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, OptLevel, PoolingAllocationConfig};
 
 /// How often the ticker advances the epoch; also how often a running guest
@@ -15,6 +15,8 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, OptLevel, Poo
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// The deepest wasm stack a guest may use.
 pub const MAX_WASM_STACK: usize = 512 * 1024;
+/// Table elements a pooling slot can hold (address space only).
+const POOL_TABLE_ELEMENTS: usize = 10_000_000;
 /// Version of wasmtime this crate is pinned to (Cargo.toml `=48.0.8`); part of the cache key.
 pub const WASMTIME_VERSION: &str = "48.0.8";
 
@@ -72,7 +74,10 @@ fn pooling_config(n: u32) -> PoolingAllocationConfig {
         .total_stacks(n)
         .max_memories_per_module(1)
         .max_tables_per_module(4)
-        .table_elements(MAX_TABLE_ELEMENTS)
+        // V8's own maximum, so every module the JS backend accepts fits a
+        // slot; the limiter still refuses tables over MAX_TABLE_ELEMENTS at
+        // instantiation, as a memory trap, the same on both backends.
+        .table_elements(POOL_TABLE_ELEMENTS)
         .max_memory_size(usize::try_from(MAX_MEMORY_BYTES).unwrap_or(usize::MAX))
         .max_core_instance_size(4 << 20)
         // Reset small memories with memset rather than madvise: cheaper for
