@@ -25,7 +25,7 @@ function vmHwmKiB() {
 
 function nodeWasiRun(wasm, args, dataDir, devnull, mod) {
   const m = mod ?? new WebAssembly.Module(readFileSync(wasm));
-  const wasi = new WASI({ version: 'preview1', args: [wasm, ...args], env: {}, preopens: { '/data': dataDir }, returnOnExit: true, stdout: devnull, stderr: devnull });
+  const wasi = new WASI({ version: 'preview1', args: [wasm, ...args], env: {}, preopens: spec.needsData ? { '/data': dataDir } : {}, returnOnExit: true, stdout: devnull, stderr: devnull });
   const inst = new WebAssembly.Instance(m, wasi.getImportObject());
   const code = wasi.start(inst);
   if (code !== 0) throw new Error(`exit ${code}`);

@@ -9,13 +9,14 @@ import {
  * Runner factories by key. ctx: { dataDir, cacheDir, workDir, wasmtimePath, wasmtimeVersion }.
  */
 export function runnerFactories(pkg, ctx) {
-  const cfg = (extra) => sandboxConfig(ctx.dataDir, { cacheDir: ctx.cacheDir, ...extra });
+  const data = (guest) => (guest.needsData ? ctx.dataDir : null);
+  const cfg = (guest, extra) => sandboxConfig(data(guest), { cacheDir: ctx.cacheDir, ...extra });
   return {
-    native: async () => packageRunner(pkg, 'native', cfg()),
-    'native-handle': async () => handleRunner(pkg, cfg()),
-    'native-epoch': async () => packageRunner(pkg, 'native', cfg({ fuel: null })),
-    'native-nolimits': async () => packageRunner(pkg, 'native', cfg({ fuel: null, timeoutSecs: 86400, memoryLimitMb: 4096 })),
-    js: async () => packageRunner(pkg, 'js', sandboxConfig(ctx.dataDir)),
+    native: async (guest) => packageRunner(pkg, 'native', cfg(guest)),
+    'native-handle': async (guest) => handleRunner(pkg, cfg(guest)),
+    'native-epoch': async (guest) => packageRunner(pkg, 'native', cfg(guest, { fuel: null })),
+    'native-nolimits': async (guest) => packageRunner(pkg, 'native', cfg(guest, { fuel: null, timeoutSecs: 86400, memoryLimitMb: 4096 })),
+    js: async (guest) => packageRunner(pkg, 'js', sandboxConfig(data(guest))),
     'node-wasi': async () => nodeWasiRunner(ctx.dataDir),
     cli: async () => cliRunner({ path: ctx.wasmtimePath }, ctx.dataDir, ctx.workDir),
     'cli-epoch': async () => cliRunner({ path: ctx.wasmtimePath }, ctx.dataDir, ctx.workDir, { mode: 'cli-epoch' }),
@@ -141,7 +142,7 @@ export async function runSuite(spec, log) {
     let res;
     try {
       for (const k of keys) {
-        const r = await factories[k]();
+        const r = await factories[k](guest);
         if (r) runners.push([k, r]);
       }
       if (runners.length === 0) res = { skipped: true };

@@ -5,6 +5,7 @@
 // bench/results.json. See bench/README.md for what each row means.
 import './quiet.mjs';
 import { spawn, spawnSync } from 'node:child_process';
+import * as require_fs from 'node:fs';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { checkedRun } from './measure.mjs';
 
 const HELP = `Usage: node bench/run.mjs [options]      (npm run bench -- [options])
 
-  --quick              ~30 s smoke run: short windows, fewer samples, smaller inputs
+  --quick              smoke run (< 1 min): short windows, fewer samples, smaller inputs
   --only LIST          backends to run, comma-separated: native,js,node-wasi,cli
   --sections LIST      latency,cold,throughput,cpu,rss (default: all)
   --guests LIST        hello,sha256,nbody,output,readfile (default: all)
@@ -97,7 +98,7 @@ const guestKeys = (opts.guests ?? Object.keys(guests)).filter((g) => {
   return true;
 });
 const pkg = await importPackage();
-const cfg = (extra) => sandboxConfig(dirs.dataDir, { cacheDir: dirs.cacheDir, ...extra });
+const cfg = (extra) => sandboxConfig(null, { cacheDir: dirs.cacheDir, ...extra });
 
 const notes = [];
 let nativeOk = false;
@@ -131,7 +132,26 @@ const env = {
   native: nativeInfo,
   quick: Q,
   loadavgStart: loadStart,
+  ...gitInfo(),
 };
+
+/** Which code was measured: the commit, whether the tree had changes, the addon's build time. */
+function gitInfo() {
+  const git = (...a) => spawnSync('git', a, { cwd: join(benchDir, '..'), encoding: 'utf8' });
+  const head = git('rev-parse', '--short', 'HEAD');
+  const dirty = git('status', '--porcelain', '--untracked-files=no', '--', 'src-rs', 'src-ts');
+  let addonBuilt = null;
+  try {
+    const { statSync, readdirSync } = require_fs;
+    const node = readdirSync(join(benchDir, '..')).find((f) => f.endsWith('.node'));
+    if (node) addonBuilt = statSync(join(benchDir, '..', node)).mtime.toISOString();
+  } catch { /* informational only */ }
+  return {
+    gitCommit: head.status === 0 ? head.stdout.trim() : null,
+    sourceChanged: dirty.status === 0 ? dirty.stdout.trim().length > 0 : null,
+    addonBuilt,
+  };
+}
 log(`bench: ${Q ? 'quick' : 'full'} run on ${env.cpus} CPUs (${env.cpuModel}), node ${env.node}, loadavg ${loadStart}`);
 log(`bench: wasmtime CLI: ${wasmtime ? `${wasmtime.version} (${wasmtime.path})` : 'absent'}`);
 
@@ -241,10 +261,10 @@ async function sectionCold() {
     const base = { wasm: guest.wasm, args, dataDir: dirs.dataDir, mode: 'cold' };
     if (nativeOk) {
       const cacheDir = join(dirs.base, `cold-cache-${g}`);
-      variants.push(['native-cached', 'native, on-disk cache hit', { ...base, backend: 'native', config: sandboxConfig(dirs.dataDir, { cacheDir }) }, true]);
-      variants.push(['native-nocache', 'native, no cache (compile)', { ...base, backend: 'native', config: sandboxConfig(dirs.dataDir, { cache: false }) }]);
+      variants.push(['native-cached', 'native, on-disk cache hit', { ...base, backend: 'native', config: sandboxConfig(null, { cacheDir }) }, true]);
+      variants.push(['native-nocache', 'native, no cache (compile)', { ...base, backend: 'native', config: sandboxConfig(null, { cache: false }) }]);
     }
-    if (want('js')) variants.push(['js', 'pure-JS backend (compile)', { ...base, backend: 'js', config: sandboxConfig(dirs.dataDir) }]);
+    if (want('js')) variants.push(['js', 'pure-JS backend (compile)', { ...base, backend: 'js', config: sandboxConfig(null) }]);
     if (want('node-wasi')) variants.push(['node-wasi', 'node:wasi (compile + instantiate)', { ...base, backend: 'node-wasi' }]);
     results.cold[g] = { args };
     for (const [key, label, spec, prefill] of variants) {
@@ -308,11 +328,12 @@ async function sectionRss() {
     const runs = guest.cpu ? 4 : BUDGET.rssRuns;
     results.rss[g] = { inflight, runs };
     const specs = [];
-    if (nativeOk) specs.push(['native', { backend: 'native', config: sandboxConfig(dirs.dataDir, { cacheDir: dirs.cacheDir }) }]);
-    if (want('js')) specs.push(['js', { backend: 'js', config: sandboxConfig(dirs.dataDir) }]);
+    const data = guest.needsData ? dirs.dataDir : null;
+    if (nativeOk) specs.push(['native', { backend: 'native', config: sandboxConfig(data, { cacheDir: dirs.cacheDir }) }]);
+    if (want('js')) specs.push(['js', { backend: 'js', config: sandboxConfig(data) }]);
     if (want('node-wasi')) specs.push(['node-wasi', { backend: 'node-wasi' }]);
     for (const [key, spec] of specs) {
-      const r = await child({ ...spec, mode: 'rss', wasm: guest.wasm, args: guest.args, dataDir: dirs.dataDir, runs, inflight });
+      const r = await child({ ...spec, mode: 'rss', wasm: guest.wasm, args: guest.args, dataDir: dirs.dataDir, needsData: !!guest.needsData, runs, inflight });
       // VmHWM, not getrusage's maxRSS: Linux carries ru_maxrss over fork + exec,
       // so a child's maxRSS is at least this bench process's RSS.
       results.rss[g][key] = r.error ? { error: r.error } : { peakKiB: r.vmHwmKiB, maxRssKiB: r.maxRssKiB };
@@ -339,6 +360,13 @@ try {
   dirs.cleanup();
 }
 env.loadavgEnd = loadavg();
+{
+  const after = gitInfo();
+  if (after.addonBuilt !== env.addonBuilt) {
+    notes.push(`the native addon was rebuilt during the run (${env.addonBuilt} → ${after.addonBuilt}): later native rows ran another build; run again`);
+  }
+  if (after.gitCommit !== env.gitCommit) notes.push(`HEAD moved during the run (${env.gitCommit} → ${after.gitCommit})`);
+}
 env.durationSecs = Math.round((now() - t0) / 100) / 10;
 env.startedAt = startedAt.toISOString();
 env.command = `node bench/run.mjs${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
@@ -389,7 +417,7 @@ function markdown() {
   const L = [];
   const row = (cells) => L.push(`| ${cells.join(' | ')} |`);
   const head = (cells) => { row(cells); row(cells.map(() => '---')); };
-  L.push(`Measured ${env.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${env.cpus} CPUs (${env.cpuModel}), Node ${env.node}, ${env.wasmtimeCli ?? 'no wasmtime CLI'}; load average ${env.loadavgStart?.split(' ').slice(0, 3).join(' ')} at start, ${env.loadavgEnd?.split(' ').slice(0, 3).join(' ')} at end; ${Q ? 'quick run (--quick)' : 'full run'}, ${env.durationSecs} s.`);
+  L.push(`Measured ${env.startedAt.slice(0, 16).replace('T', ' ')} UTC at commit ${env.gitCommit ?? '?'}${env.sourceChanged ? ' (with uncommitted changes in src-rs/ or src-ts/)' : ''}, ${env.cpus} CPUs (${env.cpuModel}), Node ${env.node}, ${env.wasmtimeCli ?? 'no wasmtime CLI'}; load average ${env.loadavgStart?.split(' ').slice(0, 3).join(' ')} at start, ${env.loadavgEnd?.split(' ').slice(0, 3).join(' ')} at end; ${Q ? 'quick run (--quick)' : 'full run'}, ${env.durationSecs} s.`);
   L.push('');
 
   const lat = results.latency;
