@@ -406,7 +406,7 @@ function targets() {
     }
     if (ep?.computeMs && fuel?.computeMs) {
       const r = fuel.computeMs / ep.computeMs;
-      t.push({ target: `Fuel metering cost (${g}): fuel on vs epoch-only`, measured: `${fmtRatio(r)} (${fmtMs(fuel.computeMs)} vs ${fmtMs(ep.computeMs)}; +${((r - 1) * 100).toFixed(0)} %)`, value: r, met: null });
+      t.push({ target: `Fuel metering cost (${g}): fuel on vs epoch-only`, measured: `${fmtRatio(r)} (${fmtMs(fuel.computeMs)} vs ${fmtMs(ep.computeMs)}; ${r >= 1 ? '+' : '−'}${Math.abs((r - 1) * 100).toFixed(0)} %)`, value: r, met: null });
     }
   }
   return t;
