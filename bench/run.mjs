@@ -23,7 +23,8 @@ const HELP = `Usage: node bench/run.mjs [options]      (npm run bench -- [option
   --guests LIST        hello,sha256,nbody,output,readfile (default: all)
   --out FILE           where to write the JSON results (default bench/results.json)
   --no-write           do not write any file
-  --update-readme      put the tables into bench/README.md (between its markers)
+  --update-readme      put the tables into bench/README.md and README.md (between their markers)
+  --readme-from FILE   only copy the tables of a saved results.json into the READMEs
   -h, --help           this text
 
 The wasmtime CLI rows need a wasmtime binary: bash bench/setup.sh installs one
@@ -54,6 +55,7 @@ function parseArgs(argv) {
       case '--out': o.out = val(); break;
       case '--no-write': o.write = false; break;
       case '--update-readme': o.updateReadme = true; break;
+      case '--readme-from': o.readmeFrom = val(); break;
       case '-h': case '--help': o.help = true; break;
       default: throw new Error(`unknown option ${a} (see --help)`);
     }
@@ -72,6 +74,36 @@ try {
 }
 if (opts.help) {
   process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
+
+/**
+ * Puts the tables between the markers of bench/README.md
+ * (<!-- bench:results:start/end -->) and of the package README
+ * (<!-- BENCH:START/END -->), when those files have them.
+ */
+function updateReadmes(md, command) {
+  const targets = [
+    [join(benchDir, 'README.md'), '<!-- bench:results:start -->', '<!-- bench:results:end -->'],
+    [join(benchDir, '..', 'README.md'), '<!-- BENCH:START -->', '<!-- BENCH:END -->'],
+  ];
+  for (const [file, start, end] of targets) {
+    if (!existsSync(file)) continue;
+    const text = readFileSync(file, 'utf8');
+    const i = text.indexOf(start); const j = text.indexOf(end);
+    if (i < 0 || j <= i) { process.stderr.write(`bench: ${file} has no ${start} ... ${end} markers; not updated\n`); continue; }
+    writeFileSync(file, `${text.slice(0, i + start.length)}\n\nCommand: \`${command}\`\n\n${md}\n${text.slice(j)}`);
+    process.stderr.write(`bench: updated ${file}\n`);
+  }
+}
+
+if (opts.readmeFrom) {
+  const saved = JSON.parse(readFileSync(opts.readmeFrom, 'utf8'));
+  if (typeof saved.markdown !== 'string') {
+    process.stderr.write(`bench: ${opts.readmeFrom} has no "markdown" field\n`);
+    process.exit(2);
+  }
+  updateReadmes(saved.markdown, saved.env?.command ?? 'node bench/run.mjs');
   process.exit(0);
 }
 
@@ -537,15 +569,4 @@ if (opts.write) {
   writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`);
   log(`bench: wrote ${opts.out}`);
 }
-if (opts.write && opts.updateReadme) {
-  const readme = join(benchDir, 'README.md');
-  const start = '<!-- bench:results:start -->'; const end = '<!-- bench:results:end -->';
-  if (existsSync(readme)) {
-    const text = readFileSync(readme, 'utf8');
-    const i = text.indexOf(start); const j = text.indexOf(end);
-    if (i >= 0 && j > i) {
-      writeFileSync(readme, `${text.slice(0, i + start.length)}\n\nCommand: \`${env.command}\`\n\n${md}\n${text.slice(j)}`);
-      log(`bench: updated ${readme}`);
-    } else log(`bench: ${readme} has no ${start} ... ${end} markers; not updated`);
-  }
-}
+if (opts.write && opts.updateReadme) updateReadmes(md, env.command);
