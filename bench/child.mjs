@@ -9,7 +9,7 @@
 // runs, inflight, dataDir }.
 import './quiet.mjs';
 import { openSync, readFileSync } from 'node:fs';
-import { WASI } from 'node:wasi';
+import { createRequire } from 'node:module';
 
 const spec = JSON.parse(process.argv[2]);
 const now = () => performance.now();
@@ -24,6 +24,7 @@ function vmHwmKiB() {
 }
 
 function nodeWasiRun(wasm, args, dataDir, devnull, mod) {
+  const { WASI } = createRequire(import.meta.url)('node:wasi');
   const m = mod ?? new WebAssembly.Module(readFileSync(wasm));
   const wasi = new WASI({ version: 'preview1', args: [wasm, ...args], env: {}, preopens: spec.needsData ? { '/data': dataDir } : {}, returnOnExit: true, stdout: devnull, stderr: devnull });
   const inst = new WebAssembly.Instance(m, wasi.getImportObject());

@@ -7,7 +7,7 @@ import { dirname, join, delimiter } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { WASI } from 'node:wasi';
+import { createRequire } from 'node:module';
 
 export const benchDir = dirname(fileURLToPath(import.meta.url));
 export const root = join(benchDir, '..');
@@ -190,6 +190,8 @@ export function nodeWasiRunner(dataDir) {
   // Node 20's node:wasi segfaults after ~1,000-2,000 back-to-back WASI runs
   // when nothing has collected the old instances (each holds a ~10 GiB memory
   // reservation); a full GC every 100 runs avoids it. The GC is timed in.
+  // Loaded here, not imported: node:wasi warns when it loads, and quiet.mjs must be active first.
+  const { WASI } = createRequire(import.meta.url)('node:wasi');
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc');
   let count = 0;
