@@ -24,6 +24,8 @@ export class JsSandbox implements Sandbox {
   private readonly preopens: Preopen[];
   private readonly pool: WorkerPool;
   private destroyed = false;
+  /** Settles once the latest execute has joined the pool's queue. */
+  private enqueued: Promise<void> = Promise.resolve();
 
   constructor(config: SandboxConfig = {}, options: JsSandboxOptions = {}) {
     this.config = resolveConfig(config, availableParallelism());
@@ -64,7 +66,21 @@ export class JsSandbox implements Sandbox {
     checkFitsBudget(this.config.memoryLimitBytes);
 
     const started = performance.now();
-    const loaded = await loadModule(path, this.config.memoryLimitBytes, this.config.logger);
+    // Executes join the sandbox's queue in call order: one whose module is
+    // already compiled must not overtake an earlier one still compiling.
+    const previous = this.enqueued;
+    let enqueue!: () => void;
+    this.enqueued = new Promise<void>((resolve) => (enqueue = resolve));
+    let loaded: Awaited<ReturnType<typeof loadModule>>;
+    try {
+      loaded = await loadModule(path, this.config.memoryLimitBytes, this.config.logger);
+      await previous;
+    } catch (e) {
+      await previous;
+      enqueue();
+      throw e;
+    }
+    if (this.destroyed || signal?.aborted || loaded.refusal !== undefined) enqueue();
     if (this.destroyed) throw new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
     if (signal?.aborted) throw new AbortError(`the execute was aborted: ${String(signal.reason ?? 'no reason given')}`);
     if (loaded.refusal !== undefined) {
@@ -74,7 +90,7 @@ export class JsSandbox implements Sandbox {
         stderrTruncated: false, stdoutBytes: 0, stderrBytes: 0,
       }, this.warnings, 'js');
     }
-    const r = await this.pool.run(
+    const running = this.pool.run(
       {
         module: loaded.module, entry: loaded.entry, args,
         env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
@@ -82,6 +98,8 @@ export class JsSandbox implements Sandbox {
       },
       { timeoutMs: this.config.timeoutMs, signal, queueTimeoutMs: this.config.queueTimeoutMs },
     );
+    enqueue(); // pool.run queued it synchronously
+    const r = await running;
     const o = r.outcome;
     return buildResult({
       stdout: r.stdout.bytes, stderr: r.stderr.bytes, exitCode: o.exitCode, timedOut: r.timedOut,
