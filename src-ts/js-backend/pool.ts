@@ -39,8 +39,13 @@ export type Reserve = (timeoutMs: number | undefined, signal: AbortSignal) => Pr
 
 /** A worker whose guest grew its memory past this is replaced, so idle threads do not pin memory. */
 const RETIRE_MEMORY_BYTES = 32 * 1024 * 1024;
-/** Output buffers up to this size stay with their thread for the next execute; larger ones are dropped. */
-const KEEP_OUTPUT_BUFFER_BYTES = 4 * 1024 * 1024;
+/**
+ * Output buffers up to this size (caps up to 16 MiB) stay with their thread
+ * for the next execute; larger ones are dropped. Dropping one per execute
+ * made every execute allocate a new SharedArrayBuffer, and RSS climbed to
+ * gigabytes before the GC caught up (bench, maxOutputBytes 2 MiB).
+ */
+const KEEP_OUTPUT_BUFFER_BYTES = 2 * 16 * 1024 * 1024 + 64;
 export const JS_WORKERS_ENV = 'MIMOBOX_JS_WORKERS';
 /** Idle threads beyond one per CPU are stopped after this long, so a burst does not keep them. */
 const IDLE_WORKER_MS = 2000;

@@ -79,3 +79,20 @@ describe('table cap', () => {
     expect(parseModule(planMemory(big, parseModule(big), 16 << 20).bytes)?.tables[0]?.max).toBe(1_000_000);
   });
 });
+
+describe('output buffers', () => {
+  test('a 2 MiB output cap does not allocate a new shared buffer per execute', async () => {
+    const sb = new JsSandbox({ maxOutputBytes: 2 * 1024 * 1024, maxConcurrency: 1 });
+    try {
+      for (let i = 0; i < 20; i++) await sb.execute([wat('hello')]);
+      // SharedArrayBuffers count in arrayBuffers; one per execute made it grow
+      // by 4 MiB each time (1.2 GB here) until a GC.
+      const before = process.memoryUsage().arrayBuffers;
+      for (let i = 0; i < 300; i++) expect((await sb.execute([wat('hello')])).stdout.toString()).toBe('hello, world\n');
+      const grownMb = (process.memoryUsage().arrayBuffers - before) / 1048576;
+      expect(grownMb).toBeLessThan(100);
+    } finally {
+      await sb.destroy();
+    }
+  });
+});
