@@ -38,7 +38,9 @@ if (isDevCheckout) {
   } else if (!hasCargo) {
     console.warn('mimobox-wasm: cargo not found: the native addon is not built; only the pure-JS backend will work');
   } else {
-    run(process.execPath, [require.resolve('@napi-rs/cli/dist/cli.js'), 'build', '--platform', '--release', '--no-js', '--dts', 'index.d.ts']);
+    // @napi-rs/cli's `exports` hide dist/cli.js from require.resolve: use its file directly.
+    const napiCli = join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js');
+    run(process.execPath, [napiCli, 'build', '--platform', '--release', '--no-js', '--dts', 'index.d.ts']);
   }
   run(process.execPath, [join(root, 'scripts/build-ts.mjs')]);
   process.exit(0);
