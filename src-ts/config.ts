@@ -2,8 +2,8 @@
 // whose fields are all present and well-formed.
 import { isAbsolute, normalize } from 'node:path';
 import { statSync } from 'node:fs';
-import { ConfigError } from './errors.js';
-import type { DirGrant, Logger, SandboxConfig } from './types.js';
+import { AbortError, ConfigError } from './errors.js';
+import type { DirGrant, ExecuteOptions, Logger, SandboxConfig } from './types.js';
 
 export const DEFAULT_MEMORY_LIMIT_MB = 64;
 export const MAX_MEMORY_LIMIT_MB = 4096; // wasm32's whole address space
@@ -260,4 +260,25 @@ export function toStdinBytes(stdin: unknown): Uint8Array {
   if (typeof stdin === 'string') return Buffer.from(stdin, 'utf8');
   if (stdin instanceof Uint8Array) return stdin;
   throw new ConfigError('stdin', `must be a Buffer, Uint8Array or string, got ${describe(stdin)}`);
+}
+
+export interface ResolvedExecuteOptions {
+  /** The sandbox's env with the execute's merged over it. */
+  env: Record<string, string>;
+  stdin: Uint8Array;
+  signal: AbortSignal | undefined;
+}
+
+/** Checks an execute's options (both backends); throws AbortError if the signal already fired. */
+export function resolveExecuteOptions(opts: unknown, sandboxEnv: Record<string, string>): ResolvedExecuteOptions {
+  if (opts === null || typeof opts !== 'object') throw new ConfigError('opts', 'must be an object');
+  const o = opts as ExecuteOptions;
+  const env = { ...sandboxEnv, ...validateEnv('opts.env', o.env) };
+  const stdin = toStdinBytes(o.stdin);
+  const signal = o.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new ConfigError('opts.signal', 'must be an AbortSignal');
+  }
+  if (signal?.aborted) throw new AbortError();
+  return { env, stdin, signal };
 }

@@ -9,6 +9,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { moduleUrl } from './module-url.js';
 import { SandboxError } from './errors.js';
+import type { RawOutcome } from './result.js';
 
 export interface NativeDir {
   host: string;
@@ -40,20 +41,9 @@ export interface NativeExecuteRequest {
   executionId: number;
 }
 
-export interface NativeResult {
-  stdout: Buffer;
-  stderr: Buffer;
-  exitCode?: number | null;
-  timedOut: boolean;
-  trap?: string | null;
-  error?: string | null;
-  elapsedMs: number;
-  fuelConsumed?: number | null;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
-  stdoutBytes: number;
-  stderrBytes: number;
-  /** Diagnostics for the logger: "info:..." / "warn:...". */
+/** What the addon resolves with: the raw outcome plus diagnostics for the logger. */
+export interface NativeResult extends RawOutcome {
+  /** "info: ..." / "warn: ..." lines. */
   log: string[];
 }
 

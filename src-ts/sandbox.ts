@@ -1,6 +1,6 @@
 // WasmSandbox: the Sandbox contract on the native (wasmtime) backend.
 import { availableParallelism } from 'node:os';
-import { resolveConfig, toStdinBytes, validateCommand, validateEnv, type ResolvedConfig } from './config.js';
+import { resolveConfig, resolveExecuteOptions, validateCommand, type ResolvedConfig } from './config.js';
 import { AbortError, ConfigError } from './errors.js';
 import {
   loadNativeBinding, type NativeExecuteRequest, type NativeModuleInstance, type NativeResult, type NativeSandboxInstance,
@@ -91,15 +91,7 @@ export class WasmSandbox implements Sandbox {
     opts: ExecuteOptions,
     invoke: (request: Omit<NativeExecuteRequest, 'path'>) => Promise<NativeResult>,
   ): Promise<SandboxResult> {
-    if (opts === null || typeof opts !== 'object') throw new ConfigError('opts', 'must be an object');
-    const env = { ...this.config.env, ...validateEnv('opts.env', opts.env) };
-    const stdin = toStdinBytes(opts.stdin);
-    const signal = opts.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw new ConfigError('opts.signal', 'must be an AbortSignal');
-    }
-    if (signal?.aborted) throw new AbortError();
-
+    const { env, stdin, signal } = resolveExecuteOptions(opts, this.config.env);
     const executionId = nextExecutionId++;
     const onAbort = () => this.native.cancel(executionId);
     signal?.addEventListener('abort', onAbort, { once: true });

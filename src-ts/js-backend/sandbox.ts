@@ -2,7 +2,7 @@
 // written in TypeScript (wasi.ts), each guest in a worker thread (pool.ts).
 import { realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolveConfig, toStdinBytes, validateCommand, validateEnv, type ResolvedConfig } from '../config.js';
+import { resolveConfig, resolveExecuteOptions, validateCommand, type ResolvedConfig } from '../config.js';
 import { AbortError, ConfigError } from '../errors.js';
 import { moduleUrl } from '../module-url.js';
 import { checkFitsBudget, reserveMemory } from '../memory-budget.js';
@@ -53,15 +53,8 @@ export class JsSandbox implements Sandbox {
 
   async execute(cmd: string[], opts: ExecuteOptions = {}): Promise<SandboxResult> {
     if (this.destroyed) throw new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
-    if (opts === null || typeof opts !== 'object') throw new ConfigError('opts', 'must be an object');
     const { path, args } = validateCommand(cmd);
-    const env = { ...this.config.env, ...validateEnv('opts.env', opts.env) };
-    const stdin = toStdinBytes(opts.stdin);
-    const signal = opts.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw new ConfigError('opts.signal', 'must be an AbortSignal');
-    }
-    if (signal?.aborted) throw new AbortError();
+    const { env, stdin, signal } = resolveExecuteOptions(opts, this.config.env);
     // A cap over the whole process budget could never run: fail now, not after queueing.
     checkFitsBudget(this.config.memoryLimitBytes);
 
