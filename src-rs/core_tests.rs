@@ -353,3 +353,24 @@ async fn a_guest_cannot_hold_more_than_the_fd_cap() {
     let (out, _) = exec(&core, &guest("c/fileops.wasm"), &["write", "/rw/again.txt", "ok"], b"").await.unwrap();
     assert_eq!(out.exit_code, Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_executes_get_slots_in_call_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Settings { max_concurrency: 1, timeout: Duration::from_millis(300), ..settings(tmp.path()) };
+    let core = Arc::new(SandboxCore::new(s).unwrap());
+    // Register A then B in call order, but let B's task start first.
+    let (ia, ib) = (NEXT_ID.fetch_add(1, Ordering::Relaxed), NEXT_ID.fetch_add(1, Ordering::Relaxed));
+    let (ra, rb) = (core.register(ia).unwrap(), core.register(ib).unwrap());
+    let req = |p: String| ExecuteRequest { source: ModuleSource::Path(p.clone()), args: vec![p], env: vec![], stdin: vec![] };
+    let c = core.clone();
+    let b = tokio::spawn(async move { (c.execute(ib, rb, req(guest("wat/hello.wasm"))).await, Instant::now()) });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let c = core.clone();
+    let a = tokio::spawn(async move { (c.execute(ia, ra, req(guest("wat/sleep.wasm"))).await, Instant::now()) });
+    let (ra, ta) = a.await.unwrap();
+    let (rb, tb) = b.await.unwrap();
+    assert!(ra.unwrap().run.timed_out);
+    assert_eq!(rb.unwrap().run.exit_code, Some(0));
+    assert!(tb > ta, "B waited for A, which was called first");
+}

@@ -13,7 +13,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore};
 
 /// What to run: a file (checked and looked up on each execute) or a module
 /// already loaded with `SandboxCore::load`.
@@ -38,7 +41,7 @@ pub struct ExecuteOutcome {
 pub struct SandboxCore {
     settings: Settings,
     engine: Arc<SharedEngine>,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     inflight: Mutex<HashMap<u64, Arc<CancelFlag>>>,
     destroyed: AtomicBool,
 }
@@ -56,7 +59,7 @@ impl SandboxCore {
         }
         .map_err(|e| SandboxError::new(ErrorCode::Internal, format!("cannot create the wasmtime engine: {e:#}")))?;
         Ok(SandboxCore {
-            permits: Semaphore::new(settings.max_concurrency),
+            permits: Arc::new(Semaphore::new(settings.max_concurrency)),
             settings,
             engine,
             inflight: Mutex::new(HashMap::new()),
@@ -76,15 +79,25 @@ impl SandboxCore {
         self.inflight.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers an execute before it starts, so a cancel that arrives at
-    /// once still finds it. Fails if the sandbox is destroyed.
-    pub fn register(&self, id: u64) -> SbResult<Arc<CancelFlag>> {
+    /// Registers an execute before it starts, in call order: a cancel that
+    /// arrives at once still finds it, and it takes its place in the
+    /// sandbox's queue now, so executes get slots in the order they were
+    /// called whatever order the worker threads pick them up in. Fails if the
+    /// sandbox is destroyed.
+    pub fn register(&self, id: u64) -> SbResult<Registration> {
         if self.destroyed.load(Ordering::SeqCst) {
             return Err(SandboxError::new(ErrorCode::Destroyed, "this sandbox was destroyed: create a new one"));
         }
         let flag = Arc::new(CancelFlag::default());
         self.inflight().insert(id, flag.clone());
-        Ok(flag)
+        let mut wait: SlotFuture = Box::pin(self.permits.clone().acquire_owned());
+        // One poll joins the semaphore's FIFO queue (or takes a free slot);
+        // the task's own waker replaces the no-op one when it polls again.
+        let slot = match wait.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(permit) => Slot::Taken(permit),
+            Poll::Pending => Slot::Queued(wait),
+        };
+        Ok(Registration { flag, slot })
     }
 
     pub fn cancel(&self, id: u64) {
@@ -95,12 +108,13 @@ impl SandboxCore {
 
     /// Runs a registered execute to its end; always unregisters it, even
     /// when the future is dropped or unwinds.
-    pub async fn execute(&self, id: u64, flag: Arc<CancelFlag>, req: ExecuteRequest) -> SbResult<ExecuteOutcome> {
+    pub async fn execute(&self, id: u64, registration: Registration, req: ExecuteRequest) -> SbResult<ExecuteOutcome> {
         let _registered = Registered { core: self, id };
-        self.execute_inner(flag, req).await
+        self.execute_inner(registration, req).await
     }
 
-    async fn execute_inner(&self, flag: Arc<CancelFlag>, req: ExecuteRequest) -> SbResult<ExecuteOutcome> {
+    async fn execute_inner(&self, registration: Registration, req: ExecuteRequest) -> SbResult<ExecuteOutcome> {
+        let Registration { flag, slot } = registration;
         if req.args.is_empty() {
             return Err(SandboxError::new(ErrorCode::CommandInvalid, "the command is empty: pass [modulePath, ...args]"));
         }
@@ -121,7 +135,7 @@ impl SandboxCore {
         };
         // Wait for a slot; a queued execute can still be cancelled or time out.
         let slot = tokio::select! {
-            p = self.permits.acquire() => p.map_err(|_| SandboxError::new(ErrorCode::Destroyed, "this sandbox was destroyed"))?,
+            p = slot.wait() => p.map_err(|_| SandboxError::new(ErrorCode::Destroyed, "this sandbox was destroyed"))?,
             () = flag.cancelled() => return Err(flag.to_error()),
             () = wait_until(queue_deadline) => return Err(queue_timeout("a free slot")),
         };
@@ -262,6 +276,36 @@ async fn wait_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
+    }
+}
+
+type SlotFuture = Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send>>;
+
+/// A slot already taken at registration, or a place in the queue for one.
+enum Slot {
+    Taken(Result<OwnedSemaphorePermit, AcquireError>),
+    Queued(SlotFuture),
+}
+
+impl Slot {
+    async fn wait(self) -> Result<OwnedSemaphorePermit, AcquireError> {
+        match self {
+            Slot::Taken(permit) => permit,
+            Slot::Queued(wait) => wait.await,
+        }
+    }
+}
+
+/// An execute registered with `SandboxCore::register`: its cancel flag and
+/// its place in the queue.
+pub struct Registration {
+    pub flag: Arc<CancelFlag>,
+    slot: Slot,
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration").field("flag", &self.flag).finish_non_exhaustive()
     }
 }
 

@@ -325,7 +325,10 @@ describe('process memory budget', () => {
       try { await big.execute([${JSON.stringify(wat('hello'))}]); out.big = 'ran'; } catch (e) { out.big = e.code; }
       // Two 48 MiB executes cannot both hold 64 MiB of budget: the second waits, then times out in the queue.
       const sb = new WasmSandbox({ memoryLimitMb: 48, timeoutMs: 400, queueTimeoutMs: 100, maxConcurrency: 4 });
-      const results = await Promise.allSettled([sb.execute([${JSON.stringify(wat('sleep'))}]), sb.execute([${JSON.stringify(wat('hello'))}])]);
+      // The sleeper takes its 48 MiB first; only then does the second ask.
+      const first = sb.execute([${JSON.stringify(wat('sleep'))}]);
+      await new Promise((r) => setTimeout(r, 50));
+      const results = await Promise.allSettled([first, sb.execute([${JSON.stringify(wat('hello'))}])]);
       out.first = results[0].status === 'fulfilled' ? results[0].value.timedOut : results[0].reason.code;
       out.second = results[1].status === 'fulfilled' ? 'ran' : results[1].reason.code;
       // Once the first is done its share is back.
