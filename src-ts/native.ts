@@ -85,18 +85,33 @@ export function platformSuffix(): string {
   return `${platform}-${arch}`;
 }
 
+let muslCache: boolean | undefined;
+
 function isMusl(): boolean {
+  muslCache ??= detectMusl();
+  return muslCache;
+}
+
+/**
+ * Which libc this Node process itself runs on. /proc/self/maps answers in
+ * microseconds; process.report.getReport() (the napi-rs template's way) costs
+ * ~7 ms, which was most of a cold start, so it is only the fallback.
+ */
+function detectMusl(): boolean {
+  try {
+    const maps = readFileSync('/proc/self/maps', 'utf8');
+    if (maps.includes('ld-musl') || maps.includes('libc.musl')) return true;
+    if (maps.includes('libc.so.6')) return false;
+  } catch {
+    /* not Linux /proc: fall through */
+  }
   try {
     const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
     if (report?.header) return !report.header.glibcVersionRuntime;
   } catch {
     /* fall through */
   }
-  try {
-    return readFileSync('/usr/bin/ldd', 'utf8').includes('musl');
-  } catch {
-    return false;
-  }
+  return false;
 }
 
 /** The package root: two levels above dist/<esm|cjs>/native.js. */
