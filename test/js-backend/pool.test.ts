@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { JsSandbox } from '../../dist/esm/index.js';
 import { parseModule, planMemory } from '../../dist/esm/js-backend/limits.js';
 import { jsWorkerLimit, jsWorkerStats } from '../../dist/esm/js-backend/pool.js';
-import { wat } from '../conformance/helpers.js';
+import { c, wat } from '../conformance/helpers.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -27,10 +27,12 @@ describe('shared worker threads', () => {
   });
 
   test('idle threads beyond one per CPU stop after 2 s', async () => {
-    const sb = new JsSandbox({ maxConcurrency: 8, timeoutMs: 200 });
+    const sb = new JsSandbox({ maxConcurrency: 8, timeoutMs: 10_000 });
     try {
-      await Promise.all(Array.from({ length: 8 }, () => sb.execute([wat('loop')])));
-      await Promise.all(Array.from({ length: 8 }, () => sb.execute([wat('hello')])));
+      // Eight guests that sleep 1 s at once need eight threads, and end
+      // normally (a timed-out guest's thread is killed, not left idle).
+      const slept = await Promise.all(Array.from({ length: 8 }, () => sb.execute([c('sleep'), '1'])));
+      expect(slept.map((r) => r.stdout.toString())).toEqual(Array(8).fill('slept\n'));
       expect(jsWorkerStats().threads).toBeGreaterThan(Math.min(8, availableParallelism()));
       await new Promise((r) => setTimeout(r, 2600));
       expect(jsWorkerStats().threads).toBeLessThanOrEqual(Math.min(jsWorkerLimit(), availableParallelism()));
