@@ -345,12 +345,7 @@ pub fn load_module(engine: &SharedEngine, path: &str, policy: &CachePolicy<'_>, 
             map.insert(fingerprint, hash);
         }
     }
-    if let Some(loaded) = cached_in_memory(engine, &hash) {
-        return Ok(loaded);
-    }
-    let loaded = load_bytes(engine, path, &bytes, hash, policy, log)?;
-    remember(engine, &loaded);
-    Ok(loaded)
+    load_bytes_cached(engine, path, &bytes, hash, policy, log)
 }
 
 /// Like `load_bytes`, but answers from (and fills) the in-memory map.
@@ -371,7 +366,7 @@ pub fn load_bytes_cached(
 }
 
 /// Compiles (or loads from disk) a module whose bytes are in hand.
-pub fn load_bytes(
+fn load_bytes(
     engine: &SharedEngine,
     path: &str,
     bytes: &[u8],

@@ -60,8 +60,7 @@ export function setProcessMemoryBudget(mb: number): void {
   const value = parseBudgetMb('mb', mb);
   budgetBytes = value * MiB;
   try {
-    const binding = loadNativeBinding() as unknown as { setMemoryBudgetMb?: (mb: number) => void };
-    if (typeof binding.setMemoryBudgetMb === 'function') binding.setMemoryBudgetMb(value);
+    loadNativeBinding().setMemoryBudgetMb(value);
   } catch {
     // No native addon: only the JS backend runs here, and it reads budgetBytes.
   }
