@@ -11,10 +11,13 @@ export declare class NativeModule {
 
 export declare class NativeSandbox {
   constructor(options: NativeSandboxOptions)
-  /** Runs one execute on the addon's runtime; resolves with its result. */
-  execute(request: NativeExecuteRequest): Promise<NativeResult>
+  /**
+   * Runs one execute: its result at once when it finished within its
+   * inline slice, otherwise a Promise of it.
+   */
+  execute(request: NativeExecuteRequest): NativeResult | Promise<NativeResult>
   /** Runs a module returned by `loadModule` (no path checks, no lookup). */
-  executeLoaded(module: NativeModule, request: NativeExecuteRequest): Promise<NativeResult>
+  executeLoaded(module: NativeModule, request: NativeExecuteRequest): NativeResult | Promise<NativeResult>
   /** Compiles (or finds) a module once, from a path or from bytes. */
   loadModule(path?: string | undefined | null, bytes?: Uint8Array | undefined | null, name?: string | undefined | null): Promise<NativeModule>
   /** Asks a running or queued execute to stop; it rejects with ABORTED. */
@@ -91,6 +94,8 @@ export interface NativeSandboxOptions {
   queueTimeoutMs?: number
   /** Pooling-allocator slots for this sandbox's engine; 0 turns pooling off. */
   poolInstances?: number
+  /** Start executes on the calling thread for a bounded slice (default true). */
+  inline?: boolean
 }
 
 /** Sets the process-wide budget of reserved guest memory, in MiB. */

@@ -4,6 +4,7 @@
 use crate::cache::{clear_cache, default_cache_dir};
 use crate::engine::WASMTIME_VERSION;
 use crate::error::{ErrorCode, SandboxError};
+use crate::inline::{poll_inline, InlineGate};
 use crate::budget::budget;
 use crate::cache::LoadedModule;
 use crate::sandbox::{ExecuteOutcome, ExecuteRequest, LoadSource, ModuleSource, SandboxCore};
@@ -61,6 +62,8 @@ pub struct NativeSandboxOptions {
     pub queue_timeout_ms: Option<f64>,
     /// Pooling-allocator slots for this sandbox's engine; 0 turns pooling off.
     pub pool_instances: Option<u32>,
+    /// Start executes on the calling thread for a bounded slice (default true).
+    pub inline: Option<bool>,
 }
 
 #[napi(object)]
@@ -136,6 +139,7 @@ fn to_settings(o: NativeSandboxOptions) -> Result<Settings> {
         max_concurrency: o.max_concurrency as usize,
         queue_timeout: o.queue_timeout_ms.map(|ms| to_duration_ms("queueTimeoutMs", ms)).transpose()?,
         pool_instances: o.pool_instances.unwrap_or(DEFAULT_POOL_INSTANCES),
+        inline: o.inline.unwrap_or(true),
     })
 }
 
@@ -229,13 +233,34 @@ impl NativeModule {
     }
 }
 
+/// An execute's result now (it finished within its inline slice) or later.
+type Started<'env> = Either<NativeResult, PromiseRaw<'env, NativeResult>>;
+
 impl NativeSandbox {
-    fn spawn_execute<'env>(&self, env: &'env Env, request: NativeExecuteRequest, source: ModuleSource) -> Result<PromiseRaw<'env, NativeResult>> {
+    /// Starts an execute: its first slice on this thread when the sandbox
+    /// allows it (inline.rs), the rest as one task on the addon's runtime.
+    fn start_execute<'env>(&self, env: &'env Env, request: NativeExecuteRequest, source: ModuleSource) -> Result<Started<'env>> {
         let id = request.execution_id as u64;
-        let req = ExecuteRequest { source, args: request.args, env: split_env(request.env)?, stdin: request.stdin.to_vec() };
+        let gate = self.core.starts_inline().then(|| Arc::new(InlineGate::default()));
+        let req = ExecuteRequest {
+            source,
+            args: request.args,
+            env: split_env(request.env)?,
+            stdin: request.stdin.to_vec(),
+            inline: gate.clone(),
+        };
         let core = self.core.clone();
         let flag = core.register(id).map_err(napi_error)?;
-        env.spawn_future(async move { guarded(core.execute(id, flag, req)).await.map(to_result) })
+        let mut task = Box::pin(async move { guarded(core.execute(id, flag, req)).await.map(to_result) });
+        if let Some(gate) = gate {
+            // Inside the runtime's context: the guest may create timers or
+            // blocking tasks before it yields.
+            match within_runtime_if_available(|| poll_inline(task, &gate)) {
+                Ok(done) => return done.map(Either::A),
+                Err(pending) => task = pending,
+            }
+        }
+        env.spawn_future(task).map(Either::B)
     }
 }
 
@@ -248,26 +273,27 @@ impl NativeSandbox {
         Ok(NativeSandbox { core: Arc::new(core) })
     }
 
-    /// Runs one execute on the addon's runtime; resolves with its result.
-    #[napi(ts_return_type = "Promise<NativeResult>")]
-    pub fn execute<'env>(&self, env: &'env Env, request: NativeExecuteRequest) -> Result<PromiseRaw<'env, NativeResult>> {
+    /// Runs one execute: its result at once when it finished within its
+    /// inline slice, otherwise a Promise of it.
+    #[napi(ts_return_type = "NativeResult | Promise<NativeResult>")]
+    pub fn execute<'env>(&self, env: &'env Env, request: NativeExecuteRequest) -> Result<Started<'env>> {
         let source = ModuleSource::Path(request.path.clone());
-        self.spawn_execute(env, request, source)
+        self.start_execute(env, request, source)
     }
 
     /// Runs a module returned by `loadModule` (no path checks, no lookup).
-    #[napi(ts_return_type = "Promise<NativeResult>")]
+    #[napi(ts_return_type = "NativeResult | Promise<NativeResult>")]
     pub fn execute_loaded<'env>(
         &self,
         env: &'env Env,
         module: &NativeModule,
         request: NativeExecuteRequest,
-    ) -> Result<PromiseRaw<'env, NativeResult>> {
+    ) -> Result<Started<'env>> {
         if !Arc::ptr_eq(&module.owner, &self.core) {
             return Err(config_error("this module was loaded by another sandbox: load it with this one".into()));
         }
         let source = ModuleSource::Loaded(module.loaded.clone());
-        self.spawn_execute(env, request, source)
+        self.start_execute(env, request, source)
     }
 
     /// Compiles (or finds) a module once, from a path or from bytes.

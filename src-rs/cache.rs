@@ -14,7 +14,7 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 use wasmtime::{InstancePre, Module};
 
@@ -37,6 +37,9 @@ pub struct LoadedModule {
     pub pre: InstancePre<StoreState>,
     pub entry: Entry,
     pub hash: Hash,
+    /// How its inline starts went; None when it may not start inline
+    /// (see `inline::allows_inline`).
+    pub inline: Option<Arc<crate::inline::InlineHistory>>,
 }
 
 /// Everything about a file that changes when its contents may have changed.
@@ -422,7 +425,8 @@ fn load_bytes(
     };
     let entry = find_entry(&module, path)?;
     let pre = link(engine, &module, path)?;
-    Ok(LoadedModule { pre, entry, hash })
+    let inline = crate::inline::allows_inline(bytes).then(Arc::default);
+    Ok(LoadedModule { pre, entry, hash, inline })
 }
 
 /// Removes every artefact under `root`; returns how many files went.

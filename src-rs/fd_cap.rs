@@ -7,9 +7,8 @@
 
 use crate::run::StoreState;
 use std::collections::HashSet;
-use wasmtime::{Caller, Extern, Linker};
+use wasmtime::{Caller, Linker};
 use wasmtime_wasi::p1::wasi_snapshot_preview1 as p1;
-use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1;
 
 /// Descriptors one execute may have open through `path_open` at once.
 pub const MAX_OPEN_FILES: usize = 1024;
@@ -32,17 +31,25 @@ impl OpenFiles {
 /// Runs one wasmtime-wasi preview 1 function against the caller's memory,
 /// exactly as the generated linker glue does.
 macro_rules! with_memory {
-    ($caller:ident, |$state:ident, $mem:ident| $call:expr) => {{
+    ($caller:ident, |$state:ident, $mem:ident| $call:expr) => {
+        $crate::fd_cap::with_memory!(@run $caller, $state, $mem, $call.await)
+    };
+    (sync $caller:ident, |$state:ident, $mem:ident| $call:expr) => {
+        $crate::fd_cap::with_memory!(@run $caller, $state, $mem, $call)
+    };
+    (@run $caller:ident, $state:ident, $mem:ident, $call:expr) => {{
+        use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1 as _;
         let fuel = wasmtime::AsContextMut::as_context_mut(&mut $caller).hostcall_fuel();
-        let Some(Extern::Memory(memory)) = $caller.get_export("memory") else {
+        let Some(wasmtime::Extern::Memory(memory)) = $caller.get_export("memory") else {
             wasmtime::bail!("missing required memory export");
         };
         let (bytes, $state) = memory.data_and_store_mut(&mut $caller);
         $state.wasi.set_hostcall_fuel(fuel);
         let mut $mem = wiggle::GuestMemory::Unshared(bytes);
-        $call.await?
+        $call?
     }};
 }
+pub(crate) use with_memory;
 
 /// Reads the u32 `path_open` wrote at `ptr` in the guest's memory.
 fn read_fd(caller: &mut Caller<'_, StoreState>, ptr: i32) -> Option<u32> {
@@ -59,6 +66,10 @@ pub fn install(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     linker.func_wrap_async(WASI, "path_open", |mut caller: Caller<'_, StoreState>, a: PathOpenArgs| {
         Box::new(async move {
+            // Opening a file goes to tokio's blocking pool anyway.
+            if crate::inline::at_host_call(&mut caller, |_| true)? {
+                crate::inline::move_to_worker().await;
+            }
             if caller.data().open_files.count() >= MAX_OPEN_FILES {
                 return Ok(ERRNO_MFILE);
             }
@@ -85,6 +96,9 @@ pub fn install(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
     })?;
     linker.func_wrap_async(WASI, "fd_close", |mut caller: Caller<'_, StoreState>, (fd,): (i32,)| {
         Box::new(async move {
+            if crate::inline::at_host_call(&mut caller, |_| false)? {
+                crate::inline::move_to_worker().await;
+            }
             let errno: i32 = with_memory!(caller, |state, mem| p1::fd_close(&mut state.wasi, &mut mem, fd));
             if errno == ERRNO_SUCCESS {
                 caller.data_mut().open_files.fds.remove(&(fd as u32));
@@ -94,6 +108,9 @@ pub fn install(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
     })?;
     linker.func_wrap_async(WASI, "fd_renumber", |mut caller: Caller<'_, StoreState>, (from, to): (i32, i32)| {
         Box::new(async move {
+            if crate::inline::at_host_call(&mut caller, |_| false)? {
+                crate::inline::move_to_worker().await;
+            }
             let errno: i32 = with_memory!(caller, |state, mem| p1::fd_renumber(&mut state.wasi, &mut mem, from, to));
             if errno == ERRNO_SUCCESS && from != to {
                 // `to` now holds what `from` held; `from` is gone.

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod engine;
 pub mod error;
 pub mod fd_cap;
+pub mod inline;
 pub mod outcome;
 pub mod output;
 pub mod run;

@@ -3,6 +3,7 @@
 
 use crate::cache::{Entry, LoadedModule};
 use crate::engine::SharedEngine;
+use crate::inline::{InlineGate, InlineSlice};
 use crate::error::{ErrorCode, SandboxError, SbResult};
 use crate::outcome::{classify, Cancelled, DeadlineReached, Ending, LimitEvents};
 use crate::output::CaptureResult;
@@ -104,6 +105,8 @@ pub struct StoreState {
     limiter: GuestLimiter,
     deadline: Instant,
     cancel: Arc<CancelFlag>,
+    /// Some while the execute may still be on the calling thread.
+    pub inline: Option<InlineSlice>,
 }
 
 #[derive(Debug)]
@@ -122,6 +125,7 @@ pub struct RunRequest<'a> {
     pub args: &'a [String],
     pub env: &'a [(String, String)],
     pub stdin: Vec<u8>,
+    pub inline: Option<Arc<InlineGate>>,
 }
 
 /// Instantiates and runs `loaded`. Returns Err only for cancellation and
@@ -133,6 +137,14 @@ pub async fn run(
     req: RunRequest<'_>,
     cancel: Arc<CancelFlag>,
 ) -> SbResult<RunOutcome> {
+    // Only fuel-metered engines and modules without unmetered instructions
+    // may run guest code on the calling thread, and only modules that tend
+    // to finish within the slice (inline.rs).
+    let history = loaded.inline.as_ref().filter(|_| engine.key.fuel);
+    let on_caller_thread = req.inline.as_ref().is_some_and(|g| g.on_caller_thread());
+    if on_caller_thread && !history.is_some_and(|h| h.should_try()) {
+        crate::inline::leave(req.inline.as_deref()).await;
+    }
     let started = Instant::now();
     let deadline = started + settings.timeout;
     let (wasi, io) = build_wasi(settings, req.args, req.env, req.stdin)?;
@@ -140,7 +152,11 @@ pub async fn run(
         memory_bytes: usize::try_from(settings.memory_limit_bytes).unwrap_or(usize::MAX),
         events: LimitEvents::default(),
     };
-    let mut store = Store::new(&engine.engine, StoreState { wasi, open_files: Default::default(), limiter, deadline, cancel: cancel.clone() });
+    let gate = req.inline.filter(|gate| gate.on_caller_thread());
+    let inline = gate.clone().map(|gate| InlineSlice::new(gate, started));
+    let slice_gate = gate.clone();
+    let slicing = inline.is_some();
+    let mut store = Store::new(&engine.engine, StoreState { wasi, open_files: Default::default(), limiter, deadline, cancel: cancel.clone(), inline });
     store.limiter(|s| &mut s.limiter);
     let budget = if engine.key.fuel { settings.fuel_budget() } else { None };
     if engine.key.fuel {
@@ -148,6 +164,9 @@ pub async fn run(
         store
             .set_fuel(budget.unwrap_or(u64::MAX))
             .map_err(|e| SandboxError::new(ErrorCode::Internal, format!("set_fuel: {e}")))?;
+    }
+    if slicing {
+        crate::inline::begin(&mut store).map_err(|e| SandboxError::new(ErrorCode::Internal, format!("inline slice: {e}")))?;
     }
     // Every tick the guest yields to the executor; the callback stops it at
     // the deadline or on cancellation, and otherwise lets it run one more tick.
@@ -185,6 +204,8 @@ pub async fn run(
         // The epoch callback only runs inside wasm code; a guest blocked in a
         // host call (poll_oneoff sleeping, a read) is stopped here instead,
         // by dropping its future at the deadline or on cancellation.
+        let call = std::pin::pin!(call);
+        let call = crate::inline::ThroughYields::new(call, gate);
         tokio::select! {
             r = call => r,
             () = cancel.cancelled() => Err(wasmtime::Error::new(Cancelled)),
@@ -192,6 +213,9 @@ pub async fn run(
         }
     };
     let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+    if let (Some(history), Some(gate)) = (history, &slice_gate) {
+        history.record(gate.on_caller_thread());
+    }
     let events = store.data().limiter.events;
     let fuel_consumed = budget.and_then(|b| store.get_fuel().ok().map(|left| b.saturating_sub(left)));
     drop(store);

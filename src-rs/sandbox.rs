@@ -6,6 +6,7 @@ use crate::cache::{load_bytes_cached, load_module, lookup_fast, CachePolicy, Has
 use crate::settings::MAX_MODULE_BYTES;
 use sha2::{Digest, Sha256};
 use crate::engine::{engine_for, EngineKey, SharedEngine};
+use crate::inline::InlineGate;
 use crate::error::{ErrorCode, SandboxError, SbResult};
 use crate::run::{run, CancelFlag, CancelReason, RunOutcome, RunRequest};
 use crate::settings::{FuelMode, Settings};
@@ -30,6 +31,8 @@ pub struct ExecuteRequest {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub stdin: Vec<u8>,
+    /// Set when the caller polls this execute on its own thread first.
+    pub inline: Option<Arc<InlineGate>>,
 }
 
 #[derive(Debug)]
@@ -73,6 +76,12 @@ impl SandboxCore {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// Whether executes may start on the calling thread: only where fuel
+    /// bounds the slice (inline.rs).
+    pub fn starts_inline(&self) -> bool {
+        self.settings.inline && self.engine.key.fuel
     }
 
     fn inflight(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<CancelFlag>>> {
@@ -181,7 +190,7 @@ impl SandboxCore {
             &self.engine,
             &loaded,
             &self.settings,
-            RunRequest { args: &req.args, env: &req.env, stdin: req.stdin },
+            RunRequest { args: &req.args, env: &req.env, stdin: req.stdin, inline: req.inline },
             flag,
         )
         .await?;

@@ -53,6 +53,8 @@ pub struct Settings {
     pub queue_timeout: Option<Duration>,
     /// Pooling-allocator slots for this sandbox's engine; 0 = on-demand.
     pub pool_instances: u32,
+    /// Start executes on the calling thread for a bounded slice (inline.rs).
+    pub inline: bool,
 }
 
 impl Default for Settings {
@@ -69,6 +71,7 @@ impl Default for Settings {
             max_concurrency: 1,
             queue_timeout: None,
             pool_instances: DEFAULT_POOL_INSTANCES,
+            inline: true,
         }
     }
 }

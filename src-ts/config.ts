@@ -39,6 +39,8 @@ export interface ResolvedConfig {
   queueTimeoutMs: number | undefined;
   /** Pooling-allocator slots (native); 0 = allocate on demand; undefined = the default. */
   poolInstances: number | undefined;
+  /** Start executes on the calling thread for a bounded slice (native). */
+  inline: boolean;
   logger: Logger | undefined;
   warnings: string[];
 }
@@ -46,7 +48,7 @@ export interface ResolvedConfig {
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'memoryLimitMb', 'timeoutSecs', 'timeoutMs', 'fuel', 'fsReadonly', 'fsReadwrite', 'env',
   'defaultEnv', 'denyNetwork', 'maxOutputBytes', 'cache', 'cacheDir', 'maxConcurrency',
-  'queueTimeoutMs', 'pool', 'logger', 'seccompProfile', 'allowFork', 'allowedHttpDomains',
+  'queueTimeoutMs', 'pool', 'inline', 'logger', 'seccompProfile', 'allowFork', 'allowedHttpDomains',
 ]);
 
 function positiveInteger(field: string, value: unknown, max: number): number {
@@ -190,6 +192,9 @@ export function resolveConfig(config: SandboxConfig = {}, cpuCount = 1): Resolve
     const max = (c.pool as { maxInstances?: unknown }).maxInstances;
     if (max !== undefined) poolInstances = positiveInteger('pool.maxInstances', max, 100_000);
   }
+  if (c.inline !== undefined && typeof c.inline !== 'boolean') {
+    throw new ConfigError('inline', `must be a boolean, got ${describe(c.inline)}`);
+  }
   if (c.logger !== undefined && typeof c.logger !== 'function') {
     throw new ConfigError('logger', `must be a function (level, message) => void, got ${describe(c.logger)}`);
   }
@@ -221,6 +226,7 @@ export function resolveConfig(config: SandboxConfig = {}, cpuCount = 1): Resolve
     maxConcurrency,
     queueTimeoutMs,
     poolInstances,
+    inline: c.inline !== false,
     logger: (c.logger as Logger | undefined) ?? envLogger(),
     warnings,
   };

@@ -30,6 +30,8 @@ export interface NativeSandboxOptions {
   maxConcurrency: number;
   queueTimeoutMs?: number;
   poolInstances?: number;
+  /** Start executes on the calling thread for a bounded slice. Default true. */
+  inline?: boolean;
 }
 
 export interface NativeExecuteRequest {
@@ -54,8 +56,9 @@ export interface NativeModuleInstance {
 }
 
 export interface NativeSandboxInstance {
-  execute(request: NativeExecuteRequest): Promise<NativeResult>;
-  executeLoaded(module: NativeModuleInstance, request: NativeExecuteRequest): Promise<NativeResult>;
+  /** The result itself when the execute finished within its inline slice, else a Promise of it. */
+  execute(request: NativeExecuteRequest): NativeResult | Promise<NativeResult>;
+  executeLoaded(module: NativeModuleInstance, request: NativeExecuteRequest): NativeResult | Promise<NativeResult>;
   loadModule(path?: string | null, bytes?: Uint8Array | null, name?: string | null): Promise<NativeModuleInstance>;
   cancel(executionId: number): void;
   destroy(): Promise<void>;

@@ -34,6 +34,7 @@ export class WasmSandbox implements Sandbox {
       maxConcurrency: c.maxConcurrency,
       ...(c.queueTimeoutMs !== undefined ? { queueTimeoutMs: c.queueTimeoutMs } : {}),
       ...(c.poolInstances !== undefined ? { poolInstances: c.poolInstances } : {}),
+      inline: c.inline,
     });
   }
 
@@ -89,7 +90,7 @@ export class WasmSandbox implements Sandbox {
   private async runNative(
     args: string[],
     opts: ExecuteOptions,
-    invoke: (request: Omit<NativeExecuteRequest, 'path'>) => Promise<NativeResult>,
+    invoke: (request: Omit<NativeExecuteRequest, 'path'>) => NativeResult | Promise<NativeResult>,
   ): Promise<SandboxResult> {
     const { env, stdin, signal } = resolveExecuteOptions(opts, this.config.env);
     const executionId = nextExecutionId++;

@@ -44,6 +44,15 @@ export interface SandboxConfig {
    * Default: pooling with 256 slots (address space is reserved up front, memory is not).
    */
   pool?: false | { maxInstances?: number };
+  /**
+   * Native only: start each execute on the calling thread for a bounded slice (100,000 fuel units,
+   * about 5–80 µs of guest code, and 200 µs counting host calls). A guest that finishes within it
+   * resolves without a hand-off to a worker thread; anything longer moves to the workers mid-run.
+   * Only with fuel metering on (not `fuel: null`) and for modules without bulk-memory instructions
+   * or large data segments, whose cost fuel does not bound. Default true; `false` runs every
+   * execute on a worker from the start.
+   */
+  inline?: boolean;
   /** Receives diagnostics. `MIMOBOX_LOG=info|warn` turns on a stderr logger when none is given. */
   logger?: Logger;
   /** Accepted and ignored by the Wasm backends (they have no syscalls to filter). */

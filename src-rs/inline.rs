@@ -1,0 +1,409 @@
+//! The inline start: an execute's first slice runs on the calling (Node)
+//! thread, so a guest that finishes within it (hello world, a small filter)
+//! resolves without two thread hand-offs, each of which costs tens of
+//! microseconds on a VM. Whatever does not finish within the slice is
+//! handed, mid-run, to the worker threads and never comes back.
+//!
+//! What bounds the time spent on the calling thread:
+//! - wasm code: a fuel yield every `INLINE_SLICE_FUEL` units, and the epoch
+//!   tick as a backstop (so only fuel-metered engines start inline);
+//! - host calls: every WASI call is shadowed (`install`); on the calling
+//!   thread each first checks the slice's clock, and calls whose cost the
+//!   guest sets through their arguments (large reads and writes, randomness,
+//!   subscriptions, paths) move to a worker before they run;
+//! - instantiation and single instructions whose cost fuel does not count
+//!   (`memory.fill`, `memory.copy`, ... , large data or element segments):
+//!   modules that have any never start inline (`allows_inline`).
+
+use crate::run::StoreState;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use crate::fd_cap::with_memory;
+use wasmtime::{Caller, Linker};
+
+/// Fuel a guest may burn on the calling thread before it yields: 4–80 µs of
+/// compiled code at the 1.2–23 G fuel/s measured (settings.rs).
+pub const INLINE_SLICE_FUEL: u64 = 100_000;
+/// Wall-clock budget of the inline slice, checked at every host call.
+pub const INLINE_SLICE_TIME: Duration = Duration::from_micros(200);
+/// Larger data segments make instantiation itself too long to run inline.
+const MAX_INLINE_DATA_BYTES: u64 = 1 << 20;
+const MAX_INLINE_ELEMENTS: u64 = 1 << 16;
+
+/// Shared by the binding (which knows where the execute is polled) and the
+/// store (which must stop slicing once it has moved to a worker).
+#[derive(Debug, Default)]
+pub struct InlineGate {
+    moved: AtomicBool,
+}
+
+impl InlineGate {
+    /// Called by the binding before it hands the execute to the workers.
+    pub fn leave(&self) {
+        self.moved.store(true, Ordering::Release);
+    }
+    pub fn on_caller_thread(&self) -> bool {
+        !self.moved.load(Ordering::Acquire)
+    }
+}
+
+/// The slice state a store carries while it may be on the calling thread.
+pub struct InlineSlice {
+    gate: Arc<InlineGate>,
+    until: Instant,
+}
+
+impl InlineSlice {
+    pub fn new(gate: Arc<InlineGate>, started: Instant) -> Self {
+        InlineSlice { gate, until: started + INLINE_SLICE_TIME }
+    }
+}
+
+/// Per module: whether its executes tend to finish within the slice. A
+/// module that keeps running past it (a long computation) starts on a worker
+/// instead, so it does not cost the calling thread a slice every time; one
+/// start in `RETRY_EVERY` still tries, in case its inputs got smaller.
+#[derive(Debug, Default)]
+pub struct InlineHistory {
+    misses: AtomicU32,
+    skipped: AtomicU32,
+}
+
+const MISSES_BEFORE_SKIPPING: u32 = 2;
+const RETRY_EVERY: u32 = 32;
+
+impl InlineHistory {
+    pub fn should_try(&self) -> bool {
+        self.misses.load(Ordering::Relaxed) < MISSES_BEFORE_SKIPPING
+            || self.skipped.fetch_add(1, Ordering::Relaxed) % RETRY_EVERY == RETRY_EVERY - 1
+    }
+    pub fn record(&self, finished_inline: bool) {
+        if finished_inline {
+            self.misses.store(0, Ordering::Relaxed);
+        } else {
+            let _ = self.misses.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |m| Some(m.saturating_add(1)));
+        }
+    }
+}
+
+/// Installs the slice on a fuel-metered store: a fuel yield every
+/// `INLINE_SLICE_FUEL` units. The interval is lifted at the first host call
+/// after the move: a host call is the one place where wasmtime reloads fuel
+/// from the store (the epoch callback is not: changing fuel there is lost).
+pub fn begin(store: &mut wasmtime::Store<StoreState>) -> wasmtime::Result<()> {
+    store.fuel_async_yield_interval(Some(INLINE_SLICE_FUEL))
+}
+
+/// Runs first in every shadowed host call. On a worker it ends the slice
+/// (once); on the calling thread it answers whether the call must move
+/// first: the slice's time is up, or `costly` says this call is too big.
+pub fn at_host_call(caller: &mut Caller<'_, StoreState>, costly: impl FnOnce(&mut Caller<'_, StoreState>) -> bool) -> wasmtime::Result<bool> {
+    let Some(slice) = &caller.data().inline else { return Ok(false) };
+    if !slice.gate.on_caller_thread() {
+        caller.data_mut().inline = None;
+        caller.fuel_async_yield_interval(None)?;
+        return Ok(false);
+    }
+    Ok(Instant::now() >= slice.until || costly(caller))
+}
+
+/// Returns Pending once (after waking itself): the executor polling the
+/// execute then moves it to a worker.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Moves the execute to a worker (see `at_host_call`).
+pub async fn move_to_worker() {
+    YieldOnce(false).await;
+}
+
+/// Moves an execute that is still on the calling thread to a worker before
+/// any guest code runs (a module or engine the slice cannot bound).
+pub async fn leave(gate: Option<&InlineGate>) {
+    if gate.is_some_and(InlineGate::on_caller_thread) {
+        YieldOnce(false).await;
+    }
+}
+
+/// Polls `fut` once on this thread. Ready: its output. Pending: the gate is
+/// left, so the guest stops slicing, and the future comes back to be
+/// spawned on the workers (it must be polled inside the tokio runtime).
+pub fn poll_inline<F: Future + Unpin>(mut fut: F, gate: &InlineGate) -> Result<F::Output, F> {
+    match Pin::new(&mut fut).poll(&mut Context::from_waker(std::task::Waker::noop())) {
+        Poll::Ready(out) => Ok(out),
+        Poll::Pending => {
+            gate.leave();
+            Err(fut)
+        }
+    }
+}
+
+/// Runs a guest's call future on a worker so that the fuel yields of its
+/// inline slice cost a fiber switch, not a trip through tokio's scheduler
+/// (which wakes an idle worker each time: 30 % slower compute, measured).
+/// A yield is a wake during the poll itself; those are polled again at once,
+/// for at most one epoch tick, after which the executor gets its turn as it
+/// would at the tick's own yield. Real wakes (timers, blocking tasks) go to
+/// the executor as usual.
+pub struct ThroughYields<F> {
+    inner: F,
+    /// None: a plain pass-through (the execute never sliced).
+    slice: Option<(Arc<InlineGate>, Arc<SelfWake>)>,
+}
+
+#[derive(Default)]
+struct SelfWake {
+    polling: AtomicBool,
+    woken: AtomicBool,
+    waker: std::sync::Mutex<Option<std::task::Waker>>,
+}
+
+impl std::task::Wake for SelfWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        if !self.polling.load(Ordering::SeqCst) {
+            let waker = self.waker.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if let Some(w) = waker {
+                w.wake();
+            }
+        }
+    }
+}
+
+impl<F: Future + Unpin> ThroughYields<F> {
+    pub fn new(inner: F, gate: Option<Arc<InlineGate>>) -> Self {
+        ThroughYields { inner, slice: gate.map(|g| (g, Arc::default())) }
+    }
+}
+
+impl<F: Future + Unpin> Future for ThroughYields<F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        let Some((gate, wake)) = &this.slice else {
+            return Pin::new(&mut this.inner).poll(cx);
+        };
+        if gate.on_caller_thread() {
+            // Still inline: a yield must reach the binding, which moves it.
+            return Pin::new(&mut this.inner).poll(cx);
+        }
+        {
+            let mut slot = wake.waker.lock().unwrap_or_else(|e| e.into_inner());
+            if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *slot = Some(cx.waker().clone());
+            }
+        }
+        let waker = std::task::Waker::from(wake.clone());
+        let until = Instant::now() + crate::engine::EPOCH_TICK;
+        loop {
+            wake.polling.store(true, Ordering::SeqCst);
+            let r = Pin::new(&mut this.inner).poll(&mut Context::from_waker(&waker));
+            wake.polling.store(false, Ordering::SeqCst);
+            if r.is_ready() {
+                return r;
+            }
+            if !wake.woken.swap(false, Ordering::SeqCst) {
+                return Poll::Pending;
+            }
+            if Instant::now() >= until {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+/// Whether a module may start inline: no instruction whose cost fuel does
+/// not count, and small segments. Unparsable input answers false (it will
+/// fail to compile anyway).
+pub fn allows_inline(wasm: &[u8]) -> bool {
+    scan(wasm).unwrap_or(false)
+}
+
+fn scan(wasm: &[u8]) -> wasmparser::Result<bool> {
+    use wasmparser::{ElementItems, Operator, Parser, Payload};
+    let (mut data_bytes, mut elements) = (0u64, 0u64);
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload? {
+            Payload::DataSection(reader) => {
+                for data in reader {
+                    data_bytes += data?.data.len() as u64;
+                }
+            }
+            Payload::ElementSection(reader) => {
+                for element in reader {
+                    elements += match element?.items {
+                        ElementItems::Functions(f) => u64::from(f.count()),
+                        ElementItems::Expressions(_, e) => u64::from(e.count()),
+                    };
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                let mut ops = body.get_operators_reader()?;
+                while !ops.eof() {
+                    if let Operator::MemoryFill { .. }
+                    | Operator::MemoryCopy { .. }
+                    | Operator::MemoryInit { .. }
+                    | Operator::TableFill { .. }
+                    | Operator::TableCopy { .. }
+                    | Operator::TableInit { .. }
+                    | Operator::TableGrow { .. }
+                    | Operator::MemoryAtomicWait32 { .. }
+                    | Operator::MemoryAtomicWait64 { .. } = ops.read()?
+                    {
+                        return Ok(false);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(data_bytes <= MAX_INLINE_DATA_BYTES && elements <= MAX_INLINE_ELEMENTS)
+}
+
+const WASI: &str = "wasi_snapshot_preview1";
+/// Reads and writes up to this size stay on the calling thread.
+const MAX_INLINE_IO_BYTES: u64 = 64 << 10;
+const MAX_INLINE_IOVECS: u32 = 16;
+
+/// Whether the iovec list at `iovs` is short and small. Anything this cannot
+/// read answers false: the call then moves, and reports the error itself.
+fn small_iovecs(caller: &mut Caller<'_, StoreState>, iovs: i32, count: i32) -> bool {
+    let count = count as u32;
+    if count > MAX_INLINE_IOVECS {
+        return false;
+    }
+    let Some(memory) = caller.get_export("memory").and_then(wasmtime::Extern::into_memory) else {
+        return false;
+    };
+    let data = memory.data(&*caller);
+    let mut total = 0u64;
+    for i in 0..count as usize {
+        // An iovec is { buf: u32, buf_len: u32 }.
+        let at = iovs as u32 as usize + i * 8 + 4;
+        let Some(len) = data.get(at..at + 4).and_then(|b| <[u8; 4]>::try_from(b).ok()) else {
+            return false;
+        };
+        total += u64::from(u32::from_le_bytes(len));
+    }
+    total <= MAX_INLINE_IO_BYTES
+}
+
+/// Shadows one preview 1 call: when `$leave` holds on the calling thread,
+/// the guest first moves to a worker; then wasmtime-wasi's own code runs.
+macro_rules! shadow {
+    (sync $linker:ident, $($rest:tt)*) => { shadow!(@def [sync] $linker, $($rest)*) };
+    (@def [$($sync:ident)?] $linker:ident, $name:literal, $func:path, |$c:ident| $costly:expr, ($($arg:ident: $ty:ty),*)) => {
+        $linker.func_wrap_async(WASI, $name, |mut caller: Caller<'_, StoreState>, ($($arg,)*): ($($ty,)*)| {
+            Box::new(async move {
+                #[allow(unused_variables)]
+                if at_host_call(&mut caller, |$c: &mut Caller<'_, StoreState>| $costly)? {
+                    YieldOnce(false).await;
+                }
+                let errno: i32 = with_memory!($($sync)? caller, |state, mem| $func(&mut state.wasi, &mut mem, $($arg),*));
+                Ok(errno)
+            })
+        })?;
+    };
+    ($linker:ident, $($rest:tt)*) => { shadow!(@def [] $linker, $($rest)*) };
+}
+
+/// Shadows the preview 1 calls whose cost the guest sets through their
+/// arguments (bytes to copy or generate, subscriptions, path lengths), so
+/// that only small ones run on the calling thread. `path_open` does the same
+/// in `fd_cap`; the rest are O(1) or bounded by the sandbox's own config.
+pub fn install(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::p1::wasi_snapshot_preview1 as p1;
+    linker.allow_shadowing(true);
+    // Cost bounded by the sandbox's own config or O(1): only the clock check.
+    shadow!(sync linker, "args_get", p1::args_get, |c| false, (argv: i32, buf: i32));
+    shadow!(sync linker, "args_sizes_get", p1::args_sizes_get, |c| false, (n: i32, size: i32));
+    shadow!(sync linker, "environ_get", p1::environ_get, |c| false, (env: i32, buf: i32));
+    shadow!(sync linker, "environ_sizes_get", p1::environ_sizes_get, |c| false, (n: i32, size: i32));
+    shadow!(sync linker, "clock_res_get", p1::clock_res_get, |c| false, (id: i32, out: i32));
+    shadow!(sync linker, "clock_time_get", p1::clock_time_get, |c| false, (id: i32, precision: i64, out: i32));
+    shadow!(sync linker, "fd_fdstat_set_flags", p1::fd_fdstat_set_flags, |c| false, (fd: i32, flags: i32));
+    shadow!(sync linker, "fd_fdstat_set_rights", p1::fd_fdstat_set_rights, |c| false, (fd: i32, base: i64, inheriting: i64));
+    shadow!(sync linker, "fd_prestat_get", p1::fd_prestat_get, |c| false, (fd: i32, out: i32));
+    shadow!(sync linker, "fd_prestat_dir_name", p1::fd_prestat_dir_name, |c| false, (fd: i32, path: i32, len: i32));
+    shadow!(sync linker, "fd_tell", p1::fd_tell, |c| false, (fd: i32, out: i32));
+    shadow!(sync linker, "proc_raise", p1::proc_raise, |c| false, (sig: i32));
+    shadow!(sync linker, "sched_yield", p1::sched_yield, |c| false, ());
+    shadow!(sync linker, "sock_accept", p1::sock_accept, |c| false, (fd: i32, flags: i32, out: i32));
+    shadow!(sync linker, "sock_recv", p1::sock_recv, |c| false, (fd: i32, iovs: i32, n: i32, flags: i32, len_out: i32, flags_out: i32));
+    shadow!(sync linker, "sock_send", p1::sock_send, |c| false, (fd: i32, iovs: i32, n: i32, flags: i32, out: i32));
+    shadow!(sync linker, "sock_shutdown", p1::sock_shutdown, |c| false, (fd: i32, how: i32));
+    shadow!(linker, "fd_fdstat_get", p1::fd_fdstat_get, |c| false, (fd: i32, out: i32));
+    shadow!(linker, "fd_seek", p1::fd_seek, |c| false, (fd: i32, offset: i64, whence: i32, out: i32));
+    // Files: these go to tokio's blocking pool anyway.
+    shadow!(sync linker, "fd_allocate", p1::fd_allocate, |c| true, (fd: i32, offset: i64, len: i64));
+    shadow!(linker, "fd_advise", p1::fd_advise, |c| true, (fd: i32, offset: i64, len: i64, advice: i32));
+    shadow!(linker, "fd_datasync", p1::fd_datasync, |c| true, (fd: i32));
+    shadow!(linker, "fd_sync", p1::fd_sync, |c| true, (fd: i32));
+    shadow!(linker, "fd_filestat_get", p1::fd_filestat_get, |c| true, (fd: i32, out: i32));
+    shadow!(linker, "fd_filestat_set_size", p1::fd_filestat_set_size, |c| true, (fd: i32, size: i64));
+    shadow!(linker, "fd_filestat_set_times", p1::fd_filestat_set_times, |c| true, (fd: i32, a: i64, m: i64, f: i32));
+    shadow!(linker, "fd_readdir", p1::fd_readdir, |c| true, (fd: i32, buf: i32, len: i32, cookie: i64, out: i32));
+    // Cost set by the guest's arguments.
+    shadow!(linker, "fd_read", p1::fd_read, |c| !small_iovecs(c, iovs, n), (fd: i32, iovs: i32, n: i32, out: i32));
+    shadow!(linker, "fd_write", p1::fd_write, |c| !small_iovecs(c, iovs, n), (fd: i32, iovs: i32, n: i32, out: i32));
+    shadow!(linker, "fd_pread", p1::fd_pread, |c| !small_iovecs(c, iovs, n), (fd: i32, iovs: i32, n: i32, at: i64, out: i32));
+    shadow!(linker, "fd_pwrite", p1::fd_pwrite, |c| !small_iovecs(c, iovs, n), (fd: i32, iovs: i32, n: i32, at: i64, out: i32));
+    shadow!(sync linker, "random_get", p1::random_get, |c| len as u32 as u64 > MAX_INLINE_IO_BYTES, (buf: i32, len: i32));
+    shadow!(linker, "poll_oneoff", p1::poll_oneoff, |c| n as u32 > MAX_INLINE_IOVECS, (subs: i32, events: i32, n: i32, out: i32));
+    shadow!(linker, "path_create_directory", p1::path_create_directory, |c| true, (fd: i32, p: i32, pl: i32));
+    shadow!(linker, "path_filestat_get", p1::path_filestat_get, |c| true, (fd: i32, fl: i32, p: i32, pl: i32, out: i32));
+    shadow!(linker, "path_filestat_set_times", p1::path_filestat_set_times, |c| true, (fd: i32, fl: i32, p: i32, pl: i32, a: i64, m: i64, f: i32));
+    shadow!(linker, "path_link", p1::path_link, |c| true, (fd: i32, fl: i32, p: i32, pl: i32, fd2: i32, p2: i32, pl2: i32));
+    shadow!(linker, "path_readlink", p1::path_readlink, |c| true, (fd: i32, p: i32, pl: i32, buf: i32, len: i32, out: i32));
+    shadow!(linker, "path_remove_directory", p1::path_remove_directory, |c| true, (fd: i32, p: i32, pl: i32));
+    shadow!(linker, "path_rename", p1::path_rename, |c| true, (fd: i32, p: i32, pl: i32, fd2: i32, p2: i32, pl2: i32));
+    shadow!(linker, "path_symlink", p1::path_symlink, |c| true, (p: i32, pl: i32, fd: i32, p2: i32, pl2: i32));
+    shadow!(linker, "path_unlink_file", p1::path_unlink_file, |c| true, (fd: i32, p: i32, pl: i32));
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wat(text: &str) -> Vec<u8> {
+        wat::parse_str(text).expect("valid wat")
+    }
+
+    #[test]
+    fn plain_code_may_start_inline() {
+        let m = wat(r#"(module (memory 1) (func (export "_start") (i32.store (i32.const 0) (i32.const 1))))"#);
+        assert!(allows_inline(&m));
+    }
+
+    #[test]
+    fn bulk_memory_and_big_segments_may_not() {
+        let fill = wat(r#"(module (memory 1) (func (export "_start") (memory.fill (i32.const 0) (i32.const 0) (i32.const 65536))))"#);
+        assert!(!allows_inline(&fill));
+        let copy = wat(r#"(module (memory 1) (func (export "_start") (memory.copy (i32.const 0) (i32.const 8) (i32.const 8))))"#);
+        assert!(!allows_inline(&copy));
+        let big = format!(r#"(module (memory 32) (data (i32.const 0) "{}"))"#, "a".repeat(2 << 20));
+        assert!(!allows_inline(&wat(&big)));
+        assert!(!allows_inline(b"not wasm"));
+    }
+}
