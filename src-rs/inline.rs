@@ -11,9 +11,8 @@
 //!   thread each first checks the slice's clock, and calls whose cost the
 //!   guest sets through their arguments (large reads and writes, randomness,
 //!   subscriptions, paths) move to a worker before they run;
-//! - instantiation and single instructions whose cost fuel does not count
-//!   (`memory.fill`, `memory.copy`, ... , large data or element segments):
-//!   modules that have any never start inline (`allows_inline`).
+//! - instantiation, which copies data and element segments without fuel:
+//!   modules with large ones never start inline (`allows_inline`).
 
 use crate::run::StoreState;
 use std::future::Future;
@@ -231,15 +230,18 @@ impl<F: Future + Unpin> Future for ThroughYields<F> {
     }
 }
 
-/// Whether a module may start inline: no instruction whose cost fuel does
-/// not count, and small segments. Unparsable input answers false (it will
-/// fail to compile anyway).
+/// Whether a module may start inline: its instantiation must be short, and
+/// data and element segments are copied then without fuel. (Bulk memory and
+/// table instructions need no check: wasmtime charges them fuel per byte or
+/// element, so the slice bounds them; `unbounded_work_leaves_the_calling_
+/// thread_at_once` holds that for `memory.fill`.) Unparsable input answers
+/// false: it will fail to compile anyway.
 pub fn allows_inline(wasm: &[u8]) -> bool {
     scan(wasm).unwrap_or(false)
 }
 
 fn scan(wasm: &[u8]) -> wasmparser::Result<bool> {
-    use wasmparser::{ElementItems, Operator, Parser, Payload};
+    use wasmparser::{ElementItems, Parser, Payload};
     let (mut data_bytes, mut elements) = (0u64, 0u64);
     for payload in Parser::new(0).parse_all(wasm) {
         match payload? {
@@ -254,23 +256,6 @@ fn scan(wasm: &[u8]) -> wasmparser::Result<bool> {
                         ElementItems::Functions(f) => u64::from(f.count()),
                         ElementItems::Expressions(_, e) => u64::from(e.count()),
                     };
-                }
-            }
-            Payload::CodeSectionEntry(body) => {
-                let mut ops = body.get_operators_reader()?;
-                while !ops.eof() {
-                    if let Operator::MemoryFill { .. }
-                    | Operator::MemoryCopy { .. }
-                    | Operator::MemoryInit { .. }
-                    | Operator::TableFill { .. }
-                    | Operator::TableCopy { .. }
-                    | Operator::TableInit { .. }
-                    | Operator::TableGrow { .. }
-                    | Operator::MemoryAtomicWait32 { .. }
-                    | Operator::MemoryAtomicWait64 { .. } = ops.read()?
-                    {
-                        return Ok(false);
-                    }
                 }
             }
             _ => {}
@@ -394,16 +379,28 @@ mod tests {
     fn plain_code_may_start_inline() {
         let m = wat(r#"(module (memory 1) (func (export "_start") (i32.store (i32.const 0) (i32.const 1))))"#);
         assert!(allows_inline(&m));
+        // Fuel counts bulk instructions per byte: the slice bounds them.
+        let fill = wat(r#"(module (memory 1) (func (export "_start") (memory.fill (i32.const 0) (i32.const 0) (i32.const 65536))))"#);
+        assert!(allows_inline(&fill));
     }
 
     #[test]
-    fn bulk_memory_and_big_segments_may_not() {
-        let fill = wat(r#"(module (memory 1) (func (export "_start") (memory.fill (i32.const 0) (i32.const 0) (i32.const 65536))))"#);
-        assert!(!allows_inline(&fill));
-        let copy = wat(r#"(module (memory 1) (func (export "_start") (memory.copy (i32.const 0) (i32.const 8) (i32.const 8))))"#);
-        assert!(!allows_inline(&copy));
+    fn big_segments_may_not() {
         let big = format!(r#"(module (memory 32) (data (i32.const 0) "{}"))"#, "a".repeat(2 << 20));
         assert!(!allows_inline(&wat(&big)));
         assert!(!allows_inline(b"not wasm"));
+    }
+
+    #[test]
+    fn history_skips_modules_that_keep_running_past_the_slice() {
+        let h = InlineHistory::default();
+        assert!(h.should_try());
+        h.record(false);
+        assert!(h.should_try());
+        h.record(false);
+        let tries = (0..RETRY_EVERY * 2).filter(|_| h.should_try()).count();
+        assert_eq!(tries, 2, "one retry in {RETRY_EVERY}");
+        h.record(true);
+        assert!(h.should_try());
     }
 }

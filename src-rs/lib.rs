@@ -22,3 +22,5 @@ pub mod binding;
 
 #[cfg(test)]
 mod core_tests;
+#[cfg(test)]
+mod inline_tests;

@@ -140,7 +140,7 @@ pub async fn run(
     // Only fuel-metered engines and modules without unmetered instructions
     // may run guest code on the calling thread, and only modules that tend
     // to finish within the slice (inline.rs).
-    let history = loaded.inline.as_ref().filter(|_| engine.key.fuel);
+    let history = loaded.inline.as_ref().filter(|_| engine.key.fuel && settings.inline);
     let on_caller_thread = req.inline.as_ref().is_some_and(|g| g.on_caller_thread());
     if on_caller_thread && !history.is_some_and(|h| h.should_try()) {
         crate::inline::leave(req.inline.as_deref()).await;

@@ -89,6 +89,7 @@ describe.each(BACKENDS)('config errors [%s]', (backend) => {
 
   test('unknown key', () => expect(bad({ memoryLimitMB: 5 }).field).toBe('memoryLimitMB'));
   test('negative limit', () => expect(bad({ memoryLimitMb: -1 }).field).toBe('memoryLimitMb'));
+  test('inline that is not a boolean', () => expect(bad({ inline: 'yes' }).field).toBe('inline'));
   test('relative dir', () => expect(bad({ fsReadonly: ['relative/dir'] }).code).toBe('CONFIG_INVALID'));
   test('missing dir', () => expect(bad({ fsReadwrite: [join(tmp.path, 'missing')] }).code).toBe('DIR_NOT_FOUND'));
   test('bad command', async () => {

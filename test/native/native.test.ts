@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { AbortError, InternalError, WasmSandbox, type SandboxResult } from '../../dist/esm/index.js';
 import { loadNativeBinding } from '../../dist/esm/native.js';
 import { fromNativeError } from '../../dist/esm/native-errors.js';
-import { c, tempDir, wat } from '../conformance/helpers.js';
+import { c, comparable, tempDir, wat } from '../conformance/helpers.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -79,6 +79,64 @@ describe('thread pool', () => {
     expect((await sb.execute([wat('hello')])).stdout.toString()).toBe('hello, world\n');
     await sb.destroy();
   });
+});
+
+// Executes start on the calling thread for a bounded slice (src-rs/inline.rs)
+// unless `inline: false`; a guest that outlasts the slice moves to a worker.
+describe('inline start', () => {
+  test('a burst of long and host-call-heavy guests leaves the event loop free', async () => {
+    const sb = new WasmSandbox({ timeoutMs: 400, maxConcurrency: 40 });
+    let maxGap = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+    }, 5);
+    const guests = ['loop', 'hostcall_loop', 'fill_loop', 'random_flood', 'write_big'];
+    const started = performance.now();
+    const runs = Array.from({ length: 40 }, (_, i) => sb.execute([wat(guests[i % guests.length] as string)]));
+    // Starting forty of them must not hold the thread: each leaves its slice at once.
+    const startMs = performance.now() - started;
+    const results = await Promise.all(runs);
+    clearInterval(timer);
+    await sb.destroy();
+    expect(results.every((r) => r.timedOut)).toBe(true);
+    expect(startMs).toBeLessThan(100);
+    expect(maxGap).toBeLessThan(250);
+  });
+
+  test('inline and worker starts give identical results', async () => {
+    const config = { memoryLimitMb: 16, maxOutputBytes: 64 * 1024, env: { A: 'b' }, timeoutMs: 2000 };
+    const inline = new WasmSandbox(config);
+    const worker = new WasmSandbox({ ...config, inline: false });
+    const cases: Array<[string[], { stdin?: string }?]> = [
+      [[wat('hello')]],
+      [[c('args_env'), 'x', 'y z']],
+      [[c('echo_stdin')], { stdin: 'ping\n'.repeat(5000) }],
+      [[c('exit_code'), '3']],
+      [[c('exit_code'), '255']],
+      [[wat('exit_neg')]],
+      [[wat('div_zero')]],
+      [[wat('stack_overflow')]],
+      [[wat('oob')]],
+      [[wat('memory_grow')]],
+      [[c('output_flood'), String(200_000), String(100)]],
+      [[c('nbody'), '1000']],
+      [[c('sha256sum'), '1']],
+    ];
+    try {
+      for (const [cmd, opts] of cases) {
+        for (let round = 0; round < 3; round++) {
+          const [a, b] = [await inline.execute(cmd, opts), await worker.execute(cmd, opts)];
+          expect(comparable(a), cmd.join(' ')).toEqual(comparable(b));
+          expect(a.fuelConsumed, cmd.join(' ')).toBe(b.fuelConsumed);
+        }
+      }
+    } finally {
+      await Promise.all([inline.destroy(), worker.destroy()]);
+    }
+  }, 60_000);
 });
 
 describe('fuel', () => {
