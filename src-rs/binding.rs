@@ -30,11 +30,17 @@ fn init() {
         .max_blocking_threads(64)
         .enable_all()
         .build();
-    // If the runtime cannot be built, napi-rs falls back to its own default.
+    // If the runtime cannot be built, napi-rs falls back to its own default
+    // (and executes never start inline: there is no handle to enter).
     if let Ok(rt) = built {
+        let _ = RUNTIME.set(rt.handle().clone());
         create_custom_tokio_runtime(rt);
     }
 }
+
+/// Our runtime's handle: an inline start polls inside its context, since the
+/// guest may create timers or blocking tasks before it yields.
+static RUNTIME: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock::new();
 
 fn napi_error(e: SandboxError) -> Error {
     Error::from_reason(e.wire())
@@ -241,7 +247,8 @@ impl NativeSandbox {
     /// allows it (inline.rs), the rest as one task on the addon's runtime.
     fn start_execute<'env>(&self, env: &'env Env, request: NativeExecuteRequest, source: ModuleSource) -> Result<Started<'env>> {
         let id = request.execution_id as u64;
-        let gate = self.core.starts_inline().then(|| Arc::new(InlineGate::default()));
+        let runtime = RUNTIME.get().filter(|_| self.core.starts_inline());
+        let gate = runtime.map(|_| Arc::new(InlineGate::default()));
         let req = ExecuteRequest {
             source,
             args: request.args,
@@ -252,10 +259,9 @@ impl NativeSandbox {
         let core = self.core.clone();
         let flag = core.register(id).map_err(napi_error)?;
         let mut task = Box::pin(async move { guarded(core.execute(id, flag, req)).await.map(to_result) });
-        if let Some(gate) = gate {
-            // Inside the runtime's context: the guest may create timers or
-            // blocking tasks before it yields.
-            match within_runtime_if_available(|| poll_inline(task, &gate)) {
+        if let (Some(runtime), Some(gate)) = (runtime, gate) {
+            let _context = runtime.enter();
+            match poll_inline(task, &gate) {
                 Ok(done) => return done.map(Either::A),
                 Err(pending) => task = pending,
             }
