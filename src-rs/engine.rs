@@ -106,7 +106,7 @@ fn build(key: EngineKey) -> wasmtime::Result<SharedEngine> {
     })?;
     linker.allow_shadowing(false);
     crate::fd_cap::install(&mut linker)?;
-    crate::inline::install(&mut linker)?;
+    crate::inline_shadows::install(&mut linker)?;
     let compat_tag = compat_tag(&engine);
     let ticker = Ticker::start(engine.clone());
     let slots = (key.pool_instances > 0).then(|| tokio::sync::Semaphore::new(key.pool_instances as usize));

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod fd_cap;
 pub mod inline;
+pub mod inline_shadows;
 pub mod outcome;
 pub mod output;
 pub mod run;
