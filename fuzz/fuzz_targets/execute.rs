@@ -1,17 +1,20 @@
 //! Fuzz target: arbitrary bytes as a module file, through the full execute
 //! path (SandboxCore::execute with a path: stat, read, hash, compile, link,
-//! instantiate, run) under a tiny timeout, fuel and memory cap. Every input
+//! instantiate, run) under a tiny timeout, fuel and memory cap, started as
+//! the Node binding starts it: first poll on this thread (the inline start),
+//! the rest on the runtime. Every input
 //! must end in an outcome or a typed error: never a panic, an abort or a hang
 //! (libFuzzer's -timeout catches hangs, its -rss_limit_mb catches leaks).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use mimobox_wasm::error::ErrorCode;
+use mimobox_wasm::inline::{poll_inline, InlineGate};
 use mimobox_wasm::sandbox::{ExecuteRequest, ModuleSource, SandboxCore};
 use mimobox_wasm::settings::{FuelMode, Settings};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 struct Harness {
@@ -51,14 +54,24 @@ fuzz_target!(|data: &[u8]| {
     let path = h.dir.join(format!("m{}.wasm", id % 4));
     std::fs::write(&path, data).expect("write module");
     let path = path.display().to_string();
+    let gate = Arc::new(InlineGate::default());
     let req = ExecuteRequest {
         source: ModuleSource::Path(path.clone()),
         args: vec![path, "arg".into()],
         env: vec![("HOME".into(), "/tmp".into())],
         stdin: b"fuzz stdin\n".to_vec(),
+        inline: Some(gate.clone()),
     };
     let flag = h.core.register(id).expect("register");
-    let result = h.rt.block_on(h.core.execute(id, flag, req));
+    let task = Box::pin(h.core.execute(id, flag, req));
+    let first = {
+        let _context = h.rt.enter();
+        poll_inline(task, &gate)
+    };
+    let result = match first {
+        Ok(done) => done,
+        Err(task) => h.rt.block_on(task),
+    };
     match result {
         Ok(out) => {
             // Limits hold for every input.

@@ -369,21 +369,27 @@ describe('cache', () => {
   });
 });
 
+/** A copy of the package (bin + dist), so the real bench/ is neither needed nor touched. */
+function packageCopy(): string {
+  const pkg = tempDir();
+  cpSync(join(ROOT, 'bin'), join(pkg, 'bin'), { recursive: true });
+  cpSync(join(ROOT, 'dist'), join(pkg, 'dist'), { recursive: true });
+  writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'mimobox-wasm', version: '0.0.0-test', type: 'module' }));
+  return pkg;
+}
+
 describe('bench', () => {
   test('without bench/run.mjs: a clear message and exit 2', async () => {
-    if (existsSync(join(ROOT, 'bench', 'run.mjs'))) return; // the harness exists in this checkout
-    const r = await cli(['bench']);
+    // An installed package has no bench/: a copy without one stands for it.
+    const r = await cli(['bench'], { bin: join(packageCopy(), 'bin', 'mimobox.js') });
     expect(r.code).toBe(2);
     expect(r.out).toBe('');
     expect(r.err).toMatch(/no benchmark harness in this installation: .*bench[/\\]run\.mjs does not exist/);
   });
 
   test('with bench/run.mjs: spawns it with the remaining arguments and returns its exit code', async () => {
-    // A copy of the package (bin + dist) with a stub harness, so the real bench/ is not touched.
-    const pkg = tempDir();
-    cpSync(join(ROOT, 'bin'), join(pkg, 'bin'), { recursive: true });
-    cpSync(join(ROOT, 'dist'), join(pkg, 'dist'), { recursive: true });
-    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'mimobox-wasm', version: '0.0.0-test', type: 'module' }));
+    // A stub harness in a copy of the package.
+    const pkg = packageCopy();
     mkdirSync(join(pkg, 'bench'));
     writeFileSync(
       join(pkg, 'bench', 'run.mjs'),
