@@ -67,9 +67,7 @@ pub fn install(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
     linker.func_wrap_async(WASI, "path_open", |mut caller: Caller<'_, StoreState>, a: PathOpenArgs| {
         Box::new(async move {
             // Opening a file goes to tokio's blocking pool anyway.
-            if crate::inline::at_host_call(&mut caller, |_| true)? {
-                crate::inline::move_to_worker().await;
-            }
+            crate::inline::at_host_call(&mut caller, |_| true).await?;
             if caller.data().open_files.count() >= MAX_OPEN_FILES {
                 return Ok(ERRNO_MFILE);
             }
@@ -96,9 +94,7 @@ pub fn install(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
     })?;
     linker.func_wrap_async(WASI, "fd_close", |mut caller: Caller<'_, StoreState>, (fd,): (i32,)| {
         Box::new(async move {
-            if crate::inline::at_host_call(&mut caller, |_| false)? {
-                crate::inline::move_to_worker().await;
-            }
+            crate::inline::at_host_call(&mut caller, |_| false).await?;
             let errno: i32 = with_memory!(caller, |state, mem| p1::fd_close(&mut state.wasi, &mut mem, fd));
             if errno == ERRNO_SUCCESS {
                 caller.data_mut().open_files.fds.remove(&(fd as u32));
@@ -108,9 +104,7 @@ pub fn install(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
     })?;
     linker.func_wrap_async(WASI, "fd_renumber", |mut caller: Caller<'_, StoreState>, (from, to): (i32, i32)| {
         Box::new(async move {
-            if crate::inline::at_host_call(&mut caller, |_| false)? {
-                crate::inline::move_to_worker().await;
-            }
+            crate::inline::at_host_call(&mut caller, |_| false).await?;
             let errno: i32 = with_memory!(caller, |state, mem| p1::fd_renumber(&mut state.wasi, &mut mem, from, to));
             if errno == ERRNO_SUCCESS && from != to {
                 // `to` now holds what `from` held; `from` is gone.

@@ -97,9 +97,19 @@ pub fn begin(store: &mut wasmtime::Store<StoreState>) -> wasmtime::Result<()> {
 }
 
 /// Runs first in every shadowed host call. On a worker it ends the slice
-/// (once); on the calling thread it answers whether the call must move
-/// first: the slice's time is up, or `costly` says this call is too big.
-pub fn at_host_call(caller: &mut Caller<'_, StoreState>, costly: impl FnOnce(&mut Caller<'_, StoreState>) -> bool) -> wasmtime::Result<bool> {
+/// (once). On the calling thread it moves the execute to a worker first when
+/// the slice's time is up or `costly` says this call is too big to run here.
+pub async fn at_host_call(
+    caller: &mut Caller<'_, StoreState>,
+    costly: impl FnOnce(&mut Caller<'_, StoreState>) -> bool,
+) -> wasmtime::Result<()> {
+    if must_move(caller, costly)? {
+        YieldOnce(false).await;
+    }
+    Ok(())
+}
+
+fn must_move(caller: &mut Caller<'_, StoreState>, costly: impl FnOnce(&mut Caller<'_, StoreState>) -> bool) -> wasmtime::Result<bool> {
     let Some(slice) = &caller.data().inline else { return Ok(false) };
     if !slice.gate.on_caller_thread() {
         caller.data_mut().inline = None;
@@ -125,17 +135,10 @@ impl Future for YieldOnce {
     }
 }
 
-/// Moves the execute to a worker (see `at_host_call`).
+/// Makes the executor polling this execute move it to a worker: the binding
+/// does when its first poll returns Pending.
 pub async fn move_to_worker() {
     YieldOnce(false).await;
-}
-
-/// Moves an execute that is still on the calling thread to a worker before
-/// any guest code runs (a module or engine the slice cannot bound).
-pub async fn leave(gate: Option<&InlineGate>) {
-    if gate.is_some_and(InlineGate::on_caller_thread) {
-        YieldOnce(false).await;
-    }
 }
 
 /// Polls `fut` once on this thread. Ready: its output. Pending: the gate is

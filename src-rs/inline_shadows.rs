@@ -1,11 +1,12 @@
 //! Shadows of the WASI preview 1 calls for the inline start (inline.rs):
-//! each first asks `at_host_call` whether to leave the calling thread, then
-//! runs wasmtime-wasi's own implementation against the caller's memory.
+//! each first passes `at_host_call` (which may move it off the calling
+//! thread), then runs wasmtime-wasi's own implementation against the
+//! caller's memory.
 //! (`path_open`, `fd_close` and `fd_renumber` do the same in `fd_cap`;
 //! `proc_exit` ends the guest.)
 
 use crate::fd_cap::with_memory;
-use crate::inline::{at_host_call, move_to_worker};
+use crate::inline::at_host_call;
 use crate::run::StoreState;
 use wasmtime::{Caller, Linker};
 
@@ -45,9 +46,7 @@ macro_rules! shadow {
         $linker.func_wrap_async(WASI, $name, |mut caller: Caller<'_, StoreState>, ($($arg,)*): ($($ty,)*)| {
             Box::new(async move {
                 #[allow(unused_variables)]
-                if at_host_call(&mut caller, |$c: &mut Caller<'_, StoreState>| $costly)? {
-                    move_to_worker().await;
-                }
+                at_host_call(&mut caller, |$c: &mut Caller<'_, StoreState>| $costly).await?;
                 let errno: i32 = with_memory!($($sync)? caller, |state, mem| $func(&mut state.wasi, &mut mem, $($arg),*));
                 Ok(errno)
             })

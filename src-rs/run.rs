@@ -137,13 +137,13 @@ pub async fn run(
     req: RunRequest<'_>,
     cancel: Arc<CancelFlag>,
 ) -> SbResult<RunOutcome> {
-    // Only fuel-metered engines and modules without unmetered instructions
-    // may run guest code on the calling thread, and only modules that tend
-    // to finish within the slice (inline.rs).
+    // Guest code runs on the calling thread only on a fuel-metered engine,
+    // for a module whose instantiation is short and whose executes tend to
+    // finish within the slice (inline.rs); otherwise move before any.
     let history = loaded.inline.as_ref().filter(|_| engine.key.fuel && settings.inline);
     let on_caller_thread = req.inline.as_ref().is_some_and(|g| g.on_caller_thread());
     if on_caller_thread && !history.is_some_and(|h| h.should_try()) {
-        crate::inline::leave(req.inline.as_deref()).await;
+        crate::inline::move_to_worker().await;
     }
     let started = Instant::now();
     let deadline = started + settings.timeout;
@@ -152,10 +152,9 @@ pub async fn run(
         memory_bytes: usize::try_from(settings.memory_limit_bytes).unwrap_or(usize::MAX),
         events: LimitEvents::default(),
     };
+    // Set while this execute still runs on the calling thread.
     let gate = req.inline.filter(|gate| gate.on_caller_thread());
     let inline = gate.clone().map(|gate| InlineSlice::new(gate, started));
-    let slice_gate = gate.clone();
-    let slicing = inline.is_some();
     let mut store = Store::new(&engine.engine, StoreState { wasi, open_files: Default::default(), limiter, deadline, cancel: cancel.clone(), inline });
     store.limiter(|s| &mut s.limiter);
     let budget = if engine.key.fuel { settings.fuel_budget() } else { None };
@@ -165,7 +164,7 @@ pub async fn run(
             .set_fuel(budget.unwrap_or(u64::MAX))
             .map_err(|e| SandboxError::new(ErrorCode::Internal, format!("set_fuel: {e}")))?;
     }
-    if slicing {
+    if gate.is_some() {
         crate::inline::begin(&mut store).map_err(|e| SandboxError::new(ErrorCode::Internal, format!("inline slice: {e}")))?;
     }
     // Every tick the guest yields to the executor; the callback stops it at
@@ -205,7 +204,7 @@ pub async fn run(
         // host call (poll_oneoff sleeping, a read) is stopped here instead,
         // by dropping its future at the deadline or on cancellation.
         let call = std::pin::pin!(call);
-        let call = crate::inline::ThroughYields::new(call, gate);
+        let call = crate::inline::ThroughYields::new(call, gate.clone());
         tokio::select! {
             r = call => r,
             () = cancel.cancelled() => Err(wasmtime::Error::new(Cancelled)),
@@ -213,7 +212,7 @@ pub async fn run(
         }
     };
     let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
-    if let (Some(history), Some(gate)) = (history, &slice_gate) {
+    if let (Some(history), Some(gate)) = (history, &gate) {
         history.record(gate.on_caller_thread());
     }
     let events = store.data().limiter.events;
