@@ -46,11 +46,11 @@ export interface SandboxConfig {
   pool?: false | { maxInstances?: number };
   /**
    * Native only: start each execute on the calling thread for a bounded slice (100,000 fuel units,
-   * about 5–80 µs of guest code, and 200 µs counting host calls). A guest that finishes within it
-   * resolves without a hand-off to a worker thread; anything longer moves to the workers mid-run.
-   * Only with fuel metering on (not `fuel: null`) and for modules without bulk-memory instructions
-   * or large data segments, whose cost fuel does not bound. Default true; `false` runs every
-   * execute on a worker from the start.
+   * about 4–80 µs of guest code, and 200 µs counted at host calls; WASI calls whose cost the guest
+   * sets move to the workers before they run). A guest that finishes within it resolves without a
+   * hand-off to a worker thread; anything longer moves to the workers mid-run. Only with fuel
+   * metering on (not `fuel: null`) and for modules with at most 1 MiB of data segments. Default
+   * true; `false` runs every execute on a worker from the start.
    */
   inline?: boolean;
   /** Receives diagnostics. `MIMOBOX_LOG=info|warn` turns on a stderr logger when none is given. */
