@@ -14,6 +14,7 @@ export function runnerFactories(pkg, ctx) {
   return {
     native: async (guest) => packageRunner(pkg, 'native', cfg(guest)),
     'native-handle': async (guest) => handleRunner(pkg, cfg(guest)),
+    'native-worker': async (guest) => packageRunner(pkg, 'native', cfg(guest, { inline: false })),
     'native-epoch': async (guest) => packageRunner(pkg, 'native', cfg(guest, { fuel: null })),
     'native-nolimits': async (guest) => packageRunner(pkg, 'native', cfg(guest, { fuel: null, timeoutSecs: 86400, memoryLimitMb: 4096 })),
     js: async (guest) => packageRunner(pkg, 'js', sandboxConfig(data(guest))),

@@ -189,13 +189,14 @@ log(`bench: wasmtime CLI: ${wasmtime ? `${wasmtime.version} (${wasmtime.path})` 
 
 // Backends (runner keys of measure.mjs) and the native CPU-bound modes.
 const BACKENDS = [];
-if (nativeOk) BACKENDS.push('native', 'native-handle');
+if (nativeOk) BACKENDS.push('native', 'native-handle', 'native-worker');
 if (want('js')) BACKENDS.push('js');
 if (want('node-wasi')) BACKENDS.push('node-wasi');
 if (wasmtime) BACKENDS.push('cli');
 const LABEL = {
   native: 'native, fuel on (default)',
   'native-handle': 'native, load() + handle.run()',
+  'native-worker': 'native, inline: false (every execute on a worker thread)',
   'native-epoch': 'native epoch-only (fuel: null)',
   'native-nolimits': 'native epoch-only, 24 h timeout, 4 GiB memory',
   js: 'pure-JS backend',
@@ -244,7 +245,7 @@ async function sectionSuites() {
     const tasks = [];
     if (section('latency')) for (const g of guestKeys) tasks.push({ type: 'latency', runner: b, guest: g });
     for (const g of cpuGuests) {
-      if (b === 'native-handle') continue;
+      if (b === 'native-handle' || b === 'native-worker') continue;
       const modes = { native: ['native', 'native-epoch', 'native-nolimits'], cli: ['cli', 'cli-epoch', 'cli-fuel'] };
       tasks.push({ type: 'cpu', runners: modes[b] ?? [b], guest: g });
     }
@@ -409,7 +410,7 @@ if (!results.latency.hello?.['native-handle'] && nativeOk && section('latency') 
 // ------------------------------------------------------------------ report
 
 const BLABEL = {
-  native: 'native', 'native-handle': 'native handle.run', 'native-epoch': 'native epoch-only', 'native-nolimits': 'native no limits',
+  native: 'native', 'native-handle': 'native handle.run', 'native-worker': 'native inline: false', 'native-epoch': 'native epoch-only', 'native-nolimits': 'native no limits',
   js: 'pure-JS', 'node-wasi': 'node:wasi', cli: 'wasmtime CLI',
 };
 
@@ -456,7 +457,7 @@ function markdown() {
   if (Object.keys(lat).length) {
     L.push('### Hot execute latency (sequential, JS call → resolved promise)');
     L.push('');
-    const present = ['native', 'native-handle', 'js', 'node-wasi', 'cli'].filter((b) => guestKeys.some((g) => lat[g]?.[b]));
+    const present = ['native', 'native-handle', 'native-worker', 'js', 'node-wasi', 'cli'].filter((b) => guestKeys.some((g) => lat[g]?.[b]));
     head(['guest', ...present.map((b) => `${BLABEL[b]} P50`), ...(present.includes('js') ? ['pure-JS / native'] : []), ...(present.includes('node-wasi') ? ['node:wasi / native'] : []), ...(present.includes('cli') ? ['CLI / native'] : [])]);
     for (const g of guestKeys) {
       const r = lat[g]; if (!r) continue;
