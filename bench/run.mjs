@@ -246,7 +246,7 @@ async function sectionSuites() {
     if (section('latency')) for (const g of guestKeys) tasks.push({ type: 'latency', runner: b, guest: g });
     for (const g of cpuGuests) {
       if (b === 'native-handle' || b === 'native-worker') continue;
-      const modes = { native: ['native', 'native-epoch', 'native-nolimits'], cli: ['cli', 'cli-epoch', 'cli-fuel'] };
+      const modes = { native: ['native', 'native-worker', 'native-epoch', 'native-nolimits'], cli: ['cli', 'cli-epoch', 'cli-fuel'] };
       tasks.push({ type: 'cpu', runners: modes[b] ?? [b], guest: g });
     }
     if (section('throughput')) for (const g of guestKeys.filter((k) => k !== 'nbody')) tasks.push({ type: 'throughput', runner: b, guest: g });
@@ -440,6 +440,11 @@ function targets() {
     if (ep?.computeMs && fuel?.computeMs) {
       const r = fuel.computeMs / ep.computeMs;
       t.push({ target: `Fuel metering cost (${g}): fuel on vs epoch-only`, measured: `${fmtRatio(r)} (${fmtMs(fuel.computeMs)} vs ${fmtMs(ep.computeMs)}; ${r >= 1 ? '+' : '−'}${Math.abs((r - 1) * 100).toFixed(0)} %)`, value: r, met: null });
+    }
+    const worker = c['native-worker'];
+    if (worker?.computeMs && fuel?.computeMs) {
+      const r = fuel.computeMs / worker.computeMs;
+      t.push({ target: `Inline start cost (${g}): default vs inline: false`, measured: `${fmtRatio(r)} (${fmtMs(fuel.computeMs)} vs ${fmtMs(worker.computeMs)})`, value: r, met: null });
     }
   }
   return t;
