@@ -275,7 +275,7 @@ async function sectionSuites() {
     }
   }
   // Keep the CPU table in a fixed order.
-  const order = ['native', 'native-epoch', 'native-nolimits', 'js', 'node-wasi', 'cli', 'cli-epoch', 'cli-fuel'];
+  const order = ['native', 'native-worker', 'native-epoch', 'native-nolimits', 'js', 'node-wasi', 'cli', 'cli-epoch', 'cli-fuel'];
   for (const [g, row] of Object.entries(results.cpu)) {
     results.cpu[g] = Object.fromEntries([['args', row.args], ['smallArgs', row.smallArgs], ...order.filter((k) => row[k]).map((k) => [k, row[k]])]);
   }
