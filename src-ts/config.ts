@@ -11,7 +11,14 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 export const MAX_TIMEOUT_MS = 24 * 3600 * 1000;
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 export const MAX_OUTPUT_BYTES_LIMIT = 64 * 1024 * 1024;
-export const MAX_MODULE_BYTES = 100 * 1024 * 1024;
+export const DEFAULT_MAX_MODULE_MB = 256;
+export const MAX_MODULE_MB_LIMIT = 1024;
+export const DEFAULT_STACK_LIMIT_KB = 512;
+export const MIN_STACK_LIMIT_KB = 64;
+export const MAX_STACK_LIMIT_KB = 16 * 1024;
+export type UnknownImports = 'error' | 'trap';
+/** The default module size cap; a sandbox's own is `ResolvedConfig.maxModuleBytes`. */
+export const MAX_MODULE_BYTES = DEFAULT_MAX_MODULE_MB * 1024 * 1024;
 export const DEFAULT_ENV: Readonly<Record<string, string>> = Object.freeze({
   HOME: '/tmp',
   PATH: '/usr/bin:/bin',
@@ -41,6 +48,12 @@ export interface ResolvedConfig {
   poolInstances: number | undefined;
   /** Start executes on the calling thread for a bounded slice (native). */
   inline: boolean;
+  /** Deepest wasm stack, in bytes. */
+  stackLimitBytes: number;
+  /** Largest module accepted, in bytes. */
+  maxModuleBytes: number;
+  /** Function imports the sandbox does not provide: refuse the module, or link each as a trap. */
+  unknownImports: UnknownImports;
   logger: Logger | undefined;
   warnings: string[];
 }
@@ -48,7 +61,7 @@ export interface ResolvedConfig {
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'memoryLimitMb', 'timeoutSecs', 'timeoutMs', 'fuel', 'fsReadonly', 'fsReadwrite', 'env',
   'defaultEnv', 'denyNetwork', 'maxOutputBytes', 'cache', 'cacheDir', 'maxConcurrency',
-  'queueTimeoutMs', 'pool', 'inline', 'logger', 'seccompProfile', 'allowFork', 'allowedHttpDomains',
+  'queueTimeoutMs', 'pool', 'inline', 'stackLimitKb', 'maxModuleMb', 'unknownImports', 'logger', 'seccompProfile', 'allowFork', 'allowedHttpDomains',
 ]);
 
 function positiveInteger(field: string, value: unknown, max: number): number {
@@ -195,6 +208,14 @@ export function resolveConfig(config: SandboxConfig = {}, cpuCount = 1): Resolve
   if (c.inline !== undefined && typeof c.inline !== 'boolean') {
     throw new ConfigError('inline', `must be a boolean, got ${describe(c.inline)}`);
   }
+  const stackLimitKb = c.stackLimitKb === undefined ? DEFAULT_STACK_LIMIT_KB : positiveInteger('stackLimitKb', c.stackLimitKb, MAX_STACK_LIMIT_KB);
+  if (stackLimitKb < MIN_STACK_LIMIT_KB) {
+    throw new ConfigError('stackLimitKb', `must be at least ${MIN_STACK_LIMIT_KB}, got ${stackLimitKb}`);
+  }
+  const maxModuleMb = c.maxModuleMb === undefined ? DEFAULT_MAX_MODULE_MB : positiveInteger('maxModuleMb', c.maxModuleMb, MAX_MODULE_MB_LIMIT);
+  if (c.unknownImports !== undefined && c.unknownImports !== 'error' && c.unknownImports !== 'trap') {
+    throw new ConfigError('unknownImports', `must be 'error' or 'trap', got ${describe(c.unknownImports)}`);
+  }
   if (c.logger !== undefined && typeof c.logger !== 'function') {
     throw new ConfigError('logger', `must be a function (level, message) => void, got ${describe(c.logger)}`);
   }
@@ -227,6 +248,9 @@ export function resolveConfig(config: SandboxConfig = {}, cpuCount = 1): Resolve
     queueTimeoutMs,
     poolInstances,
     inline: c.inline !== false,
+    stackLimitBytes: stackLimitKb * 1024,
+    maxModuleBytes: maxModuleMb * 1024 * 1024,
+    unknownImports: (c.unknownImports as UnknownImports | undefined) ?? 'error',
     logger: (c.logger as Logger | undefined) ?? envLogger(),
     warnings,
   };
@@ -273,6 +297,17 @@ export interface ResolvedExecuteOptions {
   env: Record<string, string>;
   stdin: Uint8Array;
   signal: AbortSignal | undefined;
+  /** The export to run instead of `_start`/`main`, when given. */
+  entry: string | undefined;
+}
+
+/** Checks an entry name: a non-empty export name without NUL bytes. */
+export function validateEntry(field: string, entry: unknown): string | undefined {
+  if (entry === undefined) return undefined;
+  if (typeof entry !== 'string' || entry.length === 0 || entry.includes('\0') || entry.length > 1024) {
+    throw new ConfigError(field, `must be the name of an exported function, got ${describe(entry)}`);
+  }
+  return entry;
 }
 
 /** Checks an execute's options (both backends); throws AbortError if the signal already fired. */
@@ -285,6 +320,7 @@ export function resolveExecuteOptions(opts: unknown, sandboxEnv: Record<string, 
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new ConfigError('opts.signal', 'must be an AbortSignal');
   }
+  const entry = validateEntry('opts.entry', o.entry);
   if (signal?.aborted) throw new AbortError();
-  return { env, stdin, signal };
+  return { env, stdin, signal, entry };
 }

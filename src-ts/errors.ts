@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'MODULE_NOT_FOUND'
   | 'MODULE_INVALID'
   | 'MODULE_TOO_LARGE'
+  | 'MODULE_UNSUPPORTED'
   | 'NO_ENTRY'
   | 'IMPORT_MISSING'
   | 'DIR_NOT_FOUND'
@@ -59,6 +60,7 @@ const MODULE_CODES: ReadonlySet<ErrorCode> = new Set([
   'MODULE_NOT_FOUND',
   'MODULE_INVALID',
   'MODULE_TOO_LARGE',
+  'MODULE_UNSUPPORTED',
   'NO_ENTRY',
   'IMPORT_MISSING',
 ]);

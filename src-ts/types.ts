@@ -53,6 +53,19 @@ export interface SandboxConfig {
    * true; `false` runs every execute on a worker from the start.
    */
   inline?: boolean;
+  /**
+   * Deepest wasm stack a guest may use, in KiB. Default 512; 64–16384. Interpreters need more for deep
+   * C recursion (CPython: 1024 or more; its reference host uses 8192). Overflow is `trap: 'stack_overflow'`.
+   */
+  stackLimitKb?: number;
+  /** Largest module accepted, in MiB. Default 256; 1–1024. Larger is `ModuleError` `MODULE_TOO_LARGE`. */
+  maxModuleMb?: number;
+  /**
+   * What to do with function imports the sandbox does not provide. `'error'` (default): the module does
+   * not start (`ModuleError` `IMPORT_MISSING`, naming it). `'trap'`: each is linked as a function that
+   * traps when called, naming the import, so modules that only reference them still run.
+   */
+  unknownImports?: 'error' | 'trap';
   /** Receives diagnostics. `MIMOBOX_LOG=info|warn` turns on a stderr logger when none is given. */
   logger?: Logger;
   /** Accepted and ignored by the Wasm backends (they have no syscalls to filter). */
@@ -70,6 +83,12 @@ export interface ExecuteOptions {
   env?: Record<string, string>;
   /** Aborting stops the guest at once and rejects with an error named `AbortError`. */
   signal?: AbortSignal;
+  /**
+   * Run this exported function instead of `_start`/`main` (WASI reactors: if the module exports
+   * `_initialize`, it runs first). An entry returning i32 gives `exitCode`; `proc_exit(n)` still gives `n`.
+   * A missing or wrongly typed entry is `ModuleError` `NO_ENTRY`, listing the function exports.
+   */
+  entry?: string;
 }
 
 /** Names of trap kinds. `memory` covers a refused memory.grow and an out-of-bounds access. */
