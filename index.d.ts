@@ -19,7 +19,7 @@ export declare class NativeSandbox {
   /** Runs a module returned by `loadModule` (no path checks, no lookup). */
   executeLoaded(module: NativeModule, request: NativeExecuteRequest): NativeResult | Promise<NativeResult>
   /** Compiles (or finds) a module once, from a path or from bytes. */
-  loadModule(path?: string | undefined | null, bytes?: Uint8Array | undefined | null, name?: string | undefined | null): Promise<NativeModule>
+  loadModule(path?: string | undefined | null, bytes?: Uint8Array | undefined | null, name?: string | undefined | null, entry?: string | undefined | null): Promise<NativeModule>
   /** Asks a running or queued execute to stop; it rejects with ABORTED. */
   cancel(executionId: number): void
   /** Stops in-flight executes (they reject with DESTROYED) and waits for them. */
@@ -53,6 +53,8 @@ export interface NativeExecuteRequest {
   env: Array<string>
   stdin: Uint8Array
   executionId: number
+  /** Export to run instead of `_start`/`main` (after `_initialize` if exported). */
+  entry?: string
 }
 
 export declare function nativeInfo(): NativeInfo
@@ -96,7 +98,21 @@ export interface NativeSandboxOptions {
   poolInstances?: number
   /** Start executes on the calling thread for a bounded slice (default true). */
   inline?: boolean
+  /** Deepest wasm stack, in bytes (default 512 KiB). */
+  stackLimitBytes?: number
+  /** Largest module accepted, in bytes (default 256 MiB). */
+  maxModuleBytes?: number
+  /** Function imports the sandbox does not provide (default "error"). */
+  unknownImports?: UnknownImportsMode
 }
 
 /** Sets the process-wide budget of reserved guest memory, in MiB. */
 export declare function setMemoryBudgetMb(mb: number): void
+
+/** What to do with function imports the sandbox does not provide. */
+export declare const enum UnknownImportsMode {
+  /** Refuse the module before compiling it (IMPORT_MISSING). */
+  Error = 'error',
+  /** Link each as a function that traps, naming the import, when called. */
+  Trap = 'trap',
+}

@@ -8,7 +8,9 @@ use crate::inline::{poll_inline, InlineGate};
 use crate::budget::budget;
 use crate::cache::LoadedModule;
 use crate::sandbox::{ExecuteOutcome, ExecuteRequest, LoadSource, ModuleSource, SandboxCore};
-use crate::settings::{DirGrant, FuelMode, Settings, DEFAULT_POOL_INSTANCES};
+use crate::settings::{
+    DirGrant, FuelMode, Settings, UnknownImports, DEFAULT_MAX_MODULE_BYTES, DEFAULT_POOL_INSTANCES, DEFAULT_STACK_BYTES,
+};
 use futures::FutureExt;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -70,6 +72,21 @@ pub struct NativeSandboxOptions {
     pub pool_instances: Option<u32>,
     /// Start executes on the calling thread for a bounded slice (default true).
     pub inline: Option<bool>,
+    /// Deepest wasm stack, in bytes (default 512 KiB).
+    pub stack_limit_bytes: Option<f64>,
+    /// Largest module accepted, in bytes (default 256 MiB).
+    pub max_module_bytes: Option<f64>,
+    /// Function imports the sandbox does not provide (default "error").
+    pub unknown_imports: Option<UnknownImportsMode>,
+}
+
+/// What to do with function imports the sandbox does not provide.
+#[napi(string_enum = "lowercase")]
+pub enum UnknownImportsMode {
+    /// Refuse the module before compiling it (IMPORT_MISSING).
+    Error,
+    /// Link each as a function that traps, naming the import, when called.
+    Trap,
 }
 
 #[napi(object)]
@@ -80,6 +97,8 @@ pub struct NativeExecuteRequest {
     pub env: Vec<String>,
     pub stdin: Uint8Array,
     pub execution_id: f64,
+    /// Export to run instead of `_start`/`main` (after `_initialize` if exported).
+    pub entry: Option<String>,
 }
 
 #[napi(object)]
@@ -146,6 +165,12 @@ fn to_settings(o: NativeSandboxOptions) -> Result<Settings> {
         queue_timeout: o.queue_timeout_ms.map(|ms| to_duration_ms("queueTimeoutMs", ms)).transpose()?,
         pool_instances: o.pool_instances.unwrap_or(DEFAULT_POOL_INSTANCES),
         inline: o.inline.unwrap_or(true),
+        stack_bytes: o.stack_limit_bytes.map_or(DEFAULT_STACK_BYTES, |b| b as usize),
+        max_module_bytes: o.max_module_bytes.map_or(DEFAULT_MAX_MODULE_BYTES, |b| b as u64),
+        unknown_imports: match o.unknown_imports {
+            Some(UnknownImportsMode::Trap) => UnknownImports::Trap,
+            Some(UnknownImportsMode::Error) | None => UnknownImports::Error,
+        },
     })
 }
 
@@ -254,6 +279,7 @@ impl NativeSandbox {
             args: request.args,
             env: split_env(request.env)?,
             stdin: request.stdin.to_vec(),
+            entry: request.entry,
             inline: gate.clone(),
         };
         let core = self.core.clone();
@@ -304,7 +330,14 @@ impl NativeSandbox {
 
     /// Compiles (or finds) a module once, from a path or from bytes.
     #[napi(ts_return_type = "Promise<NativeModule>")]
-    pub fn load_module<'env>(&self, env: &'env Env, path: Option<String>, bytes: Option<Uint8Array>, name: Option<String>) -> Result<PromiseRaw<'env, NativeModule>> {
+    pub fn load_module<'env>(
+        &self,
+        env: &'env Env,
+        path: Option<String>,
+        bytes: Option<Uint8Array>,
+        name: Option<String>,
+        entry: Option<String>,
+    ) -> Result<PromiseRaw<'env, NativeModule>> {
         let source = match (path, bytes) {
             (Some(p), None) => LoadSource::Path(p),
             (None, Some(b)) => LoadSource::Bytes { name: name.unwrap_or_else(|| "<buffer>".into()), bytes: b.to_vec() },
@@ -312,7 +345,7 @@ impl NativeSandbox {
         };
         let core = self.core.clone();
         env.spawn_future(async move {
-            let (loaded, log) = guarded(core.load(source)).await?;
+            let (loaded, log) = guarded(core.load(source, entry)).await?;
             Ok(NativeModule { loaded, owner: core, log })
         })
     }

@@ -25,7 +25,7 @@ async fn exec(core: &SandboxCore, path: &str, args: &[&str], stdin: &[u8]) -> Re
     let flag = core.register(id)?;
     let mut argv = vec![path.to_owned()];
     argv.extend(args.iter().map(|s| s.to_string()));
-    let req = ExecuteRequest { source: ModuleSource::Path(path.to_owned()), args: argv, env: vec![("HOME".into(), "/tmp".into())], stdin: stdin.to_vec(), inline: None };
+    let req = ExecuteRequest { source: ModuleSource::Path(path.to_owned()), args: argv, env: vec![("HOME".into(), "/tmp".into())], stdin: stdin.to_vec(), entry: None, inline: None };
     core.execute(id, flag, req).await.map(|o| (o.run, o.log))
 }
 
@@ -258,7 +258,7 @@ async fn cancel_stops_a_running_guest_and_destroy_waits() {
     let path = guest("wat/loop.wasm");
     let c2 = core.clone();
     let task = tokio::spawn(async move {
-        let req = ExecuteRequest { source: ModuleSource::Path(path.clone()), args: vec![path], env: vec![], stdin: vec![], inline: None };
+        let req = ExecuteRequest { source: ModuleSource::Path(path.clone()), args: vec![path], env: vec![], stdin: vec![], entry: None, inline: None };
         c2.execute(id, flag, req).await
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -276,7 +276,7 @@ async fn cancel_stops_a_running_guest_and_destroy_waits() {
         let c = core.clone();
         let p = sleeper.clone();
         tasks.push(tokio::spawn(async move {
-            c.execute(id, flag, ExecuteRequest { source: ModuleSource::Path(p.clone()), args: vec![p], env: vec![], stdin: vec![], inline: None }).await
+            c.execute(id, flag, ExecuteRequest { source: ModuleSource::Path(p.clone()), args: vec![p], env: vec![], stdin: vec![], entry: None, inline: None }).await
         }));
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -362,7 +362,7 @@ async fn queued_executes_get_slots_in_call_order() {
     // Register A then B in call order, but let B's task start first.
     let (ia, ib) = (NEXT_ID.fetch_add(1, Ordering::Relaxed), NEXT_ID.fetch_add(1, Ordering::Relaxed));
     let (ra, rb) = (core.register(ia).unwrap(), core.register(ib).unwrap());
-    let req = |p: String| ExecuteRequest { source: ModuleSource::Path(p.clone()), args: vec![p], env: vec![], stdin: vec![], inline: None };
+    let req = |p: String| ExecuteRequest { source: ModuleSource::Path(p.clone()), args: vec![p], env: vec![], stdin: vec![], entry: None, inline: None };
     let c = core.clone();
     let b = tokio::spawn(async move { (c.execute(ib, rb, req(guest("wat/hello.wasm"))).await, Instant::now()) });
     tokio::time::sleep(Duration::from_millis(50)).await;

@@ -7,14 +7,16 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
+use crate::scan::FuncSig;
 use crate::settings::MAX_MEMORY_BYTES;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, OptLevel, PoolingAllocationConfig};
 
 /// How often the ticker advances the epoch; also how often a running guest
 /// yields to check its deadline and cancellation.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
-/// The deepest wasm stack a guest may use.
-pub const MAX_WASM_STACK: usize = 512 * 1024;
+/// Room on each async fiber stack beyond the wasm stack, for host calls
+/// (WASI, wasmtime's own frames) made at the deepest wasm frame.
+const HOST_STACK_HEADROOM: usize = 1536 * 1024;
 /// Table elements a pooling slot can hold (address space only).
 const POOL_TABLE_ELEMENTS: usize = 10_000_000;
 /// Version of wasmtime this crate is pinned to (Cargo.toml `=48.0.8`); part of the cache key.
@@ -26,6 +28,8 @@ pub struct EngineKey {
     pub fuel: bool,
     /// Pooling allocator with this many instance slots; 0 = on-demand allocation.
     pub pool_instances: u32,
+    /// Deepest wasm stack (the fiber stacks are sized to match).
+    pub stack_bytes: usize,
 }
 
 pub struct SharedEngine {
@@ -55,12 +59,22 @@ fn build_config(key: EngineKey) -> Config {
         .cranelift_opt_level(OptLevel::Speed)
         .consume_fuel(key.fuel)
         .epoch_interruption(true)
-        .max_wasm_stack(MAX_WASM_STACK)
+        .max_wasm_stack(key.stack_bytes)
+        .async_stack_size(fiber_stack_bytes(key.stack_bytes))
+        // Exception handling (exnref: C++ exceptions, setjmp/longjmp in
+        // interpreters such as CPython) is on by default with the `gc`
+        // feature; its exception objects live on a GC heap, which the
+        // deferred-reference-counting collector frees as they die.
+        .collector(wasmtime::Collector::DeferredReferenceCounting)
         .parallel_compilation(true);
     if key.pool_instances > 0 {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(key.pool_instances)));
     }
     config
+}
+
+fn fiber_stack_bytes(wasm_stack: usize) -> usize {
+    (wasm_stack + HOST_STACK_HEADROOM).next_multiple_of(64 << 10)
 }
 
 /// Pre-reserved slots (address space only until used) for instances,
@@ -69,9 +83,12 @@ fn build_config(key: EngineKey) -> Config {
 fn pooling_config(n: u32) -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::new();
     pool.total_core_instances(n)
-        .total_memories(n)
         .total_tables(n.saturating_mul(4))
         .total_stacks(n)
+        // A store's GC heap (exception objects) takes a memory slot of its
+        // own, beside the guest's linear memory.
+        .total_gc_heaps(n)
+        .total_memories(n.saturating_mul(2))
         .max_memories_per_module(1)
         .max_tables_per_module(4)
         // V8's own maximum, so every module the JS backend accepts fits a
@@ -105,12 +122,42 @@ fn build(key: EngineKey) -> wasmtime::Result<SharedEngine> {
         Err(wasmtime_wasi::I32Exit(status).into())
     })?;
     linker.allow_shadowing(false);
+    // host.call(ptr, len, out_ptr_ptr, out_len_ptr) -> i32 is the door some
+    // guests (CPython's `host` module) use to ask their host for things. No
+    // host function is configured: -1 says "no host here", which such guests
+    // turn into a clean error of their own instead of a trap.
+    linker.func_wrap(HOST_MODULE, HOST_CALL, |_: i32, _: i32, _: i32, _: i32| -> i32 { -1 })?;
     crate::fd_cap::install(&mut linker)?;
     crate::inline_shadows::install(&mut linker)?;
     let compat_tag = compat_tag(&engine);
     let ticker = Ticker::start(engine.clone());
     let slots = (key.pool_instances > 0).then(|| tokio::sync::Semaphore::new(key.pool_instances as usize));
     Ok(SharedEngine { key, engine, linker, compat_tag, ticker, modules: Default::default(), slots })
+}
+
+const HOST_MODULE: &str = "host";
+const HOST_CALL: &str = "call";
+
+/// Every function of `wasi_snapshot_preview1` the linker defines.
+pub const WASI_P1_FUNCTIONS: [&str; 46] = [
+    "args_get", "args_sizes_get", "environ_get", "environ_sizes_get", "clock_res_get", "clock_time_get",
+    "fd_advise", "fd_allocate", "fd_close", "fd_datasync", "fd_fdstat_get", "fd_fdstat_set_flags",
+    "fd_fdstat_set_rights", "fd_filestat_get", "fd_filestat_set_size", "fd_filestat_set_times", "fd_pread",
+    "fd_prestat_get", "fd_prestat_dir_name", "fd_pwrite", "fd_read", "fd_readdir", "fd_renumber", "fd_seek",
+    "fd_sync", "fd_tell", "fd_write", "path_create_directory", "path_filestat_get", "path_filestat_set_times",
+    "path_link", "path_open", "path_readlink", "path_remove_directory", "path_rename", "path_symlink",
+    "path_unlink_file", "poll_oneoff", "proc_exit", "proc_raise", "sched_yield", "random_get", "sock_accept",
+    "sock_recv", "sock_send", "sock_shutdown",
+];
+
+/// Whether the linker provides this function import (by name; a WASI
+/// function of the wrong type is still refused when linking).
+pub fn provides_import(module: &str, name: &str, sig: &FuncSig) -> bool {
+    match module {
+        "wasi_snapshot_preview1" => WASI_P1_FUNCTIONS.contains(&name),
+        HOST_MODULE => name == HOST_CALL && sig.to_string() == "(i32, i32, i32, i32) -> i32",
+        _ => false,
+    }
 }
 
 fn registry() -> &'static Mutex<HashMap<EngineKey, Weak<SharedEngine>>> {
@@ -240,21 +287,24 @@ mod tests {
 
     #[test]
     fn engines_are_shared_per_key() {
-        let key = EngineKey { fuel: true, pool_instances: 0 };
+        let stack_bytes = crate::settings::DEFAULT_STACK_BYTES;
+        let key = EngineKey { fuel: true, pool_instances: 0, stack_bytes };
         let a = engine_for(key).unwrap();
         let b = engine_for(key).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
-        let c = engine_for(EngineKey { fuel: false, pool_instances: 0 }).unwrap();
+        let c = engine_for(EngineKey { fuel: false, ..key }).unwrap();
         assert!(!Arc::ptr_eq(&a, &c));
         assert_ne!(a.compat_tag, c.compat_tag, "fuel changes the compiled code");
-        let pooled = engine_for(EngineKey { fuel: true, pool_instances: 8 }).unwrap();
+        let deep = engine_for(EngineKey { stack_bytes: 8 << 20, ..key }).unwrap();
+        assert!(!Arc::ptr_eq(&a, &deep));
+        let pooled = engine_for(EngineKey { pool_instances: 8, ..key }).unwrap();
         assert!(!Arc::ptr_eq(&a, &pooled));
         assert_eq!(pooled.slots.as_ref().map(|s| s.available_permits()), Some(8));
     }
 
     #[test]
     fn ticker_thread_stops_and_joins_when_engine_dropped() {
-        let shared = build(EngineKey { fuel: false, pool_instances: 0 }).unwrap();
+        let shared = build(EngineKey { fuel: false, pool_instances: 0, stack_bytes: 512 << 10 }).unwrap();
         assert!(shared.ticker.is_running());
         {
             let _g1 = shared.active();
@@ -266,5 +316,28 @@ mod tests {
         drop(shared); // joins the thread: would hang here if the loop ignored `stop`
         assert!(state.0.lock().unwrap().stop);
         assert_eq!(Arc::strong_count(&state), 1, "ticker thread released its state");
+    }
+
+    #[test]
+    fn provided_imports_are_exactly_what_the_linker_defines() {
+        let shared = build(EngineKey { fuel: false, pool_instances: 0, stack_bytes: 512 << 10 }).unwrap();
+        let (wasi, _) = crate::wasi_ctx::build_wasi(&crate::settings::Settings::default(), &[], &[], Vec::new()).unwrap();
+        let state = StoreState::for_tests(wasi);
+        let mut store = wasmtime::Store::new(&shared.engine, state);
+        let mut defined: Vec<(String, String)> =
+            shared.linker.iter(&mut store).map(|(m, n, _)| (m.to_owned(), n.to_owned())).collect();
+        defined.sort();
+        defined.dedup();
+        let mut listed: Vec<(String, String)> = WASI_P1_FUNCTIONS
+            .iter()
+            .map(|n| ("wasi_snapshot_preview1".to_owned(), (*n).to_owned()))
+            .chain([("host".to_owned(), "call".to_owned())])
+            .collect();
+        listed.sort();
+        assert_eq!(defined, listed);
+        let host_call = FuncSig { params: vec!["i32".into(); 4], results: vec!["i32".into()] };
+        assert!(provides_import("host", "call", &host_call));
+        assert!(!provides_import("host", "call", &FuncSig { params: vec![], results: vec![] }));
+        assert!(!provides_import("env", "fd_write", &host_call));
     }
 }

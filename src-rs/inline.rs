@@ -12,7 +12,7 @@
 //!   guest sets through their arguments (large reads and writes, randomness,
 //!   subscriptions, paths) move to a worker before they run;
 //! - instantiation, which copies data and element segments without fuel:
-//!   modules with large ones never start inline (`allows_inline`).
+//!   modules with large ones never start inline (`scan::ModuleScan::inline_ok`).
 
 use crate::run::StoreState;
 use std::future::Future;
@@ -28,9 +28,6 @@ use wasmtime::Caller;
 pub const INLINE_SLICE_FUEL: u64 = 100_000;
 /// Wall-clock budget of the inline slice, checked at every host call.
 pub const INLINE_SLICE_TIME: Duration = Duration::from_micros(200);
-/// Larger data segments make instantiation itself too long to run inline.
-const MAX_INLINE_DATA_BYTES: u64 = 1 << 20;
-const MAX_INLINE_ELEMENTS: u64 = 1 << 16;
 
 /// Shared by the binding (which knows where the execute is polled) and the
 /// store (which must stop slicing once it has moved to a worker).
@@ -233,63 +230,9 @@ impl<F: Future + Unpin> Future for ThroughYields<F> {
     }
 }
 
-/// Whether a module may start inline: its instantiation must be short, and
-/// data and element segments are copied then without fuel. (Bulk memory and
-/// table instructions need no check: wasmtime charges them fuel per byte or
-/// element, so the slice bounds them; `unbounded_work_leaves_the_calling_
-/// thread_at_once` holds that for `memory.fill`.) Unparsable input answers
-/// false: it will fail to compile anyway.
-pub fn allows_inline(wasm: &[u8]) -> bool {
-    scan(wasm).unwrap_or(false)
-}
-
-fn scan(wasm: &[u8]) -> wasmparser::Result<bool> {
-    use wasmparser::{ElementItems, Parser, Payload};
-    let (mut data_bytes, mut elements) = (0u64, 0u64);
-    for payload in Parser::new(0).parse_all(wasm) {
-        match payload? {
-            Payload::DataSection(reader) => {
-                for data in reader {
-                    data_bytes += data?.data.len() as u64;
-                }
-            }
-            Payload::ElementSection(reader) => {
-                for element in reader {
-                    elements += match element?.items {
-                        ElementItems::Functions(f) => u64::from(f.count()),
-                        ElementItems::Expressions(_, e) => u64::from(e.count()),
-                    };
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(data_bytes <= MAX_INLINE_DATA_BYTES && elements <= MAX_INLINE_ELEMENTS)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn wat(text: &str) -> Vec<u8> {
-        wat::parse_str(text).expect("valid wat")
-    }
-
-    #[test]
-    fn plain_code_may_start_inline() {
-        let m = wat(r#"(module (memory 1) (func (export "_start") (i32.store (i32.const 0) (i32.const 1))))"#);
-        assert!(allows_inline(&m));
-        // Fuel counts bulk instructions per byte: the slice bounds them.
-        let fill = wat(r#"(module (memory 1) (func (export "_start") (memory.fill (i32.const 0) (i32.const 0) (i32.const 65536))))"#);
-        assert!(allows_inline(&fill));
-    }
-
-    #[test]
-    fn big_segments_may_not() {
-        let big = format!(r#"(module (memory 32) (data (i32.const 0) "{}"))"#, "a".repeat(2 << 20));
-        assert!(!allows_inline(&wat(&big)));
-        assert!(!allows_inline(b"not wasm"));
-    }
 
     #[test]
     fn history_skips_modules_that_keep_running_past_the_slice() {

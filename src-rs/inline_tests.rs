@@ -29,7 +29,7 @@ fn fresh_module(rt: &tokio::runtime::Runtime, core: &SandboxCore, rel: &str) -> 
     // Custom section: id 0, size, name "t" (length 1), then the tag.
     bytes.extend_from_slice(&[0, 1 + 1 + tag.len() as u8, 1, b't']);
     bytes.extend_from_slice(&tag);
-    rt.block_on(core.load(LoadSource::Bytes { name: rel.into(), bytes })).unwrap().0
+    rt.block_on(core.load(LoadSource::Bytes { name: rel.into(), bytes }, None)).unwrap().0
 }
 
 struct Started {
@@ -44,7 +44,7 @@ fn start(rt: &tokio::runtime::Runtime, core: &Arc<SandboxCore>, module: &LoadedM
     let gate = Arc::new(InlineGate::default());
     let mut argv = vec!["guest.wasm".to_owned()];
     argv.extend(args.iter().map(|s| s.to_string()));
-    let req = ExecuteRequest { source: ModuleSource::Loaded(module.clone()), args: argv, env: vec![], stdin: vec![], inline: Some(gate.clone()) };
+    let req = ExecuteRequest { source: ModuleSource::Loaded(module.clone()), args: argv, env: vec![], stdin: vec![], entry: None, inline: Some(gate.clone()) };
     let flag = core.register(id).unwrap();
     let c = core.clone();
     let task = Box::pin(async move { c.execute(id, flag, req).await });

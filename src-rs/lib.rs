@@ -4,17 +4,20 @@
 //! The core (everything but `binding`) is plain async Rust, tested with
 //! `cargo test --no-default-features`; `binding` is the napi-rs layer.
 
+pub mod artefact;
 pub mod budget;
 pub mod cache;
 pub mod engine;
 pub mod error;
 pub mod fd_cap;
+pub mod fingerprint;
 pub mod inline;
 pub mod inline_shadows;
 pub mod outcome;
 pub mod output;
 pub mod run;
 pub mod sandbox;
+pub mod scan;
 pub mod settings;
 pub mod wasi_ctx;
 
@@ -25,3 +28,5 @@ pub mod binding;
 mod core_tests;
 #[cfg(test)]
 mod inline_tests;
+#[cfg(test)]
+mod load_tests;

@@ -1,7 +1,8 @@
 //! One execution: a fresh Store with limits, fuel and a deadline,
 //! instantiate, call the entry, and classify how it ended.
 
-use crate::cache::{Entry, LoadedModule};
+use crate::cache::LoadedModule;
+use crate::scan::Entry;
 use crate::engine::SharedEngine;
 use crate::inline::{InlineGate, InlineSlice};
 use crate::error::{ErrorCode, SandboxError, SbResult};
@@ -109,6 +110,20 @@ pub struct StoreState {
     pub inline: Option<InlineSlice>,
 }
 
+impl StoreState {
+    #[cfg(test)]
+    pub(crate) fn for_tests(wasi: WasiP1Ctx) -> StoreState {
+        StoreState {
+            wasi,
+            open_files: Default::default(),
+            limiter: GuestLimiter { memory_bytes: 1 << 20, events: LimitEvents::default() },
+            deadline: Instant::now(),
+            cancel: Arc::default(),
+            inline: None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct RunOutcome {
     pub stdout: CaptureResult,
@@ -122,6 +137,7 @@ pub struct RunOutcome {
 }
 
 pub struct RunRequest<'a> {
+    pub entry: &'a Entry,
     pub args: &'a [String],
     pub env: &'a [(String, String)],
     pub stdin: Vec<u8>,
@@ -185,7 +201,7 @@ pub async fn run(
     let result: Result<u32, wasmtime::Error> = {
         let call = async {
             let instance = loaded.pre.instantiate_async(&mut store).await?;
-            match loaded.entry {
+            match req.entry {
                 Entry::Start => {
                     let f = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
                     f.call_async(&mut store, ()).await.map(|()| 0u32)
@@ -197,6 +213,20 @@ pub async fn run(
                 Entry::Main { .. } => {
                     let f = instance.get_typed_func::<(i32, i32), i32>(&mut store, "main")?;
                     f.call_async(&mut store, (0, 0)).await.map(|v| v as u32)
+                }
+                Entry::Export { name, returns_i32, initialize } => {
+                    // A WASI reactor sets itself up in `_initialize` first.
+                    if *initialize {
+                        let init = instance.get_typed_func::<(), ()>(&mut store, "_initialize")?;
+                        init.call_async(&mut store, ()).await?;
+                    }
+                    if *returns_i32 {
+                        let f = instance.get_typed_func::<(), i32>(&mut store, name)?;
+                        f.call_async(&mut store, ()).await.map(|v| v as u32)
+                    } else {
+                        let f = instance.get_typed_func::<(), ()>(&mut store, name)?;
+                        f.call_async(&mut store, ()).await.map(|()| 0u32)
+                    }
                 }
             }
         };

@@ -2,9 +2,7 @@
 //! registry of in-flight executes (for AbortSignal and destroy()).
 
 use crate::budget::{budget, mb_for};
-use crate::cache::{load_bytes_cached, load_module, lookup_fast, CachePolicy, Hash, LoadedModule};
-use crate::settings::MAX_MODULE_BYTES;
-use sha2::{Digest, Sha256};
+use crate::cache::{load_bytes_cached, load_module, lookup_fast, EntryCheck, LoadOptions, LoadedModule};
 use crate::engine::{engine_for, EngineKey, SharedEngine};
 use crate::inline::InlineGate;
 use crate::error::{ErrorCode, SandboxError, SbResult};
@@ -31,6 +29,8 @@ pub struct ExecuteRequest {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub stdin: Vec<u8>,
+    /// The export to run instead of `_start`/`main`.
+    pub entry: Option<String>,
     /// Set when the caller polls this execute on its own thread first.
     pub inline: Option<Arc<InlineGate>>,
 }
@@ -52,7 +52,11 @@ pub struct SandboxCore {
 impl SandboxCore {
     pub fn new(settings: Settings) -> SbResult<SandboxCore> {
         settings.validate()?;
-        let key = EngineKey { fuel: settings.fuel != FuelMode::Off, pool_instances: settings.pool_instances };
+        let key = EngineKey {
+            fuel: settings.fuel != FuelMode::Off,
+            pool_instances: settings.pool_instances,
+            stack_bytes: settings.stack_bytes,
+        };
         let engine = match engine_for(key) {
             Ok(e) => Ok(e),
             // The pool reserves address space up front; where that is refused
@@ -182,15 +186,17 @@ impl SandboxCore {
             return Err(flag.to_error());
         }
         let mut log = Vec::new();
+        let name = req.args[0].clone();
         let loaded = match req.source {
             ModuleSource::Loaded(loaded) => loaded,
-            ModuleSource::Path(path) => self.load_path(path, &mut log).await?,
+            ModuleSource::Path(path) => self.load_path(path, req.entry.clone(), &mut log).await?,
         };
+        let entry = loaded.exports.entry(req.entry.as_deref(), &name)?;
         let outcome = run(
             &self.engine,
             &loaded,
             &self.settings,
-            RunRequest { args: &req.args, env: &req.env, stdin: req.stdin, inline: req.inline },
+            RunRequest { entry: &entry, args: &req.args, env: &req.env, stdin: req.stdin, inline: req.inline },
             flag,
         )
         .await?;
@@ -200,56 +206,50 @@ impl SandboxCore {
         Ok(ExecuteOutcome { run: outcome, log })
     }
 
-    async fn load_path(&self, path: String, log: &mut Vec<String>) -> SbResult<LoadedModule> {
-        if let Some(loaded) = lookup_fast(&self.engine, &path) {
-            return Ok(loaded);
-        }
-        // Reading, hashing and compiling can take long: keep them off the
-        // workers that run guests.
-        let engine = self.engine.clone();
-        let (enabled, dir) = (self.settings.cache, self.settings.cache_dir.clone());
-        let (loaded, lines) = tokio::task::spawn_blocking(move || {
-            let mut lines = Vec::new();
-            let policy = CachePolicy { enabled, dir: dir.as_deref() };
-            (load_module(&engine, &path, &policy, &mut lines), lines)
+    /// Runs a load on a blocking thread: reading, hashing and compiling can
+    /// take long, and must stay off the workers that run guests.
+    async fn load_blocking<F>(&self, load: F) -> SbResult<(LoadedModule, Vec<String>)>
+    where
+        F: FnOnce(&Loader, &mut Vec<String>) -> SbResult<LoadedModule> + Send + 'static,
+    {
+        let loader = Loader { settings: self.settings.clone(), engine: self.engine.clone() };
+        tokio::task::spawn_blocking(move || {
+            let mut log = Vec::new();
+            load(&loader, &mut log).map(|m| (m, log))
         })
         .await
-        .map_err(|e| SandboxError::new(ErrorCode::Internal, format!("module loading failed: {e}")))?;
+        .map_err(|e| SandboxError::new(ErrorCode::Internal, format!("module loading failed: {e}")))?
+    }
+
+    async fn load_path(&self, path: String, entry: Option<String>, log: &mut Vec<String>) -> SbResult<LoadedModule> {
+        if let Some(loaded) = lookup_fast(&self.engine, &path, self.settings.unknown_imports) {
+            return Ok(loaded);
+        }
+        let (loaded, lines) = self
+            .load_blocking(move |loader, log| {
+                let check = entry.as_deref().map_or(EntryCheck::Default, EntryCheck::Named);
+                load_module(&loader.engine, &path, &loader.options(check), log)
+            })
+            .await?;
         log.extend(lines);
-        loaded
+        Ok(loaded)
     }
 
     /// Loads a module once (from a file or from bytes) for repeated runs
-    /// that skip the per-execute path checks.
-    pub async fn load(&self, source: LoadSource) -> SbResult<(LoadedModule, Vec<String>)> {
+    /// that skip the per-execute path checks. With `entry`, that export must
+    /// exist; without, the module needs a default entry or must be a reactor.
+    pub async fn load(&self, source: LoadSource, entry: Option<String>) -> SbResult<(LoadedModule, Vec<String>)> {
         if self.destroyed.load(Ordering::SeqCst) {
             return Err(SandboxError::new(ErrorCode::Destroyed, "this sandbox was destroyed: create a new one"));
         }
-        match source {
-            LoadSource::Path(path) => {
-                let mut log = Vec::new();
-                let loaded = self.load_path(path, &mut log).await?;
-                Ok((loaded, log))
+        self.load_blocking(move |loader, log| {
+            let check = entry.as_deref().map_or(EntryCheck::Runnable, EntryCheck::Named);
+            match &source {
+                LoadSource::Path(path) => load_module(&loader.engine, path, &loader.options(check), log),
+                LoadSource::Bytes { name, bytes } => load_bytes_cached(&loader.engine, name, bytes, &loader.options(check), log),
             }
-            LoadSource::Bytes { name, bytes } => {
-                if bytes.len() as u64 > MAX_MODULE_BYTES {
-                    return Err(SandboxError::new(
-                        ErrorCode::ModuleTooLarge,
-                        format!("module {name} is {} bytes, over the 100 MiB limit: use a smaller module", bytes.len()),
-                    ));
-                }
-                let engine = self.engine.clone();
-                let (enabled, dir) = (self.settings.cache, self.settings.cache_dir.clone());
-                tokio::task::spawn_blocking(move || {
-                    let mut log = Vec::new();
-                    let hash: Hash = Sha256::digest(&bytes).into();
-                    let policy = CachePolicy { enabled, dir: dir.as_deref() };
-                    load_bytes_cached(&engine, &name, &bytes, hash, &policy, &mut log).map(|m| (m, log))
-                })
-                .await
-                .map_err(|e| SandboxError::new(ErrorCode::Internal, format!("module loading failed: {e}")))?
-            }
-        }
+        })
+        .await
     }
 
     /// Stops every in-flight execute (they fail with DESTROYED), refuses new
@@ -266,6 +266,24 @@ impl SandboxCore {
                 f.cancel(CancelReason::Destroy);
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+}
+
+/// What a load on a blocking thread needs of its sandbox.
+struct Loader {
+    settings: Settings,
+    engine: Arc<SharedEngine>,
+}
+
+impl Loader {
+    fn options<'a>(&'a self, entry: EntryCheck<'a>) -> LoadOptions<'a> {
+        LoadOptions {
+            cache: self.settings.cache,
+            cache_dir: self.settings.cache_dir.as_deref(),
+            max_module_bytes: self.settings.max_module_bytes,
+            unknown_imports: self.settings.unknown_imports,
+            entry,
         }
     }
 }

@@ -15,7 +15,13 @@ use std::time::Duration;
 /// milliseconds whatever their timeout.
 pub const FUEL_PER_TIMEOUT_SECOND: u64 = 10_000_000_000;
 pub const MAX_OUTPUT_LIMIT: usize = 64 * 1024 * 1024;
-pub const MAX_MODULE_BYTES: u64 = 100 * 1024 * 1024;
+/// Module size cap unless configured (`maxModuleMb`), and the most it may be set to.
+pub const DEFAULT_MAX_MODULE_BYTES: u64 = 256 * 1024 * 1024;
+pub const MAX_MODULE_BYTES_LIMIT: u64 = 1024 * 1024 * 1024;
+/// Deepest wasm stack unless configured (`stackLimitKb`), and its bounds.
+pub const DEFAULT_STACK_BYTES: usize = 512 * 1024;
+pub const MIN_STACK_BYTES: usize = 64 * 1024;
+pub const MAX_STACK_BYTES: usize = 16 * 1024 * 1024;
 pub const MAX_MEMORY_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 /// Pooling slots per engine unless configured: concurrent instances beyond
 /// this wait for a slot. Each slot reserves address space, not memory.
@@ -31,6 +37,16 @@ pub enum FuelMode {
     Off,
     /// Exactly this many units: deterministic.
     Exact(u64),
+}
+
+/// What to do with function imports the sandbox does not provide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum UnknownImports {
+    /// Refuse the module (IMPORT_MISSING) before compiling it.
+    #[default]
+    Error,
+    /// Link each as a function that traps, naming the import, when called.
+    Trap,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +71,10 @@ pub struct Settings {
     pub pool_instances: u32,
     /// Start executes on the calling thread for a bounded slice (inline.rs).
     pub inline: bool,
+    /// Deepest wasm stack a guest may use.
+    pub stack_bytes: usize,
+    pub max_module_bytes: u64,
+    pub unknown_imports: UnknownImports,
 }
 
 impl Default for Settings {
@@ -72,6 +92,9 @@ impl Default for Settings {
             queue_timeout: None,
             pool_instances: DEFAULT_POOL_INSTANCES,
             inline: true,
+            stack_bytes: DEFAULT_STACK_BYTES,
+            max_module_bytes: DEFAULT_MAX_MODULE_BYTES,
+            unknown_imports: UnknownImports::Error,
         }
     }
 }
@@ -102,6 +125,12 @@ impl Settings {
         }
         if self.max_concurrency == 0 {
             return bad("maxConcurrency must be at least 1".into());
+        }
+        if !(MIN_STACK_BYTES..=MAX_STACK_BYTES).contains(&self.stack_bytes) {
+            return bad(format!("stackLimitKb must be between {} and {}, got {}", MIN_STACK_BYTES >> 10, MAX_STACK_BYTES >> 10, self.stack_bytes >> 10));
+        }
+        if self.max_module_bytes == 0 || self.max_module_bytes > MAX_MODULE_BYTES_LIMIT {
+            return bad(format!("maxModuleMb must be between 1 and {}, got {} bytes", MAX_MODULE_BYTES_LIMIT >> 20, self.max_module_bytes));
         }
         if let FuelMode::Exact(0) = self.fuel {
             return bad("fuel must be positive (use null to turn metering off)".into());
@@ -165,6 +194,10 @@ mod tests {
             ..Settings::default()
         };
         assert_eq!(s.validate().unwrap_err().code, ErrorCode::DirNotFound);
+        let s = Settings { stack_bytes: MAX_STACK_BYTES + 1, ..Settings::default() };
+        assert!(s.validate().unwrap_err().message.contains("stackLimitKb"));
+        let s = Settings { max_module_bytes: 0, ..Settings::default() };
+        assert!(s.validate().unwrap_err().message.contains("maxModuleMb"));
         assert!(Settings::default().validate().is_ok());
     }
 }

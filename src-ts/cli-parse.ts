@@ -76,6 +76,17 @@ export function parseMemoryMb(text: string): number {
   return bytes / (1024 * 1024);
 }
 
+/** A size that must be a whole number of `unit` (K = KiB, M = MiB; a bare number is in `unit`); returns that count. */
+export function parseWholeUnits(text: string, flag: string, unit: 'K' | 'M'): number {
+  const size = unit === 'K' ? 1024 : 1024 * 1024;
+  const m = /^\s*(\d+)\s*$/.exec(text);
+  const bytes = m ? Number(m[1]) * size : parseSize(text, flag, 'B');
+  if (bytes % size !== 0 || bytes < size) {
+    throw new UsageError(`${flag}: must be a whole number of ${unit === 'K' ? 'KiB' : 'MiB'}, got ${JSON.stringify(text)}`);
+  }
+  return bytes / size;
+}
+
 /** `--fuel`: a positive integer instruction budget, or `off` (no fuel metering). */
 export function parseFuel(text: string): number | null {
   if (/^\s*off\s*$/i.test(text)) return null;

@@ -16,6 +16,7 @@ import {
   parseEnvSpec,
   parseFuel,
   parseMemoryMb,
+  parseWholeUnits,
   parseSize,
   UsageError,
 } from './cli-parse.js';
@@ -67,6 +68,12 @@ Options:
                        number = bytes (default 1M, at most 64M)
   --stdin FILE|-       read the program's stdin from FILE, or from ours with "-" (read to
                        its end before the program starts)
+  --invoke NAME        call the exported function NAME instead of _start/main (a WASI
+                       reactor: _initialize runs first); an i32 it returns is the exit code
+  --stack SIZE         deepest wasm stack, e.g. 1M, 8M; bare number = KiB (default 512K)
+  --max-module SIZE    largest module accepted, e.g. 512M; bare number = MiB (default 256M)
+  --trap-unknown-imports  link function imports the sandbox does not provide as traps
+                       (the program fails only if it calls one), instead of refusing it
   --backend BACKEND    native, js or auto (default auto: native, else the pure-JS backend)
   --json               print the whole result as JSON on stdout instead of the program's
                        output (stdout/stderr as UTF-8 text, or base64 when not valid UTF-8)
@@ -216,6 +223,10 @@ const RUN_OPTIONS = {
   env: { type: 'string', multiple: true },
   'max-output': { type: 'string' },
   stdin: { type: 'string' },
+  invoke: { type: 'string' },
+  stack: { type: 'string' },
+  'max-module': { type: 'string' },
+  'trap-unknown-imports': { type: 'boolean' },
   backend: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -313,6 +324,10 @@ async function runCommand(args: string[], io: Io): Promise<number> {
     if (values.dir) config.fsReadwrite = values.dir.map((d) => parseDirSpec(d, '--dir'));
     if (values['ro-dir']) config.fsReadonly = values['ro-dir'].map((d) => parseDirSpec(d, '--ro-dir'));
     if (values.env) config.env = Object.fromEntries(values.env.map((e) => parseEnvSpec(e)));
+    if (values.stack !== undefined) config.stackLimitKb = parseWholeUnits(values.stack, '--stack', 'K');
+    if (values['max-module'] !== undefined) config.maxModuleMb = parseWholeUnits(values['max-module'], '--max-module', 'M');
+    if (values['trap-unknown-imports']) config.unknownImports = 'trap';
+    if (values.invoke !== undefined && values.invoke.length === 0) throw new UsageError('--invoke: expected an export name');
   } catch (e) {
     if (e instanceof UsageError) throw usage(e, 'run');
     throw e;
@@ -339,7 +354,8 @@ async function runCommand(args: string[], io: Io): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const result = await sandbox.execute(positionals, { stdin, signal: controller.signal });
+    const entry = values.invoke !== undefined ? { entry: values.invoke } : {};
+    const result = await sandbox.execute(positionals, { stdin, signal: controller.signal, ...entry });
     const status = exitCodeFor(result);
     if (values.json) {
       await write(io.stdout, `${JSON.stringify(resultToJson(result, status), null, 2)}\n`);

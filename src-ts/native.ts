@@ -32,6 +32,12 @@ export interface NativeSandboxOptions {
   poolInstances?: number;
   /** Start executes on the calling thread for a bounded slice. Default true. */
   inline?: boolean;
+  /** Deepest wasm stack, in bytes. */
+  stackLimitBytes?: number;
+  /** Largest module accepted, in bytes. */
+  maxModuleBytes?: number;
+  /** Function imports the sandbox does not provide: refuse the module, or link each as a trap. */
+  unknownImports?: 'error' | 'trap';
 }
 
 export interface NativeExecuteRequest {
@@ -41,6 +47,8 @@ export interface NativeExecuteRequest {
   env: string[];
   stdin: Uint8Array;
   executionId: number;
+  /** Export to run instead of `_start`/`main`. */
+  entry?: string;
 }
 
 /** What the addon resolves with: the raw outcome plus diagnostics for the logger. */
@@ -59,7 +67,12 @@ export interface NativeSandboxInstance {
   /** The result itself when the execute finished within its inline slice, else a Promise of it. */
   execute(request: NativeExecuteRequest): NativeResult | Promise<NativeResult>;
   executeLoaded(module: NativeModuleInstance, request: NativeExecuteRequest): NativeResult | Promise<NativeResult>;
-  loadModule(path?: string | null, bytes?: Uint8Array | null, name?: string | null): Promise<NativeModuleInstance>;
+  loadModule(
+    path?: string | null,
+    bytes?: Uint8Array | null,
+    name?: string | null,
+    entry?: string | null,
+  ): Promise<NativeModuleInstance>;
   cancel(executionId: number): void;
   destroy(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 // WasmSandbox: the Sandbox contract on the native (wasmtime) backend.
 import { availableParallelism } from 'node:os';
-import { resolveConfig, resolveExecuteOptions, validateCommand, type ResolvedConfig } from './config.js';
+import { resolveConfig, resolveExecuteOptions, validateCommand, validateEntry, type ResolvedConfig } from './config.js';
 import { AbortError, ConfigError } from './errors.js';
 import {
   loadNativeBinding, type NativeExecuteRequest, type NativeModuleInstance, type NativeResult, type NativeSandboxInstance,
@@ -35,6 +35,9 @@ export class WasmSandbox implements Sandbox {
       ...(c.queueTimeoutMs !== undefined ? { queueTimeoutMs: c.queueTimeoutMs } : {}),
       ...(c.poolInstances !== undefined ? { poolInstances: c.poolInstances } : {}),
       inline: c.inline,
+      stackLimitBytes: c.stackLimitBytes,
+      maxModuleBytes: c.maxModuleBytes,
+      unknownImports: c.unknownImports,
     });
   }
 
@@ -49,19 +52,20 @@ export class WasmSandbox implements Sandbox {
    * program many times: `handle.run(args)` skips the per-execute path checks,
    * stat and lookup. A Buffer is identified by its SHA-256, never by a path.
    */
-  async load(source: string | Uint8Array, options: { name?: string } = {}): Promise<ModuleHandle> {
+  async load(source: string | Uint8Array, options: LoadOptions = {}): Promise<ModuleHandle> {
     this.assertLive();
+    const entry = validateEntry('options.entry', options.entry) ?? null;
     let name: string;
     let loading: Promise<NativeModuleInstance>;
     if (typeof source === 'string') {
       name = validateCommand([source]).path;
-      loading = this.native.loadModule(source, null, null);
+      loading = this.native.loadModule(source, null, null, entry);
     } else if (source instanceof Uint8Array) {
       name = options.name ?? 'module.wasm';
       if (typeof name !== 'string' || name.length === 0 || name.includes('\0')) {
         throw new ConfigError('options.name', 'must be a non-empty string without NUL bytes');
       }
-      loading = this.native.loadModule(null, source, name);
+      loading = this.native.loadModule(null, source, name, entry);
     } else {
       throw new ConfigError('source', 'must be a module path or a Buffer/Uint8Array of module bytes');
     }
@@ -72,7 +76,7 @@ export class WasmSandbox implements Sandbox {
       throw fromNativeError(e);
     }
     this.emitLog(module.log);
-    return new NativeModuleHandle(this, module, name);
+    return new NativeModuleHandle(this, module, name, entry ?? undefined);
   }
 
   /** @internal Runs a loaded module; argv[0] is the handle's name. */
@@ -92,7 +96,7 @@ export class WasmSandbox implements Sandbox {
     opts: ExecuteOptions,
     invoke: (request: Omit<NativeExecuteRequest, 'path'>) => NativeResult | Promise<NativeResult>,
   ): Promise<SandboxResult> {
-    const { env, stdin, signal } = resolveExecuteOptions(opts, this.config.env);
+    const { env, stdin, signal, entry } = resolveExecuteOptions(opts, this.config.env);
     const executionId = nextExecutionId++;
     const onAbort = () => this.native.cancel(executionId);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -102,6 +106,7 @@ export class WasmSandbox implements Sandbox {
         env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         stdin,
         executionId,
+        ...(entry !== undefined ? { entry } : {}),
       });
       this.emitLog(raw.log);
       return buildResult(raw, this.config.warnings, 'native');
@@ -134,6 +139,17 @@ export class WasmSandbox implements Sandbox {
   }
 }
 
+/** Options of `WasmSandbox.load`. */
+export interface LoadOptions {
+  /** argv[0] for a module given as bytes. Default `module.wasm`. */
+  name?: string;
+  /**
+   * The export each run calls unless its own options name another (WASI reactors: `_initialize`
+   * runs first). Checked at load: a missing or wrongly typed one is `NO_ENTRY`.
+   */
+  entry?: string;
+}
+
 /** A module loaded once with `WasmSandbox.load`, run many times. */
 export interface ModuleHandle {
   /** Hex SHA-256 of the module bytes. */
@@ -149,11 +165,13 @@ class NativeModuleHandle implements ModuleHandle {
     private readonly sandbox: WasmSandbox,
     private readonly module: NativeModuleInstance,
     readonly name: string,
+    private readonly entry: string | undefined,
   ) {
     this.hash = module.hash;
   }
 
   run(args: string[] = [], opts: ExecuteOptions = {}): Promise<SandboxResult> {
-    return this.sandbox.runLoaded(this.module, this.name, args, opts);
+    const withEntry = this.entry !== undefined && opts?.entry === undefined ? { ...opts, entry: this.entry } : opts;
+    return this.sandbox.runLoaded(this.module, this.name, args, withEntry);
   }
 }

