@@ -189,10 +189,10 @@ describe.skipIf(!HAVE_BINARY)(`published shape (npm pack + install, ${SUFFIX})`,
     expect(files.filter((f) => f.endsWith('.node') || f.startsWith('test/') || f.startsWith('npm/') || f.startsWith('node_modules/'))).toEqual([]);
   });
 
-  test('napi prepublish wired the six platform packages as optionalDependencies at the package version', async () => {
+  test('napi prepublish wired the seven platform packages as optionalDependencies at the package version', async () => {
     const { stdout } = await run('tar', ['-xzOf', mainTarball, 'package/package.json'], work);
     const manifest = JSON.parse(stdout) as { optionalDependencies?: Record<string, string>; bin?: Record<string, string> };
-    const expected = ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'darwin-x64', 'darwin-arm64', 'win32-x64-msvc'];
+    const expected = ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'linux-arm64-musl', 'darwin-x64', 'darwin-arm64', 'win32-x64-msvc'];
     expect(Object.keys(manifest.optionalDependencies ?? {}).sort()).toEqual(expected.map((s) => `mimobox-wasm-${s}`).sort());
     for (const v of Object.values(manifest.optionalDependencies ?? {})) expect(v).toBe(ROOT_PKG.version);
     expect(manifest.bin?.mimobox?.replace(/^\.\//, '')).toBe('bin/mimobox.js');
