@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { AbortError, createSandbox, type Sandbox, type SandboxResult } from '../../dist/esm/index.js';
 import { BACKENDS } from '../conformance/backends.js';
 import { c, wat } from '../conformance/helpers.js';
-import { backToBaseline, fdCount, rssMb, settle, stallMeter } from './health.js';
+import { backToBaseline, CAN_COUNT_FDS, fdCount, rssMb, settle, stallMeter } from './health.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const STALL_LIMIT_MS = 100;
@@ -119,7 +119,7 @@ describe.each(BACKENDS)('load [%s]', (backend) => {
         `RSS ${warm.rssMb.toFixed(1)} -> ${end.rssMb.toFixed(1)} MiB (per 1000: ${samples.map((s) => s.toFixed(0)).join(' ')}), fds ${warm.fds} -> ${end.fds}`);
       // A leak of even 4 KiB per execute would be +39 MiB here.
       expect(end.rssMb - warm.rssMb).toBeLessThan(32);
-      expect(end.fds - warm.fds).toBeLessThanOrEqual(2);
+      if (CAN_COUNT_FDS) expect(end.fds - warm.fds).toBeLessThanOrEqual(2); // not countable on Windows (health.ts)
     } finally {
       await sb.destroy();
     }
@@ -169,7 +169,7 @@ describe.each(BACKENDS)('load [%s]', (backend) => {
       await Promise.all([sb.destroy(), sb.destroy()]);
       for (const outcome of await Promise.all(runs)) expect(['ok', 'DESTROYED']).toContain(outcome);
     }
-    expect(fdCount()).toBeLessThan(200);
+    if (CAN_COUNT_FDS) expect(fdCount()).toBeLessThan(200); // not countable on Windows (health.ts)
   }, 60_000);
 
   for (const how of ['process.exit()', 'an uncaught exception'] as const) {
