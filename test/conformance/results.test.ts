@@ -18,7 +18,11 @@ interface Expect {
   stderrTruncated?: boolean;
   stdoutBytes?: number;
   stderrBytes?: number;
-  /** Generous upper bound on elapsedMs (only where the contract promises speed). */
+  /**
+   * Generous upper bound on elapsedMs (only where the contract promises
+   * speed): a few times the time limit, where a limit that failed would let
+   * the guest loop forever or sleep its 60 s.
+   */
   maxElapsedMs?: number;
   /** Lower bound on elapsedMs: the guest sleeps, or a time limit must not fire early. */
   minElapsedMs?: number;

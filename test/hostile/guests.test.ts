@@ -158,7 +158,8 @@ const CASES: Case[] = [
     async run(ctx) {
       const t = performance.now();
       expect(await exec(ctx, [wat('sleep')])).toMatchObject({ timedOut: true, exitCode: null });
-      expect(performance.now() - t).toBeLessThan(3000);
+      // Generous: the guest asked for 60 s; only the 300 ms limit ends it this early.
+      expect(performance.now() - t).toBeLessThan(10_000);
     },
   },
   {
@@ -313,7 +314,8 @@ const CASES: Case[] = [
           expect(r.stdout.length, `case ${k}`).toBe(1);
           expect(r.stdout[0], `case ${k}`).not.toBe(0);
         }
-        expect(r.elapsedMs, `case ${k}`).toBeLessThan(2000);
+        // Generous: each ends at its first hostile call; a guest stuck on one would meet the 10 s limit.
+        expect(r.elapsedMs, `case ${k}`).toBeLessThan(5000);
       }
       outsideUntouched(ctx);
     },

@@ -10,7 +10,13 @@ import { c, wat } from '../conformance/helpers.js';
 import { backToBaseline, CAN_COUNT_FDS, fdCount, rssMb, settle, stallMeter } from './health.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const STALL_LIMIT_MS = 100;
+/**
+ * The longest event-loop gap allowed while a flood runs: a tenth of the whole
+ * run, so a loop that did the guests' work itself (one gap about as long as
+ * the run) fails on any machine, while a busy one (a slow run, scheduler and
+ * GC pauses) passes; never under 250 ms, for the same pauses on short runs.
+ */
+const stallLimitMs = (runMs: number): number => Math.max(250, runMs / 10);
 
 /** Execute i: alternately args/env and stdin, each carrying i, so mixing shows. */
 function job(sb: Sandbox, i: number): Promise<[number, SandboxResult]> {
@@ -69,9 +75,11 @@ describe.each(BACKENDS)('load [%s]', (backend) => {
       results.forEach(checkOwn);
       console.log(`load [${backend}] 1000 in flight / 1 sandbox: ${peakInFlight} outstanding, submitted in ${submitMs.toFixed(0)} ms, done in ${ms.toFixed(0)} ms (${(1000 / (ms / 1000)).toFixed(0)} exec/s), longest event-loop gap ${stall.maxGapMs.toFixed(1)} ms`);
       expect(peakInFlight).toBe(1000);
-      expect(stall.maxGapMs).toBeLessThan(STALL_LIMIT_MS);
-      // Submitting is cheap: well under a millisecond of main-thread time per execute.
+      expect(stall.maxGapMs).toBeLessThan(stallLimitMs(ms));
+      // Submitting is cheap: a millisecond of main-thread time per execute is a
+      // generous bound (tens of µs on a quiet machine), and a small part of the run.
       expect(submitMs / 1000).toBeLessThan(1);
+      expect(submitMs).toBeLessThan(ms / 2);
     } finally {
       meter.stop();
       await sb.destroy();
@@ -91,9 +99,11 @@ describe.each(BACKENDS)('load [%s]', (backend) => {
       results.forEach(checkOwn);
       console.log(`load [${backend}] 1000 in flight / 50 sandboxes: ${peakInFlight} outstanding, submitted in ${submitMs.toFixed(0)} ms, done in ${ms.toFixed(0)} ms (${(1000 / (ms / 1000)).toFixed(0)} exec/s), longest event-loop gap ${stall.maxGapMs.toFixed(1)} ms`);
       expect(peakInFlight).toBe(1000);
-      expect(stall.maxGapMs).toBeLessThan(STALL_LIMIT_MS);
-      // Submitting is cheap: well under a millisecond of main-thread time per execute.
+      expect(stall.maxGapMs).toBeLessThan(stallLimitMs(ms));
+      // Submitting is cheap: a millisecond of main-thread time per execute is a
+      // generous bound (tens of µs on a quiet machine), and a small part of the run.
       expect(submitMs / 1000).toBeLessThan(1);
+      expect(submitMs).toBeLessThan(ms / 2);
     } finally {
       meter.stop();
       await Promise.all(sandboxes.map((s) => s.destroy()));
@@ -153,7 +163,8 @@ describe.each(BACKENDS)('load [%s]', (backend) => {
     console.log(`load [${backend}] destroy under load: ${finished} finished, ${destroyed} rejected DESTROYED, all settled ${ms.toFixed(0)} ms after destroy()`);
     expect(finished + destroyed).toBe(200);
     expect(destroyed).toBeGreaterThan(0);
-    expect(ms).toBeLessThan(5000);
+    // Generous: the running guests would otherwise go on to their 30 s limit.
+    expect(ms).toBeLessThan(10_000);
     await expect(sb.execute([wat('hello')])).rejects.toMatchObject({ code: 'DESTROYED' });
     const after = await backToBaseline(base);
     expect(after.ok, `RSS ${base.rssMb.toFixed(0)} -> ${after.rssMb.toFixed(0)} MiB, fds ${base.fds} -> ${after.fds}`).toBe(true);
@@ -188,6 +199,7 @@ describe.each(BACKENDS)('load [%s]', (backend) => {
       expect(child.signal).toBeNull();
       expect(child.status).toBe(how === 'process.exit()' ? 3 : 1);
       if (how !== 'process.exit()') expect(child.stderr).toContain('boom');
+      // Generous: the guests in flight would otherwise run to their 60 s limit.
       expect(ms).toBeLessThan(10_000);
     }, 30_000);
   }
