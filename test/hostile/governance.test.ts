@@ -4,6 +4,7 @@
 // sandboxes with 64 MiB caps from taking the host down.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
   AbortError, ConfigError, createSandbox, ResourceError, setProcessMemoryBudget, type Sandbox,
@@ -14,7 +15,9 @@ import { BACKENDS } from '../conformance/backends.js';
 import { c, wat } from '../conformance/helpers.js';
 import { peakSampler, rssMb, settle } from './health.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** A specifier a child's `import` takes on every OS (a Windows path is not one). */
+const dist = (file: string): string => pathToFileURL(join(ROOT, 'dist', 'esm', file)).href;
 const BUDGET_MB = 256;
 
 /** The native addon's own view of the budget, when it has one. */
@@ -42,7 +45,7 @@ describe('setProcessMemoryBudget', () => {
 
   test('the default is half of physical memory; MIMOBOX_MEMORY_BUDGET_MB overrides it at first use', () => {
     const script = (env: string) => `
-      import { memoryBudgetStats } from ${JSON.stringify(join(ROOT, 'dist/esm/memory-budget.js'))};
+      import { memoryBudgetStats } from ${JSON.stringify(dist('memory-budget.js'))};
       import { totalmem } from 'node:os';
       ${env}
       console.log(JSON.stringify({ budget: memoryBudgetStats().budgetBytes, half: Math.floor(totalmem() / 2 / 1048576) * 1048576 }));

@@ -3,13 +3,16 @@
 // destroy() under load, and process exit with executes in flight.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { AbortError, createSandbox, type Sandbox, type SandboxResult } from '../../dist/esm/index.js';
 import { BACKENDS } from '../conformance/backends.js';
 import { c, wat } from '../conformance/helpers.js';
 import { backToBaseline, CAN_COUNT_FDS, fdCount, rssMb, settle, stallMeter } from './health.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** A specifier a child's `import` takes on every OS (a Windows path is not one). */
+const dist = (file: string): string => pathToFileURL(join(ROOT, 'dist', 'esm', file)).href;
 /**
  * The longest event-loop gap allowed while a flood runs: a tenth of the whole
  * run, so a loop that did the guests' work itself (one gap about as long as
@@ -186,7 +189,7 @@ describe.each(BACKENDS)('load [%s]', (backend) => {
   for (const how of ['process.exit()', 'an uncaught exception'] as const) {
     test(`the process exits promptly on ${how} with 20 executes in flight`, () => {
       const script = `
-        import { createSandbox } from ${JSON.stringify(join(ROOT, 'dist/esm/index.js'))};
+        import { createSandbox } from ${JSON.stringify(dist('index.js'))};
         const sb = createSandbox({ timeoutMs: 60000, maxConcurrency: 4 }, { backend: ${JSON.stringify(backend)} });
         for (let i = 0; i < 20; i++) sb.execute([${JSON.stringify(wat('loop'))}]).catch(() => {});
         for (let i = 0; i < 5; i++) sb.execute([${JSON.stringify(wat('sleep'))}]).catch(() => {});

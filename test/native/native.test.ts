@@ -4,13 +4,16 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { AbortError, InternalError, WasmSandbox, type SandboxResult } from '../../dist/esm/index.js';
 import { loadNativeBinding } from '../../dist/esm/native.js';
 import { fromNativeError } from '../../dist/esm/native-errors.js';
 import { c, comparable, tempDir, wat } from '../conformance/helpers.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** A specifier a child's `import` takes on every OS (a Windows path is not one). */
+const dist = (file: string): string => pathToFileURL(join(ROOT, 'dist', 'esm', file)).href;
 
 function cwasmFiles(dir: string): string[] {
   const out: string[] = [];
@@ -25,7 +28,7 @@ function cwasmFiles(dir: string): string[] {
 /** Runs a guest in a fresh Node process (fresh in-memory module map) and returns its logs and result. */
 function runInChild(cacheDir: string, guest: string, extraEnv: Record<string, string> = {}): { log: string[]; stdout: string; exitCode: number | null } {
   const script = `
-    import { WasmSandbox } from ${JSON.stringify(join(ROOT, 'dist/esm/index.js'))};
+    import { WasmSandbox } from ${JSON.stringify(dist('index.js'))};
     const log = [];
     const sb = new WasmSandbox({ cacheDir: ${JSON.stringify(cacheDir)}, logger: (level, m) => log.push(level + ': ' + m) });
     const r = await sb.execute([${JSON.stringify(guest)}]);
@@ -282,7 +285,7 @@ describe('compiled-module cache', () => {
   test('MIMOBOX_LOG=info turns on stderr logging; silent by default', () => {
     const dir = tempDir();
     try {
-      const script = `import { WasmSandbox } from ${JSON.stringify(join(ROOT, 'dist/esm/index.js'))};
+      const script = `import { WasmSandbox } from ${JSON.stringify(dist('index.js'))};
         const sb = new WasmSandbox({ cacheDir: ${JSON.stringify(join(dir.path, 'c'))} });
         await sb.execute([${JSON.stringify(wat('hello'))}]); await sb.destroy();`;
       const quiet = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
@@ -386,7 +389,7 @@ describe('load once, run many', () => {
 describe('process memory budget', () => {
   test('an execute whose cap is over the budget fails with MEMORY_BUDGET; one within waits its turn', () => {
     const script = `
-      import { WasmSandbox } from ${JSON.stringify(join(ROOT, 'dist/esm/index.js'))};
+      import { WasmSandbox } from ${JSON.stringify(dist('index.js'))};
       const big = new WasmSandbox({ memoryLimitMb: 128 });
       const out = {};
       try { await big.execute([${JSON.stringify(wat('hello'))}]); out.big = 'ran'; } catch (e) { out.big = e.code; }
