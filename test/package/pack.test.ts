@@ -203,6 +203,13 @@ describe.skipIf(!HAVE_BINARY)(`published shape (npm pack + install, ${SUFFIX})`,
     );
   });
 
+  test('both packed manifests carry the repository npm provenance is checked against', async () => {
+    const main = JSON.parse((await run('tar', ['-xzOf', mainTarball, 'package/package.json'], work)).stdout) as Record<string, unknown>;
+    const plat = JSON.parse((await run('tar', ['-xzOf', platformTarball, 'package/package.json'], work)).stdout) as Record<string, unknown>;
+    expect(main.repository).toEqual({ type: 'git', url: 'git+https://github.com/mimobox/mimobox-wasm.git' });
+    for (const field of ['repository', 'homepage', 'bugs']) expect(plat[field], field).toEqual(main[field]);
+  });
+
   test('project with the platform package: ESM and CommonJS run a guest on the native backend; the CLI works', async () => {
     const project = newProject('consumer-native');
     const install = await timed('install-native', () =>
