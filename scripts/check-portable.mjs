@@ -3,9 +3,10 @@
 // fails on platform-specific code that is not inside an item, statement or
 // block whose #[cfg(...)] excludes the platforms it cannot compile on.
 //
-//   Unix-only:    std::os::unix, libc::, and (in a file that imports the Unix
-//                 std extension traits) their methods such as .uid(), .mode()
-//   Linux-only:   "/proc/..." paths (Linux's; macOS has no /proc)
+//   Unix-only:    std::os::unix, std::os::fd, libc::, and (in a file that
+//                 imports the Unix std extension traits) their methods such
+//                 as .uid(), .mode()
+//   Linux-only:   std::os::linux, "/proc/..." paths (macOS has no /proc)
 //   Windows-only: std::os::windows, windows_sys::, winapi::, windows::Win32
 //
 // A region counts as guarded against a platform when its cfg predicate is
@@ -32,6 +33,8 @@ const PLATFORMS = {
 /** What each kind of use needs excluded, and how to find it. */
 const RULES = [
   { what: 'std::os::unix', kind: 'Unix-only', excluded: ['windows'], re: /\bstd\s*::\s*os\s*::\s*unix\b/g, in: 'code' },
+  { what: 'std::os::fd', kind: 'Unix-only', excluded: ['windows'], re: /\bstd\s*::\s*os\s*::\s*fd\b/g, in: 'code' },
+  { what: 'std::os::linux', kind: 'Linux-only', excluded: ['windows', 'macos'], re: /\bstd\s*::\s*os\s*::\s*linux\b/g, in: 'code' },
   { what: 'libc::', kind: 'Unix-only', excluded: ['windows'], re: /(?<![\w:])libc\s*::/g, in: 'code' },
   { what: '/proc/', kind: 'Linux-only', excluded: ['windows', 'macos'], re: /\/proc\//g, in: 'strings' },
   { what: 'std::os::windows', kind: 'Windows-only', excluded: ['linux', 'macos'], re: /\bstd\s*::\s*os\s*::\s*windows\b/g, in: 'code' },

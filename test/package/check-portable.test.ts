@@ -29,6 +29,8 @@ describe('check-portable: fixtures', () => {
       'fn status() -> String { std::fs::read_to_string("/proc/self/status").unwrap() }', // 3
       'use std::os::windows::fs::MetadataExt as W;', // 4
       'fn mem() { unsafe { windows_sys::Win32::System::SystemInformation::GlobalMemoryStatusEx(p) }; }', // 5
+      'fn fd(f: &std::fs::File) -> i32 { use std::os::fd::AsRawFd; f.as_raw_fd() }', // 6
+      'use std::os::linux::fs::MetadataExt as L;', // 7
     ].join('\n');
     expect(whats(src)).toEqual([
       '1:std::os::unix:windows',
@@ -37,6 +39,8 @@ describe('check-portable: fixtures', () => {
       '3:/proc/:windows+macos',
       '4:std::os::windows:linux+macos',
       '5:windows_sys:::linux+macos',
+      '6:std::os::fd:windows',
+      '7:std::os::linux:windows+macos',
     ]);
   });
 
