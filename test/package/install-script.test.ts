@@ -24,7 +24,7 @@ function layout(dir: string, extra: string[]): { root: string; env: NodeJS.Proce
   const cargo = join(bin, 'cargo');
   writeFileSync(cargo, '#!/bin/sh\nif [ "$1" = "--version" ]; then echo "cargo 1.0.0 (fake)"; exit 0; fi\necho "FAKE CARGO $*"\nexit 1\n');
   chmodSync(cargo, 0o755);
-  const env = { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` };
   delete env.MIMOBOX_SKIP_NATIVE_BUILD;
   delete env.MIMOBOX_NATIVE_PATH;
   return { root, env };
