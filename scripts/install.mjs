@@ -32,6 +32,15 @@ function run(cmd, args) {
   execFileSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env });
 }
 
+/**
+ * Said before any source build: compiling wasmtime takes minutes, and an
+ * install that goes quiet that long looks hung. (npm shows a dependency's
+ * install output only with --foreground-scripts; a checkout's own, always.)
+ */
+function announceSourceBuild(why) {
+  console.log(`mimobox-wasm: ${why}; building the native addon from source with cargo now (a release build: a few minutes the first time)`);
+}
+
 if (isDevCheckout) {
   if (process.env.MIMOBOX_SKIP_NATIVE_BUILD === '1') {
     console.log('mimobox-wasm: MIMOBOX_SKIP_NATIVE_BUILD=1, not building the native addon');
@@ -40,6 +49,7 @@ if (isDevCheckout) {
   } else {
     // @napi-rs/cli's `exports` hide dist/cli.js from require.resolve: use its file directly.
     const napiCli = join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js');
+    announceSourceBuild('development checkout');
     run(process.execPath, [napiCli, 'build', '--platform', '--release', '--no-js', '--dts', 'index.d.ts']);
   }
   run(process.execPath, [join(root, 'scripts/build-ts.mjs')]);
@@ -69,7 +79,7 @@ if (process.env.MIMOBOX_SKIP_NATIVE_BUILD === '1') {
   process.exit(0);
 }
 if (hasCargo && existsSync(join(root, 'Cargo.toml'))) {
-  console.log(`mimobox-wasm: no prebuilt binary for ${suffix}; building from source with cargo (a few minutes)`);
+  announceSourceBuild(`no prebuilt binary for ${suffix}`);
   try {
     run('cargo', ['build', '--release', '--locked']);
     const target = process.env.CARGO_TARGET_DIR || join(root, 'target');

@@ -7,34 +7,49 @@
 // "another module's artefact under this module's name is refused").
 import { spawn } from 'node:child_process';
 import {
-  chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync,
+  chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { BACKENDS } from '../conformance/backends.js';
 import { c, tempDir, wat } from '../conformance/helpers.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** A specifier a child's `import` takes on every OS (a Windows path is not one). */
+const dist = (file: string): string => pathToFileURL(join(ROOT, 'dist', 'esm', file)).href;
 
 interface ChildRun {
   log: string[];
   outputs: string[];
   codes: (number | null)[];
+  /** The child's effective uid while it ran the guests (-1 where there are no uids). */
+  uid: number;
 }
 
 /**
  * Runs guests in a fresh Node process with a given cacheDir (and optional
  * fuel setting); resolves with their stdout/exit codes and the cache log.
+ * With `asUid`, the child loads the addon and builds its sandbox, then drops
+ * to that uid and gid (no supplementary groups) before running anything:
+ * how a root test process checks what an ordinary user gets.
  */
-function runInChild(cacheDir: string, guests: string[][], fuel: 'auto' | 'off' = 'auto'): Promise<ChildRun> {
+function runInChild(cacheDir: string, guests: string[][], fuel: 'auto' | 'off' = 'auto', asUid?: number): Promise<ChildRun> {
   const script = `
-    import { WasmSandbox } from ${JSON.stringify(join(ROOT, 'dist/esm/index.js'))};
+    import { WasmSandbox } from ${JSON.stringify(dist('index.js'))};
     const log = [];
     const sb = new WasmSandbox({ cacheDir: ${JSON.stringify(cacheDir)}, ${fuel === 'off' ? 'fuel: null,' : ''} maxConcurrency: 4,
       logger: (level, m) => log.push(level + ': ' + m) });
+    const asUid = ${JSON.stringify(asUid ?? null)};
+    if (asUid !== null) {
+      process.setgroups([]);
+      process.setgid(asUid);
+      process.setuid(asUid);
+    }
     const rs = await Promise.all(${JSON.stringify(guests)}.map((cmd) => sb.execute(cmd)));
     await sb.destroy();
-    console.log(JSON.stringify({ log, outputs: rs.map((r) => r.stdout.toString()), codes: rs.map((r) => r.exitCode) }));
+    console.log(JSON.stringify({ log, outputs: rs.map((r) => r.stdout.toString()), codes: rs.map((r) => r.exitCode),
+      uid: process.geteuid?.() ?? -1 }));
   `;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -72,6 +87,26 @@ function checkRight(r: ChildRun): void {
 
 const describeNative = BACKENDS.includes('native') ? describe : describe.skip;
 
+/** An unprivileged uid/gid for root to drop to (nobody/nogroup on Linux; no passwd entry is needed). */
+const NOBODY = 65534;
+const IS_ROOT = process.getuid?.() === 0;
+
+/**
+ * Copies of the guests into `dir` (which it makes world-searchable), so that
+ * a child that dropped to NOBODY can read them whatever the checkout's modes.
+ */
+function guestsReadableByAll(dir: string): string[][] {
+  chmodSync(dir, 0o755);
+  const copies = join(dir, 'guests');
+  mkdirSync(copies, { mode: 0o755 });
+  return GUESTS.map(([path, ...args]) => {
+    const copy = join(copies, basename(path as string));
+    if (!existsSync(copy)) copyFileSync(path as string, copy);
+    chmodSync(copy, 0o644);
+    return [copy, ...args];
+  });
+}
+
 describeNative('compiled-module cache faults [native]', () => {
   test('cache dir not writable (a file in the way): runs, warns, writes nothing', async () => {
     const dir = tempDir();
@@ -87,17 +122,41 @@ describeNative('compiled-module cache faults [native]', () => {
     }
   });
 
-  test('cache dir without write permission (non-root only): runs, warns', async () => {
-    if (process.getuid?.() === 0) return; // root writes anyway; covered by the case above
+  // Unix owners and mode bits; root (as CI runs) checks it through a child that drops to NOBODY.
+  test.skipIf(process.platform === 'win32')('cache dir its owner may not write: runs, warns, writes nothing', async () => {
     const dir = tempDir();
     try {
+      const guests = guestsReadableByAll(dir.path);
       const cache = join(dir.path, 'cache');
       mkdirSync(cache, { mode: 0o500 });
-      const r = await runInChild(cache, GUESTS);
+      chmodSync(cache, 0o500);
+      if (IS_ROOT) chownSync(cache, NOBODY, NOBODY); // private to the user the child becomes
+      const r = await runInChild(cache, guests, 'auto', IS_ROOT ? NOBODY : undefined);
+      expect(r.uid).toBe(IS_ROOT ? NOBODY : process.getuid?.());
       checkRight(r);
+      expect(r.log.join('\n')).toMatch(/cache disabled: cannot create \S+: Permission denied/);
       expect(cacheFiles(cache)).toEqual([]);
     } finally {
       chmodSync(join(dir.path, 'cache'), 0o700);
+      dir.cleanup();
+    }
+  });
+
+  test.skipIf(process.platform === 'win32')('cache dir owned by another user: not trusted, compiles in memory, writes nothing', async () => {
+    const dir = tempDir();
+    try {
+      const guests = guestsReadableByAll(dir.path);
+      // Root: a 0700 root-owned dir, used by a child that dropped to NOBODY.
+      // Anyone else: `/`, which root owns (and which they cannot make).
+      const cache = IS_ROOT ? join(dir.path, 'cache') : '/';
+      if (IS_ROOT) mkdirSync(cache, { mode: 0o700 });
+      const r = await runInChild(cache, guests, 'auto', IS_ROOT ? NOBODY : undefined);
+      expect(r.uid).toBe(IS_ROOT ? NOBODY : process.getuid?.());
+      checkRight(r);
+      expect(r.log.join('\n')).toContain(`cache disabled: ${cache} is owned by uid 0, not by us (uid ${r.uid})`);
+      expect(r.log.join('\n')).not.toMatch(/from cache|compiled and cached/);
+      if (IS_ROOT) expect(cacheFiles(cache)).toEqual([]);
+    } finally {
       dir.cleanup();
     }
   });
@@ -168,6 +227,15 @@ describeNative('compiled-module cache faults [native]', () => {
       // One of the two engines now finds the other's artefacts under its names.
       const swapped = [await runInChild(cache, GUESTS), await runInChild(cache, GUESTS, 'off')];
       swapped.forEach(checkRight);
+      // The engine whose files were swapped must not run code compiled with
+      // the other fuel setting: it compiles every module again, while the
+      // other engine loads its own artefacts. (Loading them would show as
+      // eight loads and no compile.)
+      const swapLog = swapped.flatMap((r) => r.log);
+      const count = (re: RegExp) => swapLog.filter((l) => re.test(l)).length;
+      expect(count(/^info: loaded .* from cache/), swapLog.join('\n')).toBe(GUESTS.length);
+      expect(count(/^info: compiled and cached /), swapLog.join('\n')).toBe(GUESTS.length);
+      expect(swapped.map((r) => r.log.some((l) => /from cache/.test(l))).sort()).toEqual([false, true]);
       // A symlink in place of an artefact, and an artefact others may write.
       const [first, second] = readdirSync(b).filter((n) => n.endsWith('.cwasm')).sort() as [string, string];
       rmSync(join(b, first));
@@ -175,8 +243,9 @@ describeNative('compiled-module cache faults [native]', () => {
       chmodSync(join(b, second), 0o666);
       const hostile = [await runInChild(cache, GUESTS), await runInChild(cache, GUESTS, 'off')];
       hostile.forEach(checkRight);
-      expect(hostile.flatMap((h) => h.log).join('\n')).toMatch(/not a private regular file/);
-      console.log(`cache faults: engine swap logs: ${swapped.flatMap((r) => r.log).filter((l) => l.startsWith('warn')).join(' | ') || '(none)'}`);
+      // Both the symlink and the world-writable artefact are refused (and recompiled).
+      const ignored = hostile.flatMap((h) => h.log).filter((l) => /not a private regular file/.test(l));
+      expect(ignored.map((l) => basename(/cache file (\S+?\.cwasm)/.exec(l)?.[1] ?? '')).sort()).toEqual([first, second].sort());
     } finally {
       dir.cleanup();
     }

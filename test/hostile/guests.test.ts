@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createSandbox, ModuleError, type Sandbox, type SandboxConfig, type SandboxResult } from '../../dist/esm/index.js';
 import { BACKENDS, type BackendName } from '../conformance/backends.js';
 import { c, tempDir, wat } from '../conformance/helpers.js';
-import { backToBaseline, fdCount, FD_SLACK, MiB, peakSampler, RSS_SLACK_MB, settle, type Baseline } from './health.js';
+import {
+  backToBaseline, CAN_COUNT_FDS, fdCount, FD_SLACK, MiB, peakSampler, RSS_SLACK_MB, rssMb, settle, type Baseline,
+} from './health.js';
 
 interface Ctx {
   backend: BackendName;
@@ -156,7 +158,8 @@ const CASES: Case[] = [
     async run(ctx) {
       const t = performance.now();
       expect(await exec(ctx, [wat('sleep')])).toMatchObject({ timedOut: true, exitCode: null });
-      expect(performance.now() - t).toBeLessThan(3000);
+      // Generous: the guest asked for 60 s; only the 300 ms limit ends it this early.
+      expect(performance.now() - t).toBeLessThan(10_000);
     },
   },
   {
@@ -174,22 +177,26 @@ const CASES: Case[] = [
   {
     name: 'path tricks: symlinks made by the guest pointing out of the rw preopen',
     async run(ctx) {
-      // Relative and absolute targets. Creating them may be refused (JS refuses
-      // all four; wasmtime refuses absolute targets but lets a relative link
-      // that leads out be created). A link the guest could not make is planted
-      // on the host, as if an earlier guest had left it: no use of any of them
-      // may reach outside.
+      // Relative and absolute targets. Creating them is refused, or allowed
+      // as README's differences table says: JS refuses all four; wasmtime
+      // refuses absolute targets but lets a relative link that leads out be
+      // created. A link the guest could not make is planted on the host, as
+      // if an earlier guest had left it: no use of any of them may reach outside.
       const links: [string, string][] = [
         ['../outside', 'rel'], [ctx.outside, 'abs'], ['/etc/passwd', 'passwd'], ['../outside/secret.txt', 'secret-link'],
       ];
       for (const [target, name] of links) {
-        await fileops(ctx, 'symlink', target, `/sb/${name}`);
+        const made = await fileops(ctx, 'symlink', target, `/sb/${name}`);
         let isLink = false;
         try {
           isLink = lstatSync(join(ctx.sb, name)).isSymbolicLink();
         } catch {
           /* not created */
         }
+        const allowed = ctx.backend === 'native' && !target.startsWith('/');
+        if (allowed) exited(made, 0);
+        else refused(made);
+        expect(isLink, `${target}: the guest's result says ${made.exitCode === 0 ? 'made' : 'refused'}`).toBe(allowed);
         if (!isLink) symlinkSync(target, join(ctx.sb, name));
       }
       for (const link of ['rel', 'abs']) {
@@ -251,16 +258,17 @@ const CASES: Case[] = [
     name: 'opening 10,000 files',
     config: { timeoutMs: 30_000 },
     async run(ctx) {
-      const base = fdCount();
-      const peak = peakSampler(fdCount, 2);
+      // Host descriptors are counted where the OS lists them (health.ts: not Windows).
+      const base = CAN_COUNT_FDS ? fdCount() : Number.NaN;
+      const peak = CAN_COUNT_FDS ? peakSampler(fdCount, 2) : undefined;
       const r = await fileops(ctx, 'openmany', '/sb', '10000');
-      const peakFds = peak.stop();
+      const peakFds = peak?.stop() ?? Number.NaN;
       expect(r.exitCode).toBe(0);
       const opened = Number(/opened=(\d+)/.exec(r.stdout.toString())?.[1]);
       expect(opened).toBeGreaterThan(0);
       figures.push({ backend: ctx.backend, what: 'openmany 10000', detail: `guest opened ${opened}, host fds ${base} -> peak ${peakFds}` });
       // Every descriptor is closed when the execute ends.
-      expect(fdCount()).toBeLessThanOrEqual(base + FD_SLACK);
+      if (CAN_COUNT_FDS) expect(fdCount()).toBeLessThanOrEqual(base + FD_SLACK);
     },
   },
   {
@@ -306,7 +314,8 @@ const CASES: Case[] = [
           expect(r.stdout.length, `case ${k}`).toBe(1);
           expect(r.stdout[0], `case ${k}`).not.toBe(0);
         }
-        expect(r.elapsedMs, `case ${k}`).toBeLessThan(2000);
+        // Generous: each ends at its first hostile call; a guest stuck on one would meet the 10 s limit.
+        expect(r.elapsedMs, `case ${k}`).toBeLessThan(5000);
       }
       outsideUntouched(ctx);
     },
@@ -350,7 +359,7 @@ describe.each(BACKENDS)('hostile guests [%s]', (backend) => {
     mkdirSync(sb);
     mkdirSync(outside);
     writeFileSync(join(outside, 'secret.txt'), 'secret');
-    const rss = peakSampler(() => Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) / 1024, 10);
+    const rss = peakSampler(rssMb, 10);
     const sandbox = createSandbox({ timeoutMs: 10_000, ...kase.config, fsReadwrite: [{ host: sb, guest: '/sb' }] }, { backend });
     try {
       await kase.run({ backend, sb, outside, sandbox });
@@ -367,7 +376,7 @@ describe.each(BACKENDS)('hostile guests [%s]', (backend) => {
       detail: `RSS ${before.rssMb.toFixed(0)} -> peak ${peakRss.toFixed(0)} -> ${after.rssMb.toFixed(0)} MiB, fds ${before.fds} -> ${after.fds}`,
     });
     expect(after.rssMb, `RSS after "${kase.name}"`).toBeLessThanOrEqual(before.rssMb + RSS_SLACK_MB);
-    expect(after.fds, `fds after "${kase.name}"`).toBeLessThanOrEqual(before.fds + FD_SLACK);
+    if (CAN_COUNT_FDS) expect(after.fds, `fds after "${kase.name}"`).toBeLessThanOrEqual(before.fds + FD_SLACK);
   });
 });
 
@@ -381,15 +390,15 @@ describe.each(BACKENDS)('descriptor cap [%s]', (backend) => {
     const dir = tempDir();
     const sandbox = createSandbox({ timeoutMs: 30_000, fsReadwrite: [{ host: dir.path, guest: '/sb' }] }, { backend });
     try {
-      const base = fdCount();
-      const peak = peakSampler(fdCount, 2);
+      const base = CAN_COUNT_FDS ? fdCount() : Number.NaN;
+      const peak = CAN_COUNT_FDS ? peakSampler(fdCount, 2) : undefined;
       const r = await sandbox.execute([c('fileops'), 'openmany', '/sb', '10000']);
-      const peakFds = peak.stop();
+      const peakFds = peak?.stop() ?? Number.NaN;
       const opened = Number(/opened=(\d+)/.exec(r.stdout.toString())?.[1]);
       expect(r.exitCode).toBe(0);
       expect(opened, `the guest held ${opened} host descriptors at once (host peak ${peakFds}, baseline ${base})`).toBeLessThanOrEqual(1024);
       expect(r.stderr.toString()).toMatch(/error: /);
-      expect(peakFds).toBeLessThanOrEqual(base + 1024 + 64);
+      if (CAN_COUNT_FDS) expect(peakFds).toBeLessThanOrEqual(base + 1024 + 64); // not countable on Windows (health.ts)
     } finally {
       await sandbox.destroy();
       dir.cleanup();

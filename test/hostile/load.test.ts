@@ -3,14 +3,23 @@
 // destroy() under load, and process exit with executes in flight.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { AbortError, createSandbox, type Sandbox, type SandboxResult } from '../../dist/esm/index.js';
 import { BACKENDS } from '../conformance/backends.js';
 import { c, wat } from '../conformance/helpers.js';
-import { backToBaseline, fdCount, rssMb, settle, stallMeter } from './health.js';
+import { backToBaseline, CAN_COUNT_FDS, fdCount, rssMb, settle, stallMeter } from './health.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const STALL_LIMIT_MS = 100;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** A specifier a child's `import` takes on every OS (a Windows path is not one). */
+const dist = (file: string): string => pathToFileURL(join(ROOT, 'dist', 'esm', file)).href;
+/**
+ * The longest event-loop gap allowed while a flood runs: a tenth of the whole
+ * run, so a loop that did the guests' work itself (one gap about as long as
+ * the run) fails on any machine, while a busy one (a slow run, scheduler and
+ * GC pauses) passes; never under 250 ms, for the same pauses on short runs.
+ */
+const stallLimitMs = (runMs: number): number => Math.max(250, runMs / 10);
 
 /** Execute i: alternately args/env and stdin, each carrying i, so mixing shows. */
 function job(sb: Sandbox, i: number): Promise<[number, SandboxResult]> {
@@ -69,8 +78,10 @@ describe.each(BACKENDS)('load [%s]', (backend) => {
       results.forEach(checkOwn);
       console.log(`load [${backend}] 1000 in flight / 1 sandbox: ${peakInFlight} outstanding, submitted in ${submitMs.toFixed(0)} ms, done in ${ms.toFixed(0)} ms (${(1000 / (ms / 1000)).toFixed(0)} exec/s), longest event-loop gap ${stall.maxGapMs.toFixed(1)} ms`);
       expect(peakInFlight).toBe(1000);
-      expect(stall.maxGapMs).toBeLessThan(STALL_LIMIT_MS);
-      // Submitting is cheap: well under a millisecond of main-thread time per execute.
+      expect(stall.maxGapMs).toBeLessThan(stallLimitMs(ms));
+      // Submitting is cheap: a millisecond of main-thread time per execute is a
+      // generous bound (0.05-0.2 ms measured on the 2-core machine, native's
+      // inline starts included: short guests finish inside the submit loop).
       expect(submitMs / 1000).toBeLessThan(1);
     } finally {
       meter.stop();
@@ -91,8 +102,10 @@ describe.each(BACKENDS)('load [%s]', (backend) => {
       results.forEach(checkOwn);
       console.log(`load [${backend}] 1000 in flight / 50 sandboxes: ${peakInFlight} outstanding, submitted in ${submitMs.toFixed(0)} ms, done in ${ms.toFixed(0)} ms (${(1000 / (ms / 1000)).toFixed(0)} exec/s), longest event-loop gap ${stall.maxGapMs.toFixed(1)} ms`);
       expect(peakInFlight).toBe(1000);
-      expect(stall.maxGapMs).toBeLessThan(STALL_LIMIT_MS);
-      // Submitting is cheap: well under a millisecond of main-thread time per execute.
+      expect(stall.maxGapMs).toBeLessThan(stallLimitMs(ms));
+      // Submitting is cheap: a millisecond of main-thread time per execute is a
+      // generous bound (0.05-0.2 ms measured on the 2-core machine, native's
+      // inline starts included: short guests finish inside the submit loop).
       expect(submitMs / 1000).toBeLessThan(1);
     } finally {
       meter.stop();
@@ -119,7 +132,7 @@ describe.each(BACKENDS)('load [%s]', (backend) => {
         `RSS ${warm.rssMb.toFixed(1)} -> ${end.rssMb.toFixed(1)} MiB (per 1000: ${samples.map((s) => s.toFixed(0)).join(' ')}), fds ${warm.fds} -> ${end.fds}`);
       // A leak of even 4 KiB per execute would be +39 MiB here.
       expect(end.rssMb - warm.rssMb).toBeLessThan(32);
-      expect(end.fds - warm.fds).toBeLessThanOrEqual(2);
+      if (CAN_COUNT_FDS) expect(end.fds - warm.fds).toBeLessThanOrEqual(2); // not countable on Windows (health.ts)
     } finally {
       await sb.destroy();
     }
@@ -153,7 +166,8 @@ describe.each(BACKENDS)('load [%s]', (backend) => {
     console.log(`load [${backend}] destroy under load: ${finished} finished, ${destroyed} rejected DESTROYED, all settled ${ms.toFixed(0)} ms after destroy()`);
     expect(finished + destroyed).toBe(200);
     expect(destroyed).toBeGreaterThan(0);
-    expect(ms).toBeLessThan(5000);
+    // Generous: the running guests would otherwise go on to their 30 s limit.
+    expect(ms).toBeLessThan(10_000);
     await expect(sb.execute([wat('hello')])).rejects.toMatchObject({ code: 'DESTROYED' });
     const after = await backToBaseline(base);
     expect(after.ok, `RSS ${base.rssMb.toFixed(0)} -> ${after.rssMb.toFixed(0)} MiB, fds ${base.fds} -> ${after.fds}`).toBe(true);
@@ -169,13 +183,13 @@ describe.each(BACKENDS)('load [%s]', (backend) => {
       await Promise.all([sb.destroy(), sb.destroy()]);
       for (const outcome of await Promise.all(runs)) expect(['ok', 'DESTROYED']).toContain(outcome);
     }
-    expect(fdCount()).toBeLessThan(200);
+    if (CAN_COUNT_FDS) expect(fdCount()).toBeLessThan(200); // not countable on Windows (health.ts)
   }, 60_000);
 
   for (const how of ['process.exit()', 'an uncaught exception'] as const) {
     test(`the process exits promptly on ${how} with 20 executes in flight`, () => {
       const script = `
-        import { createSandbox } from ${JSON.stringify(join(ROOT, 'dist/esm/index.js'))};
+        import { createSandbox } from ${JSON.stringify(dist('index.js'))};
         const sb = createSandbox({ timeoutMs: 60000, maxConcurrency: 4 }, { backend: ${JSON.stringify(backend)} });
         for (let i = 0; i < 20; i++) sb.execute([${JSON.stringify(wat('loop'))}]).catch(() => {});
         for (let i = 0; i < 5; i++) sb.execute([${JSON.stringify(wat('sleep'))}]).catch(() => {});
@@ -188,6 +202,7 @@ describe.each(BACKENDS)('load [%s]', (backend) => {
       expect(child.signal).toBeNull();
       expect(child.status).toBe(how === 'process.exit()' ? 3 : 1);
       if (how !== 'process.exit()') expect(child.stderr).toContain('boom');
+      // Generous: the guests in flight would otherwise run to their 60 s limit.
       expect(ms).toBeLessThan(10_000);
     }, 30_000);
   }

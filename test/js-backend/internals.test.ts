@@ -77,12 +77,16 @@ const mod = (limits: number[]): Uint8Array =>
 describe('planMemory', () => {
   const MiB = 1048576;
   test('no maximum: patched to the cap', async () => {
-    const bytes = mod([0, 1]);
+    // The memory exported as "m", so the engine's own view of the limit is checked.
+    const bytes = new Uint8Array([...mod([0, 1]), 0x07, 0x05, 0x01, 0x01, 0x6d, 0x02, 0x00]);
     const plan = planMemory(bytes, parseModule(bytes), 16 * MiB);
     expect(plan.refusal).toBeUndefined();
     expect(parseModule(plan.bytes)?.memories[0]).toMatchObject({ min: 1, max: 256 });
-    const m = await WebAssembly.instantiate(plan.bytes as Uint8Array<ArrayBuffer>);
-    expect(m.instance).toBeDefined();
+    const { instance } = await WebAssembly.instantiate(plan.bytes as Uint8Array<ArrayBuffer>);
+    const memory = instance.exports.m as WebAssembly.Memory;
+    expect(() => memory.grow(256)).toThrow(RangeError); // 257 pages: over the patched maximum
+    expect(memory.grow(255)).toBe(1);
+    expect(memory.buffer.byteLength).toBe(16 * MiB);
   });
   test('a maximum under the cap is kept', () => {
     const bytes = mod([1, 2, 5]);

@@ -68,11 +68,15 @@ describe('table cap', () => {
     new Uint8Array([...header, 0x04, limits.length + 2, 0x01, 0x70, ...limits]);
 
   test('no maximum: patched to 1,000,000 elements', async () => {
-    const bytes = withTable([0x00, 0x01]);
+    // The table exported as "t", so the engine's own view of the limit is checked.
+    const bytes = new Uint8Array([...withTable([0x00, 0x01]), 0x07, 0x05, 0x01, 0x01, 0x74, 0x01, 0x00]);
     const plan = planMemory(bytes, parseModule(bytes), 16 << 20);
     expect(parseModule(plan.bytes)?.tables[0]).toMatchObject({ min: 1, max: 1_000_000 });
     const { instance } = await WebAssembly.instantiate(plan.bytes as Uint8Array<ArrayBuffer>);
-    expect(instance).toBeDefined();
+    const table = instance.exports.t as WebAssembly.Table;
+    expect(() => table.grow(1_000_000)).toThrow(RangeError); // 1,000,001 elements: over the patched maximum
+    expect(table.grow(999_999)).toBe(1);
+    expect(table.length).toBe(1_000_000);
   });
   test('a maximum under the cap is kept, one over it lowered', () => {
     const small = withTable([0x01, 0x01, 0x14]);

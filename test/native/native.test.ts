@@ -4,13 +4,16 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { AbortError, InternalError, WasmSandbox, type SandboxResult } from '../../dist/esm/index.js';
 import { loadNativeBinding } from '../../dist/esm/native.js';
 import { fromNativeError } from '../../dist/esm/native-errors.js';
 import { c, comparable, tempDir, wat } from '../conformance/helpers.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** A specifier a child's `import` takes on every OS (a Windows path is not one). */
+const dist = (file: string): string => pathToFileURL(join(ROOT, 'dist', 'esm', file)).href;
 
 function cwasmFiles(dir: string): string[] {
   const out: string[] = [];
@@ -25,7 +28,7 @@ function cwasmFiles(dir: string): string[] {
 /** Runs a guest in a fresh Node process (fresh in-memory module map) and returns its logs and result. */
 function runInChild(cacheDir: string, guest: string, extraEnv: Record<string, string> = {}): { log: string[]; stdout: string; exitCode: number | null } {
   const script = `
-    import { WasmSandbox } from ${JSON.stringify(join(ROOT, 'dist/esm/index.js'))};
+    import { WasmSandbox } from ${JSON.stringify(dist('index.js'))};
     const log = [];
     const sb = new WasmSandbox({ cacheDir: ${JSON.stringify(cacheDir)}, logger: (level, m) => log.push(level + ': ' + m) });
     const r = await sb.execute([${JSON.stringify(guest)}]);
@@ -51,22 +54,26 @@ describe('thread pool', () => {
       last = now;
       ticks++;
     }, 10);
-    const guests = Array.from({ length: 10 }, () => sb.execute([wat('loop')]));
+    const started = performance.now();
+    let firstGuestEnd = Number.POSITIVE_INFINITY;
+    const guests = Array.from({ length: 10 }, () =>
+      sb.execute([wat('loop')]).finally(() => (firstGuestEnd = Math.min(firstGuestEnd, performance.now()))));
     // Node's own fs work goes through libuv's 4-thread pool; it must not wait for the guests.
-    const reads: number[] = [];
     await new Promise((r) => setTimeout(r, 100));
-    for (let i = 0; i < 20; i++) {
-      const t = performance.now();
-      await readFile(join(ROOT, 'package.json'));
-      reads.push(performance.now() - t);
-    }
+    for (let i = 0; i < 20; i++) await readFile(join(ROOT, 'package.json'));
+    const readsEnd = performance.now();
     const results = await Promise.all(guests);
+    const runMs = performance.now() - started;
     clearInterval(timer);
     await sb.destroy();
     expect(results.every((r) => r.timedOut)).toBe(true);
-    expect(Math.max(...reads)).toBeLessThan(250);
-    expect(ticks).toBeGreaterThan(30);
-    expect(maxGap).toBeLessThan(250);
+    // Orders and same-run ratios, not absolute times (the machine may be busy):
+    // all twenty reads ended while every guest still ran its 1.5 s ...
+    expect(readsEnd).toBeLessThan(firstGuestEnd);
+    // ... the 10 ms timer kept ticking (a blocked loop ticks about once) ...
+    expect(ticks).toBeGreaterThan(runMs / 10 / 5);
+    // ... and was never held for a large part of the run (a blocked loop shows one gap as long as the run).
+    expect(maxGap).toBeLessThan(runMs / 3);
   });
 
   test('a caught panic rejects with InternalError and the process lives on', async () => {
@@ -85,7 +92,8 @@ describe('thread pool', () => {
 // unless `inline: false`; a guest that outlasts the slice moves to a worker.
 describe('inline start', () => {
   test('a burst of long and host-call-heavy guests leaves the event loop free', async () => {
-    const sb = new WasmSandbox({ timeoutMs: 400, maxConcurrency: 40 });
+    const TIME_LIMIT_MS = 1000;
+    const sb = new WasmSandbox({ timeoutMs: TIME_LIMIT_MS, maxConcurrency: 40 });
     let maxGap = 0;
     let last = performance.now();
     const timer = setInterval(() => {
@@ -102,8 +110,11 @@ describe('inline start', () => {
     clearInterval(timer);
     await sb.destroy();
     expect(results.every((r) => r.timedOut)).toBe(true);
-    expect(startMs).toBeLessThan(100);
-    expect(maxGap).toBeLessThan(250);
+    // A guest that kept its start on this thread would hold it for its whole
+    // time limit: starting all forty, and any one event-loop gap, stay under
+    // one limit (measured on a quiet machine: a few ms each).
+    expect(startMs).toBeLessThan(TIME_LIMIT_MS);
+    expect(maxGap).toBeLessThan(TIME_LIMIT_MS);
   });
 
   test('inline and worker starts give identical results', async () => {
@@ -187,7 +198,8 @@ describe('abort and destroy', () => {
     const err = await p.then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(AbortError);
     expect((err as Error).name).toBe('AbortError');
-    expect(performance.now() - t).toBeLessThan(500);
+    // Generous: an abort that did not stop the guest would wait for the 60 s limit.
+    expect(performance.now() - t).toBeLessThan(10_000);
     // An already-aborted signal never starts the guest.
     await expect(sb.execute([wat('hello')], { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
     await sb.destroy();
@@ -273,7 +285,7 @@ describe('compiled-module cache', () => {
   test('MIMOBOX_LOG=info turns on stderr logging; silent by default', () => {
     const dir = tempDir();
     try {
-      const script = `import { WasmSandbox } from ${JSON.stringify(join(ROOT, 'dist/esm/index.js'))};
+      const script = `import { WasmSandbox } from ${JSON.stringify(dist('index.js'))};
         const sb = new WasmSandbox({ cacheDir: ${JSON.stringify(join(dir.path, 'c'))} });
         await sb.execute([${JSON.stringify(wat('hello'))}]); await sb.destroy();`;
       const quiet = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
@@ -377,7 +389,7 @@ describe('load once, run many', () => {
 describe('process memory budget', () => {
   test('an execute whose cap is over the budget fails with MEMORY_BUDGET; one within waits its turn', () => {
     const script = `
-      import { WasmSandbox } from ${JSON.stringify(join(ROOT, 'dist/esm/index.js'))};
+      import { WasmSandbox } from ${JSON.stringify(dist('index.js'))};
       const big = new WasmSandbox({ memoryLimitMb: 128 });
       const out = {};
       try { await big.execute([${JSON.stringify(wat('hello'))}]); out.big = 'ran'; } catch (e) { out.big = e.code; }

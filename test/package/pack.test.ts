@@ -189,10 +189,10 @@ describe.skipIf(!HAVE_BINARY)(`published shape (npm pack + install, ${SUFFIX})`,
     expect(files.filter((f) => f.endsWith('.node') || f.startsWith('test/') || f.startsWith('npm/') || f.startsWith('node_modules/'))).toEqual([]);
   });
 
-  test('napi prepublish wired the six platform packages as optionalDependencies at the package version', async () => {
+  test('napi prepublish wired the seven platform packages as optionalDependencies at the package version', async () => {
     const { stdout } = await run('tar', ['-xzOf', mainTarball, 'package/package.json'], work);
     const manifest = JSON.parse(stdout) as { optionalDependencies?: Record<string, string>; bin?: Record<string, string> };
-    const expected = ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'darwin-x64', 'darwin-arm64', 'win32-x64-msvc'];
+    const expected = ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'linux-arm64-musl', 'darwin-x64', 'darwin-arm64', 'win32-x64-msvc'];
     expect(Object.keys(manifest.optionalDependencies ?? {}).sort()).toEqual(expected.map((s) => `mimobox-wasm-${s}`).sort());
     for (const v of Object.values(manifest.optionalDependencies ?? {})) expect(v).toBe(ROOT_PKG.version);
     expect(manifest.bin?.mimobox?.replace(/^\.\//, '')).toBe('bin/mimobox.js');
@@ -201,6 +201,13 @@ describe.skipIf(!HAVE_BINARY)(`published shape (npm pack + install, ${SUFFIX})`,
     expect(plat.stdout.split('\n').filter(Boolean).sort()).toEqual(
       ['package/README.md', `package/mimobox-wasm.${SUFFIX}.node`, 'package/package.json'].sort(),
     );
+  });
+
+  test('both packed manifests carry the repository npm provenance is checked against', async () => {
+    const main = JSON.parse((await run('tar', ['-xzOf', mainTarball, 'package/package.json'], work)).stdout) as Record<string, unknown>;
+    const plat = JSON.parse((await run('tar', ['-xzOf', platformTarball, 'package/package.json'], work)).stdout) as Record<string, unknown>;
+    expect(main.repository).toEqual({ type: 'git', url: 'git+https://github.com/mimobox/mimobox-wasm.git' });
+    for (const field of ['repository', 'homepage', 'bugs']) expect(plat[field], field).toEqual(main[field]);
   });
 
   test('project with the platform package: ESM and CommonJS run a guest on the native backend; the CLI works', async () => {
