@@ -7,7 +7,9 @@ import { AbortError } from '../errors.js';
 import { resolveConnection, validateQueueName, type QueueConnection } from './connection.js';
 import { fromFailedReason, QueueError } from './errors.js';
 import { moduleBytes, putModule, type ModuleRef } from './modules.js';
-import { isSha256Hex, PAYLOAD_VERSION, validatePayload, type JobLimits, type JobPayload } from './payload.js';
+import {
+  DEFAULT_PAYLOAD_LIMITS, isSha256Hex, PAYLOAD_VERSION, resolvePayloadLimits, validatePayload, type JobLimits, type JobPayload, type PayloadLimits,
+} from './payload.js';
 import { decodeResult, type EncodedResult, type QueueResult } from './result-codec.js';
 import { lastEventId, ResultWaiters } from './waiters.js';
 import { DEFAULT_QUEUE, JOB_NAME } from './names.js';
@@ -29,6 +31,8 @@ export interface QueueClientOptions {
   pollIntervalMs?: number;
   /** Receives connection errors (e.g. while Redis restarts). Default: ignored. */
   onError?: (error: Error) => void;
+  /** Size limits checked before submitting; set them as the workers' `payloadLimits`. Default: the workers' defaults. */
+  payloadLimits?: Partial<PayloadLimits>;
 }
 
 /** One sandbox job: the module (from putModule) and what `sandbox.execute` would take. */
@@ -82,8 +86,8 @@ function positive(field: string, value: unknown, fallback: number): number {
   return value;
 }
 
-/** Builds the payload and runs the workers' own checks on it (default payload limits). */
-export function buildPayload(request: QueueExecuteRequest): JobPayload {
+/** Builds the payload and runs the workers' own checks on it. */
+export function buildPayload(request: QueueExecuteRequest, limits: PayloadLimits = DEFAULT_PAYLOAD_LIMITS): JobPayload {
   if (request === null || typeof request !== 'object') throw new QueueError('PAYLOAD_INVALID', 'request: must be an object');
   const ref = request.module;
   const sha256 = typeof ref === 'string' ? ref : ref !== null && typeof ref === 'object' ? ref.sha256 : undefined;
@@ -102,7 +106,7 @@ export function buildPayload(request: QueueExecuteRequest): JobPayload {
     env: request.env ?? {},
     limits: request.limits ?? {},
   };
-  validatePayload(payload);
+  validatePayload(payload, limits);
   return payload;
 }
 
@@ -118,6 +122,7 @@ export function createQueueClient(options: QueueClientOptions): QueueClient {
     removeOnFail: { age: positive('keepResultsSecs', options.keepResultsSecs, 3600), count: positive('keepResultsCount', options.keepResultsCount, 10_000) },
   };
   const pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 5000);
+  const payloadLimits = resolvePayloadLimits(options.payloadLimits);
   const onError = options.onError ?? (() => undefined);
   const queue = new Queue(name, { connection, prefix });
   queue.on('error', (e) => onError(e));
@@ -171,7 +176,7 @@ export function createQueueClient(options: QueueClientOptions): QueueClient {
     },
     async execute(request, execOptions = {}) {
       assertOpen();
-      const payload = buildPayload(request);
+      const payload = buildPayload(request, payloadLimits);
       const { jobId: givenId, signal } = execOptions;
       if (givenId !== undefined && (typeof givenId !== 'string' || !JOB_ID.test(givenId))) {
         throw new QueueError('PAYLOAD_INVALID', 'jobId: must be 1-128 characters of A-Z a-z 0-9 _ . -');
