@@ -141,7 +141,7 @@ export function createQueueWorker(options: QueueWorkerOptions): QueueWorker {
     name,
     lockDuration: positive('lockDurationMs', options.lockDurationMs, 30_000),
     stalledInterval: positive('stalledIntervalMs', options.stalledIntervalMs, 30_000),
-    maxStalledCount: options.maxStalledCount ?? 1,
+    maxStalledCount: options.maxStalledCount === 0 ? 0 : positive('maxStalledCount', options.maxStalledCount, 1),
     metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
   });
   const onError = options.onError ?? (() => undefined);

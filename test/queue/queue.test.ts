@@ -45,7 +45,8 @@ async function rejection(p: Promise<unknown>): Promise<QueueError> {
   throw new Error('expected the execute to fail');
 }
 
-describe(`queue (${BACKEND} workers)`, () => {
+// Generous: each test takes a few seconds, but the machine may be busy with other suites.
+describe(`queue (${BACKEND} workers)`, { timeout: 60_000 }, () => {
   test('a job runs on a worker process and returns the SandboxResult with Buffers', async () => {
     const { client } = await setup('basic');
     const hello = await client.putModule(wat('hello'));
