@@ -185,20 +185,26 @@ export function createQueueClient(options: QueueClientOptions): QueueClient {
       if (signal?.aborted) throw new AbortError();
       const jobId = givenId ?? randomUUID();
       await startEvents();
+      // Closed while the events connection started: nothing was added.
+      assertOpen();
       const result = waiters.wait(jobId, signal);
-      try {
-        // With an existing jobId BullMQ adds nothing and returns the existing job.
-        await queue.add(JOB_NAME, payload, { ...jobOptions, jobId });
-      } catch (e) {
-        waiters.settle(jobId, { ok: false, error: new QueueError('QUEUE_UNAVAILABLE', `cannot add the job: ${(e as Error).message}`, { jobId, cause: e }) });
-        return result;
-      }
-      // A job that already finished (a repeated jobId) sends no new event: look it up.
-      waiters.check(jobId);
-      if (signal !== undefined && givenId === undefined) {
-        // Our own job, unknown to anyone else: take it off the queue if nobody started it.
-        signal.addEventListener('abort', () => void queue.remove(jobId).catch(() => undefined), { once: true });
-      }
+      // Not awaited: the result may settle first (abort, close), and must not wait for Redis.
+      // With an existing jobId BullMQ adds nothing and returns the existing job.
+      queue.add(JOB_NAME, payload, { ...jobOptions, jobId }).then(
+        () => {
+          // A job that already finished (a repeated jobId) sends no new event: look it up.
+          waiters.check(jobId);
+          if (signal !== undefined && givenId === undefined) {
+            // Our own job, unknown to anyone else: take it off the queue if nobody started it.
+            const remove = () => void queue.remove(jobId).catch(() => undefined);
+            if (signal.aborted) remove();
+            else signal.addEventListener('abort', remove, { once: true });
+          }
+        },
+        (e: Error) => {
+          waiters.settle(jobId, { ok: false, error: new QueueError('QUEUE_UNAVAILABLE', `cannot add the job: ${e.message}`, { jobId, cause: e }) });
+        },
+      );
       return result;
     },
     async stats() {

@@ -179,6 +179,23 @@ describe(`queue (${BACKEND} workers)`, { timeout: 60_000 }, () => {
     expect(repeated).toMatchObject({ code: 'LIMIT_EXCEEDS_WORKER', jobId: 'bad-1' });
   });
 
+  test('aborting execute stops waiting and takes our waiting job off the queue; close() rejects the waiters', async () => {
+    // No worker on this queue: jobs stay waiting.
+    const client = createQueueClient({ connection: redis.url, queue: queueName('abort') });
+    clients.push(client);
+    const hello = await client.putModule(wat('hello'));
+    const controller = new AbortController();
+    const pending = client.execute({ module: hello }, { signal: controller.signal });
+    while ((await client.stats()).waiting < 1) await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    while ((await client.stats()).waiting > 0) await new Promise((r) => setTimeout(r, 20));
+    const keyed = client.execute({ module: hello }, { jobId: 'kept' }).catch((e: unknown) => e);
+    await client.close();
+    expect(await keyed).toMatchObject({ code: 'QUEUE_UNAVAILABLE' });
+    await expect(client.execute({ module: hello })).rejects.toMatchObject({ code: 'QUEUE_UNAVAILABLE' });
+  });
+
   test('the JS backend in a worker, with the same limits', async () => {
     const { client } = await setup('js', { backend: 'js' });
     const [hello, bomb, loop] = await Promise.all([client.putModule(wat('hello')), client.putModule(c('memory_bomb')), client.putModule(wat('loop'))]);
