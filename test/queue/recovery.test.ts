@@ -84,6 +84,8 @@ describe(`recovery (${BACKEND} workers)`, () => {
     expect(ids).toHaveLength(300);
     expect(new Set(ids).size).toBe(300);
     for (const w of ws) expect(completedBy(w).length).toBeGreaterThan(0);
+    // Observability comes from BullMQ itself: the workers record per-minute metrics.
+    expect((await client.bullQueue.getMetrics('completed')).meta.count).toBe(300);
   }, 120_000);
 
   test('kill -9 of a worker mid-run: its jobs are run again by another worker, all complete', async () => {
