@@ -81,6 +81,19 @@ describe(`queue (${BACKEND} workers)`, { timeout: 60_000 }, () => {
     expect((await rejection(client.putModule(Buffer.from('not wasm at all')))).code).toBe('MODULE_INVALID');
   });
 
+  test('a worker fetches a module from Redis once, then runs its own verified copy', async () => {
+    const { client, queue, worker } = await setup('fetch-once');
+    const hello = await client.putModule(wat('hello'));
+    expect((await client.execute({ module: hello })).exitCode).toBe(0);
+    // Gone from Redis: the worker that already has it does not need it again.
+    await (await client.bullQueue.client).del(moduleKey('bull', queue, hello.sha256));
+    expect((await client.execute({ module: hello })).stdout.toString()).toBe('hello, world\n');
+    // A new worker in its place never fetched it, and cannot run it.
+    expect(await worker.close()).toBe(0);
+    workers.push(await startWorker({ connection: redis.url, queue, backend: BACKEND, sandbox: SANDBOX }));
+    expect((await rejection(client.execute({ module: hello }))).code).toBe('MODULE_UNKNOWN');
+  });
+
   test('guest timeouts, traps and memory limits are results, not failed jobs', async () => {
     const { client } = await setup('outcomes');
     const [loop, bomb, unreachable, exitCode] = await Promise.all([
