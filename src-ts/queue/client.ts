@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import { AbortError } from '../errors.js';
 import { resolveConnection, validateQueueName, type QueueConnection } from './connection.js';
-import { fromFailedReason, QueueError } from './errors.js';
+import { checkOptions, fromFailedReason, QueueError } from './errors.js';
 import { moduleBytes, putModule, type ModuleRef } from './modules.js';
 import {
   DEFAULT_PAYLOAD_LIMITS, isSha256Hex, PAYLOAD_VERSION, resolvePayloadLimits, validatePayload, type JobLimits, type JobPayload, type PayloadLimits,
@@ -77,6 +77,7 @@ export interface QueueClient {
 }
 
 const JOB_ID = /^[A-Za-z0-9_.-]{1,128}$/;
+const CLIENT_KEYS = ['connection', 'queue', 'prefix', 'attempts', 'keepResultsSecs', 'keepResultsCount', 'pollIntervalMs', 'onError', 'payloadLimits'];
 
 function positive(field: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
@@ -111,7 +112,7 @@ export function buildPayload(request: QueueExecuteRequest, limits: PayloadLimits
 }
 
 export function createQueueClient(options: QueueClientOptions): QueueClient {
-  if (options === null || typeof options !== 'object') throw new QueueError('CONFIG_INVALID', 'options: must be an object');
+  checkOptions(options, CLIENT_KEYS);
   const name = validateQueueName(options.queue ?? DEFAULT_QUEUE);
   const connection = resolveConnection(options.connection);
   const prefix = options.prefix ?? 'bull';

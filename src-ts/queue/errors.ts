@@ -56,3 +56,14 @@ export function fromFailedReason(reason: string | undefined, jobId: string): Que
   if (m && KNOWN_CODES.has(m[1]!)) return new QueueError(m[1] as QueueFailureCode, m[2]!, { jobId });
   return new QueueError('JOB_FAILED', text, { jobId });
 }
+
+/** Checks that options is an object with only known keys (a misspelt option fails, as in SandboxConfig). */
+export function checkOptions(options: unknown, known: readonly string[]): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new QueueError('CONFIG_INVALID', 'options: must be an object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new QueueError('CONFIG_INVALID', `${key}: is not a known option (check its spelling)`);
+  }
+  if (!('connection' in options)) throw new QueueError('CONFIG_INVALID', 'connection: is required (a redis:// URL or connection options)');
+}

@@ -8,7 +8,7 @@ import { SandboxError, type ErrorCode } from '../errors.js';
 import type { Backend } from '../factory.js';
 import type { SandboxConfig } from '../types.js';
 import { resolveConnection, validateQueueName, type QueueConnection } from './connection.js';
-import { QueueError, toFailedReason, type QueueFailureCode } from './errors.js';
+import { checkOptions, QueueError, toFailedReason, type QueueFailureCode } from './errors.js';
 import { ceilingOf, grantLimits, type WorkerCeiling } from './limits.js';
 import { LocalModules, moduleKey } from './modules.js';
 import { DEFAULT_QUEUE } from './names.js';
@@ -63,6 +63,11 @@ export interface QueueWorker {
   close(options?: { force?: boolean }): Promise<void>;
 }
 
+const WORKER_KEYS = [
+  'connection', 'queue', 'concurrency', 'sandbox', 'backend', 'payloadLimits', 'name', 'prefix', 'lockDurationMs',
+  'stalledIntervalMs', 'maxStalledCount', 'onError',
+];
+
 /** Sandbox error codes that are the caller's doing: retrying the same job cannot help. */
 const CALLER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'CONFIG_INVALID', 'COMMAND_INVALID', 'DIR_NOT_FOUND', 'MODULE_NOT_FOUND', 'MODULE_INVALID', 'MODULE_TOO_LARGE',
@@ -93,7 +98,7 @@ function toJobError(e: unknown): Error {
 }
 
 export function createQueueWorker(options: QueueWorkerOptions): QueueWorker {
-  if (options === null || typeof options !== 'object') throw new QueueError('CONFIG_INVALID', 'options: must be an object');
+  checkOptions(options, WORKER_KEYS);
   const queue = validateQueueName(options.queue ?? DEFAULT_QUEUE);
   const concurrency = positive('concurrency', options.concurrency, availableParallelism());
   const sandboxConfig = options.sandbox ?? {};
@@ -103,6 +108,16 @@ export function createQueueWorker(options: QueueWorkerOptions): QueueWorker {
   const backend = options.backend ?? 'auto';
   const prefix = options.prefix ?? 'bull';
   const name = options.name ?? `${hostname()}:${process.pid}`;
+  const bullOptions = {
+    connection: resolveConnection(options.connection),
+    prefix,
+    concurrency,
+    name,
+    lockDuration: positive('lockDurationMs', options.lockDurationMs, 30_000),
+    stalledInterval: positive('stalledIntervalMs', options.stalledIntervalMs, 30_000),
+    maxStalledCount: options.maxStalledCount === 0 ? 0 : positive('maxStalledCount', options.maxStalledCount, 1),
+    metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
+  };
   const sandboxes = new SandboxSet(sandboxConfig, backend, concurrency);
   // The default-limits sandbox, made now: an unavailable backend fails here, not per job.
   sandboxes.acquire(grantLimits({}, ceiling)).release();
@@ -134,16 +149,7 @@ export function createQueueWorker(options: QueueWorkerOptions): QueueWorker {
     }
   };
 
-  bull = new Worker<unknown, EncodedResult>(queue, processJob, {
-    connection: resolveConnection(options.connection),
-    prefix,
-    concurrency,
-    name,
-    lockDuration: positive('lockDurationMs', options.lockDurationMs, 30_000),
-    stalledInterval: positive('stalledIntervalMs', options.stalledIntervalMs, 30_000),
-    maxStalledCount: options.maxStalledCount === 0 ? 0 : positive('maxStalledCount', options.maxStalledCount, 1),
-    metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
-  });
+  bull = new Worker<unknown, EncodedResult>(queue, processJob, bullOptions);
   const onError = options.onError ?? (() => undefined);
   bull.on('error', (e) => onError(e));
 

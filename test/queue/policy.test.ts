@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { buildPayload } from '../../dist/esm/queue/client.js';
+import { buildPayload, createQueueClient } from '../../dist/esm/queue/client.js';
+import { createQueueWorker } from '../../dist/esm/queue/worker.js';
 import { fromFailedReason, QueueError, toFailedReason } from '../../dist/esm/queue/errors.js';
 import { parseRedisUrl } from '../../dist/esm/queue/connection.js';
 import { AUTO_FUEL_PER_MS, grantLimits, type WorkerCeiling } from '../../dist/esm/queue/limits.js';
@@ -131,6 +132,18 @@ describe('failure codes through Redis', () => {
     expect(fromFailedReason('NOT_A_CODE: x', '1').code).toBe('JOB_FAILED');
     expect(fromFailedReason(undefined, '1').code).toBe('JOB_FAILED');
   });
+});
+
+test('client and worker options are checked before anything connects', () => {
+  expect(code(() => createQueueClient({ connection: 'redis://127.0.0.1:1', atempts: 3 } as never))).toBe('CONFIG_INVALID');
+  expect(code(() => createQueueClient({} as never))).toBe('CONFIG_INVALID');
+  expect(code(() => createQueueClient({ connection: 'redis://127.0.0.1:1', queue: 'a:b' }))).toBe('CONFIG_INVALID');
+  expect(code(() => createQueueWorker({ connection: 'redis://127.0.0.1:1', concurency: 2 } as never))).toBe('CONFIG_INVALID');
+  expect(code(() => createQueueWorker({ connection: 'redis://127.0.0.1:1', concurrency: 0 }))).toBe('CONFIG_INVALID');
+  expect(code(() => createQueueWorker({ connection: 'redis://127.0.0.1:1', lockDurationMs: -1 }))).toBe('CONFIG_INVALID');
+  expect(code(() => createQueueWorker({ connection: 'redis://127.0.0.1:1', payloadLimits: { maxArgs: 0 } }))).toBe('CONFIG_INVALID');
+  // The sandbox config is validated at start too, with the sandbox's own error.
+  expect(() => createQueueWorker({ connection: 'redis://127.0.0.1:1', sandbox: { memoryLimitMb: -1 } })).toThrow(/memoryLimitMb/);
 });
 
 test('parseRedisUrl', () => {
