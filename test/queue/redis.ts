@@ -41,6 +41,7 @@ process.on('exit', () => {
  * event stream) lives in Redis, and a restart without it would lose the queue.
  */
 export async function startRedis(options: { persist?: boolean } = {}): Promise<RedisServer> {
+  if (!HAVE_REDIS) throw new Error('redis-server is not on PATH: the queue tests need a real Redis (apt-get install redis-server)');
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'mimobox-redis-'));
   const args = [
