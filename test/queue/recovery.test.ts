@@ -111,7 +111,7 @@ describe(`recovery (${BACKEND} workers)`, () => {
         i % 2 === 0 ? client.execute({ module: sleep, args: ['1'] }, { jobId: `r${i}` }) : client.execute({ module: hello }, { jobId: `r${i}` }),
       ),
     );
-    await ws[0]!.next((m) => m.type === 'completed');
+    await Promise.race(ws.map((w) => w.next((m) => m.type === 'completed')));
     await redis.kill();
     await new Promise((r) => setTimeout(r, 1000));
     await redis.start();
