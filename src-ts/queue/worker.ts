@@ -108,6 +108,10 @@ export function createQueueWorker(options: QueueWorkerOptions): QueueWorker {
   const backend = options.backend ?? 'auto';
   const prefix = options.prefix ?? 'bull';
   const name = options.name ?? `${hostname()}:${process.pid}`;
+  // Redis client names (CLIENT SETNAME) allow no spaces or control characters.
+  if (typeof name !== 'string' || !/^[\x21-\x7e]{1,100}$/.test(name)) {
+    throw new QueueError('CONFIG_INVALID', `name: must be 1-100 printable characters without spaces, got ${JSON.stringify(name)}`);
+  }
   const bullOptions = {
     connection: resolveConnection(options.connection),
     prefix,

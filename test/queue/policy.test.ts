@@ -141,6 +141,7 @@ test('client and worker options are checked before anything connects', () => {
   expect(code(() => createQueueWorker({ connection: 'redis://127.0.0.1:1', concurency: 2 } as never))).toBe('CONFIG_INVALID');
   expect(code(() => createQueueWorker({ connection: 'redis://127.0.0.1:1', concurrency: 0 }))).toBe('CONFIG_INVALID');
   expect(code(() => createQueueWorker({ connection: 'redis://127.0.0.1:1', lockDurationMs: -1 }))).toBe('CONFIG_INVALID');
+  expect(code(() => createQueueWorker({ connection: 'redis://127.0.0.1:1', name: 'has space' }))).toBe('CONFIG_INVALID');
   expect(code(() => createQueueWorker({ connection: 'redis://127.0.0.1:1', payloadLimits: { maxArgs: 0 } }))).toBe('CONFIG_INVALID');
   // The sandbox config is validated at start too, with the sandbox's own error.
   expect(() => createQueueWorker({ connection: 'redis://127.0.0.1:1', sandbox: { memoryLimitMb: -1 } })).toThrow(/memoryLimitMb/);
