@@ -134,13 +134,15 @@ try {
 }
 
 const header = `Command: \`node bench/queue.mjs${quick ? ' --quick' : ''}\` (${backend} backend, ${availableParallelism()} CPUs, Node ${process.version}, load ${loadavg()}); ${((now() - startedAt) / 1000).toFixed(1)} s.\n`;
+// A negative difference is noise from other load on the machine: shown, not hidden.
+const signed = (ms) => (ms < 0 ? `−${fmtMs(-ms)}` : fmtMs(ms));
 const lines = [
   '| guest | mode | jobs/s, 32 in flight | latency P50, 1 in flight | P99 | overhead P50 | overhead P99 | added P50 vs in-process | added P99 |',
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
 ];
 for (const r of rows) {
   const base = rows.find((x) => x.guest === r.guest && x.mode === 'in-process execute');
-  const added = r === base ? ['—', '—'] : [fmtMs(r.overhead.p50 - base.overhead.p50), fmtMs(r.overhead.p99 - base.overhead.p99)];
+  const added = r === base ? ['—', '—'] : [signed(r.overhead.p50 - base.overhead.p50), signed(r.overhead.p99 - base.overhead.p99)];
   lines.push(`| ${r.guest} | ${r.mode} | ${fmtRate(r.perSec)} | ${fmtMs(r.latency.p50)} | ${fmtMs(r.latency.p99)} | ${fmtMs(r.overhead.p50)} | ${fmtMs(r.overhead.p99)} | ${added[0]} | ${added[1]} |`);
 }
 console.log(`${header}\n${lines.join('\n')}\n\nOverhead: wall time minus the guest's own elapsedMs, per job. Workers: concurrency ${CONCURRENCY} each; the client, Redis and the workers share this machine's cores.`);
