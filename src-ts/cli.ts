@@ -33,6 +33,7 @@ Commands:
   run FILE.wasm [-- ARGS...]   run a program with limits on time, memory, output and files
   bench [ARGS...]              run the benchmark harness (bench/run.mjs)
   cache {path,clear,stats}     inspect or clear the compiled-module cache
+  worker [--redis URL] ...     run sandbox jobs from a BullMQ queue on Redis
   help [COMMAND]               show help for a command
 
 Options:
@@ -177,9 +178,13 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         return await benchCommand(rest, io);
       case 'cache':
         return await cacheCommand(rest, io);
+      case 'worker':
+        // Loaded on demand: only this command loads BullMQ.
+        return await (await import('./cli-worker.js')).workerCommand(rest, io);
       case 'help': {
         const topic = rest[0];
-        const text = topic === 'run' ? RUN_HELP : topic === 'bench' ? BENCH_HELP : topic === 'cache' ? CACHE_HELP : undefined;
+        const text = topic === 'run' ? RUN_HELP : topic === 'bench' ? BENCH_HELP : topic === 'cache' ? CACHE_HELP
+          : topic === 'worker' ? (await import('./cli-worker.js')).WORKER_HELP : undefined;
         if (topic !== undefined && text === undefined) throw usage(`unknown command ${JSON.stringify(topic)}`);
         await write(io.stdout, text ?? MAIN_HELP);
         return 0;

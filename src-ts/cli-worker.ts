@@ -1,0 +1,157 @@
+// `mimobox worker`: a queue worker process (mimobox-wasm/queue) that pulls
+// sandbox jobs from Redis until SIGTERM/SIGINT, then finishes the running
+// jobs and exits 0. Loaded only when that command runs, so `mimobox run`
+// never loads BullMQ.
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import {
+  EXIT, parseDirSpec, parseDuration, parseEnvSpec, parseFuel, parseMemoryMb, parseSize, UsageError,
+} from './cli-parse.js';
+import { SandboxError } from './errors.js';
+import type { Backend } from './factory.js';
+import { createQueueWorker, QueueError, type QueueWorker } from './queue/index.js';
+import type { SandboxConfig } from './types.js';
+
+export const WORKER_HELP = `Usage: mimobox worker [options]
+
+Runs sandbox jobs from a BullMQ queue on Redis (mimobox-wasm/queue) until
+SIGTERM or SIGINT; then it takes no new jobs, finishes the running ones and
+exits 0 (a second signal stops the running guests at once: their jobs go to
+other workers). The limits below are the most any job gets; a job may ask for
+less. The directories are the only files any job's guest can see.
+
+Options:
+  --redis URL          redis://[user:password@]host[:port][/db] or rediss://...
+                       (default redis://127.0.0.1:6379)
+  --queue NAME         queue name (default mimobox)
+  --concurrency N      jobs run at once (default: CPU count, ${availableParallelism()} here)
+  --name NAME          worker name recorded on its jobs (default host:pid)
+  --timeout DURATION   longest wall-clock limit a job gets (default 30s)
+  --memory SIZE        largest memory cap a job gets, whole MiB (default 64M)
+  --fuel N|off         native: largest fuel budget (default: derived from the timeout)
+  --max-output SIZE    largest stdout/stderr cap a job gets (default 1M)
+  --dir HOST[:GUEST]   read-write directory for every job's guest; repeatable
+  --ro-dir HOST[:GUEST]  read-only directory; repeatable
+  --env K=V            environment variable for every guest; repeatable
+  --backend BACKEND    native, js or auto (default auto)
+  -h, --help           show this help
+
+Exit status: 0 after a clean stop, 2 bad usage, 125 the worker could not start.
+`;
+
+const OPTIONS = {
+  redis: { type: 'string' },
+  queue: { type: 'string' },
+  concurrency: { type: 'string' },
+  name: { type: 'string' },
+  timeout: { type: 'string' },
+  memory: { type: 'string' },
+  fuel: { type: 'string' },
+  'max-output': { type: 'string' },
+  dir: { type: 'string', multiple: true },
+  'ro-dir': { type: 'string', multiple: true },
+  env: { type: 'string', multiple: true },
+  backend: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+interface Io {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+function say(io: Io, line: string): void {
+  io.stderr.write(`mimobox: ${line}\n`);
+}
+
+export async function workerCommand(args: string[], io: Io): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true }));
+  } catch (e) {
+    throw new UsageError(`worker: ${(e as Error).message}`);
+  }
+  if (values.help) {
+    io.stdout.write(WORKER_HELP);
+    return 0;
+  }
+  const sandbox: SandboxConfig = {};
+  if (values.timeout !== undefined) sandbox.timeoutMs = parseDuration(values.timeout, '--timeout');
+  if (values.memory !== undefined) sandbox.memoryLimitMb = parseMemoryMb(values.memory);
+  if (values.fuel !== undefined) sandbox.fuel = parseFuel(values.fuel);
+  if (values['max-output'] !== undefined) sandbox.maxOutputBytes = parseSize(values['max-output'], '--max-output', 'B');
+  if (values.dir) sandbox.fsReadwrite = values.dir.map((d) => parseDirSpec(d, '--dir'));
+  if (values['ro-dir']) sandbox.fsReadonly = values['ro-dir'].map((d) => parseDirSpec(d, '--ro-dir'));
+  if (values.env) sandbox.env = Object.fromEntries(values.env.map((e) => parseEnvSpec(e)));
+  let concurrency: number | undefined;
+  if (values.concurrency !== undefined) {
+    concurrency = Number(values.concurrency);
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+      throw new UsageError(`--concurrency: expected a positive integer, got ${JSON.stringify(values.concurrency)}`);
+    }
+  }
+  const backend = (values.backend ?? 'auto') as Backend;
+  if (!['native', 'js', 'auto'].includes(backend)) {
+    throw new UsageError(`--backend: must be native, js or auto, got ${JSON.stringify(values.backend)}`);
+  }
+  const redis = values.redis ?? 'redis://127.0.0.1:6379';
+
+  let lastError = 0;
+  let worker: QueueWorker;
+  try {
+    worker = createQueueWorker({
+      connection: redis,
+      ...(values.queue !== undefined ? { queue: values.queue } : {}),
+      ...(concurrency !== undefined ? { concurrency } : {}),
+      ...(values.name !== undefined ? { name: values.name } : {}),
+      sandbox,
+      backend,
+      onError: (e) => {
+        // Connection errors repeat while Redis is away: one line every 5 s is enough.
+        if (Date.now() - lastError < 5000) return;
+        lastError = Date.now();
+        say(io, `worker: ${e.message}`);
+      },
+    });
+  } catch (e) {
+    if ((e instanceof QueueError || e instanceof SandboxError) && ['CONFIG_INVALID', 'DIR_NOT_FOUND'].includes(e.code)) {
+      throw new UsageError(e.message);
+    }
+    if (e instanceof SandboxError || e instanceof QueueError) {
+      say(io, `worker: cannot start: ${e.message}`);
+      return EXIT.internal;
+    }
+    throw e;
+  }
+
+  worker.bullWorker.on('failed', (job, err) => {
+    if (job) say(io, `job ${job.id} failed: ${err.message}`);
+  });
+  return await new Promise<number>((done) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals === 1) {
+        say(io, `${signal}: taking no new jobs, finishing ${worker.running} running job(s)`);
+        void worker.close().then(() => {
+          say(io, 'worker stopped');
+          finish(0);
+        });
+      } else {
+        say(io, `${signal} again: stopping the running guests; their jobs go to other workers`);
+        void worker.close({ force: true }).finally(() => finish(signal === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint));
+      }
+    };
+    const finish = (code: number) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      done(code);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    void worker.waitUntilReady().then(
+      () => say(io, `worker ${worker.name} ready: queue ${worker.queue} on ${redis.replace(/\/\/[^@/]*@/, '//***@')}`),
+      () => undefined,
+    );
+  });
+}

@@ -1,0 +1,73 @@
+// Limits are the worker's to grant: a job may ask for less time, memory, fuel
+// or output than its worker's sandbox config allows, never more. Pure
+// functions, so the policy is tested without Redis (test/queue/policy.test.ts).
+import type { ResolvedConfig } from '../config.js';
+import { QueueError } from './errors.js';
+import type { JobLimits } from './payload.js';
+
+/** Fuel a derived budget grants per ms of timeout: 10 G units per second (README, Fuel). */
+export const AUTO_FUEL_PER_MS = 10_000_000;
+
+/** The most a worker grants, from its resolved sandbox config. */
+export interface WorkerCeiling {
+  timeoutMs: number;
+  memoryLimitMb: number;
+  /** 'auto' = derived from the timeout, null = no metering, number = exact budget. */
+  fuel: number | null | 'auto';
+  maxOutputBytes: number;
+}
+
+/** The limits one job runs with. `fuel: undefined` = derived from its timeout. */
+export interface GrantedLimits {
+  timeoutMs: number;
+  memoryLimitMb: number;
+  fuel: number | null | undefined;
+  maxOutputBytes: number;
+}
+
+export function ceilingOf(config: ResolvedConfig): WorkerCeiling {
+  return {
+    timeoutMs: config.timeoutMs,
+    memoryLimitMb: config.memoryLimitBytes / (1024 * 1024),
+    fuel: config.fuel,
+    maxOutputBytes: config.maxOutputBytes,
+  };
+}
+
+function exceeds(field: string, asked: string, granted: string): QueueError {
+  return new QueueError(
+    'LIMIT_EXCEEDS_WORKER',
+    `limits.${field}: the job asks for ${asked} but this worker grants at most ${granted}: ask for less, or send it to a queue whose workers grant more`,
+  );
+}
+
+/** The limits a job runs with, or LIMIT_EXCEEDS_WORKER when it asks for more than the ceiling. */
+export function grantLimits(job: JobLimits, ceiling: WorkerCeiling): GrantedLimits {
+  const timeoutMs = job.timeoutMs ?? ceiling.timeoutMs;
+  if (timeoutMs > ceiling.timeoutMs) throw exceeds('timeoutMs', `${timeoutMs} ms`, `${ceiling.timeoutMs} ms`);
+  const memoryLimitMb = job.memoryLimitMb ?? ceiling.memoryLimitMb;
+  if (memoryLimitMb > ceiling.memoryLimitMb) {
+    throw exceeds('memoryLimitMb', `${memoryLimitMb} MiB`, `${ceiling.memoryLimitMb} MiB`);
+  }
+  const maxOutputBytes = job.maxOutputBytes ?? ceiling.maxOutputBytes;
+  if (maxOutputBytes > ceiling.maxOutputBytes) {
+    throw exceeds('maxOutputBytes', `${maxOutputBytes} bytes`, `${ceiling.maxOutputBytes} bytes`);
+  }
+  return { timeoutMs, memoryLimitMb, fuel: grantFuel(job.fuel, ceiling), maxOutputBytes };
+}
+
+function grantFuel(asked: number | null | undefined, ceiling: WorkerCeiling): number | null | undefined {
+  const c = ceiling.fuel;
+  if (asked === undefined) return c === 'auto' ? undefined : c;
+  // A worker without metering bounds guests by the wall clock alone: any budget is less.
+  if (c === null) return asked;
+  if (asked === null) throw exceeds('fuel', 'no fuel metering (unbounded)', c === 'auto' ? 'a budget derived from its timeout' : `${c} units`);
+  const max = c === 'auto' ? ceiling.timeoutMs * AUTO_FUEL_PER_MS : c;
+  if (asked > max) throw exceeds('fuel', `${asked} units`, `${max} units`);
+  return asked;
+}
+
+/** A key naming a set of granted limits: jobs with equal keys share one sandbox. */
+export function limitsKey(g: GrantedLimits): string {
+  return `${g.timeoutMs}/${g.memoryLimitMb}/${g.fuel === undefined ? 'auto' : String(g.fuel)}/${g.maxOutputBytes}`;
+}

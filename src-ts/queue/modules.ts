@@ -1,0 +1,130 @@
+// Modules are stored in Redis once, by the SHA-256 of their bytes, and jobs
+// name them by that hash: a module never travels with each job. A worker
+// fetches a module once, checks that the bytes hash to the name it asked
+// for, and keeps a private local copy that the sandbox then runs (and
+// caches compiled) like any module file.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RedisClient } from 'bullmq';
+import { MAX_MODULE_BYTES } from '../config.js';
+import { QueueError } from './errors.js';
+
+/** A module stored in Redis: pass it as `module` to `execute`. */
+export interface ModuleRef {
+  /** Lowercase hex SHA-256 of the module bytes: its name in Redis. */
+  readonly sha256: string;
+  /** Size in bytes. */
+  readonly size: number;
+}
+
+const WASM_MAGIC = Buffer.from([0x00, 0x61, 0x73, 0x6d]);
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** The Redis hash holding one module: fields `wasm` (base64) and `size`. Under the queue's keys. */
+export function moduleKey(prefix: string, queue: string, sha256: string): string {
+  return `${prefix}:${queue}:mimobox:module:${sha256}`;
+}
+
+/** Reads a path or takes bytes, and checks the size and the wasm magic number. */
+export async function moduleBytes(source: unknown): Promise<Buffer> {
+  let bytes: Buffer;
+  if (typeof source === 'string') {
+    try {
+      bytes = await readFile(source);
+    } catch (e) {
+      throw new QueueError('MODULE_NOT_FOUND', `cannot read module file ${source}: ${(e as Error).message}`);
+    }
+  } else if (source instanceof Uint8Array) {
+    bytes = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+  } else {
+    throw new QueueError('CONFIG_INVALID', 'putModule: pass a module path or a Buffer/Uint8Array of module bytes');
+  }
+  if (bytes.length > MAX_MODULE_BYTES) {
+    throw new QueueError('MODULE_TOO_LARGE', `the module is ${bytes.length} bytes, over the ${MAX_MODULE_BYTES / 1048576} MiB limit`);
+  }
+  if (bytes.length < 8 || !bytes.subarray(0, 4).equals(WASM_MAGIC)) {
+    throw new QueueError('MODULE_INVALID', 'not a WebAssembly module (no \\0asm magic number)');
+  }
+  return bytes;
+}
+
+/** Stores bytes under their hash unless already there; returns the reference. */
+export async function putModule(client: RedisClient, prefix: string, queue: string, bytes: Buffer): Promise<ModuleRef> {
+  const sha256 = sha256Hex(bytes);
+  const key = moduleKey(prefix, queue, sha256);
+  // Content-addressed: an existing entry holds the same bytes, so it is never rewritten.
+  if ((await client.hexists(key, 'wasm')) !== 1) {
+    await client.hset(key, { wasm: bytes.toString('base64'), size: bytes.length });
+  }
+  return { sha256, size: bytes.length };
+}
+
+/**
+ * A worker's local copies of modules, fetched from Redis on first use and
+ * verified. The directory is private to the worker and removed on close.
+ */
+export class LocalModules {
+  private readonly files = new Map<string, string>();
+  private readonly fetching = new Map<string, Promise<string>>();
+  private dir: string | undefined;
+
+  constructor(
+    private readonly fetch: (sha256: string) => Promise<string | null>,
+    private readonly maxFiles = 256,
+  ) {}
+
+  /** The local path of a module's verified bytes; fetches them once. */
+  async path(sha256: string): Promise<string> {
+    const known = this.files.get(sha256);
+    if (known !== undefined) {
+      this.files.delete(sha256);
+      this.files.set(sha256, known); // most recently used last
+      return known;
+    }
+    let pending = this.fetching.get(sha256);
+    if (pending === undefined) {
+      pending = this.load(sha256).finally(() => this.fetching.delete(sha256));
+      this.fetching.set(sha256, pending);
+    }
+    return pending;
+  }
+
+  private async load(sha256: string): Promise<string> {
+    const b64 = await this.fetch(sha256);
+    if (b64 === null) {
+      throw new QueueError('MODULE_UNKNOWN', `no module ${sha256} is stored for this queue: store it with client.putModule first`);
+    }
+    const bytes = Buffer.from(b64, 'base64');
+    const actual = sha256Hex(bytes);
+    if (actual !== sha256) {
+      throw new QueueError('MODULE_HASH_MISMATCH', `the bytes stored for module ${sha256} hash to ${actual}: the entry in Redis is corrupt or forged; store the module again`);
+    }
+    if (bytes.length > MAX_MODULE_BYTES) {
+      throw new QueueError('MODULE_TOO_LARGE', `module ${sha256} is ${bytes.length} bytes, over the ${MAX_MODULE_BYTES / 1048576} MiB limit`);
+    }
+    this.dir ??= await mkdtemp(join(tmpdir(), 'mimobox-queue-'));
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const file = join(this.dir, `${sha256}.wasm`);
+    // Written whole, then renamed, so a sandbox never sees a partial file.
+    const temp = join(this.dir, `.tmp-${randomBytes(6).toString('hex')}`);
+    await writeFile(temp, bytes, { mode: 0o600 });
+    await rename(temp, file);
+    this.files.set(sha256, file);
+    while (this.files.size > this.maxFiles) {
+      const [oldest, oldFile] = this.files.entries().next().value as [string, string];
+      this.files.delete(oldest);
+      await rm(oldFile, { force: true });
+    }
+    return file;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.dir !== undefined) await rm(this.dir, { recursive: true, force: true });
+    this.files.clear();
+  }
+}
