@@ -8,6 +8,7 @@ import {
 } from 'node:fs';
 import { getRandomValues } from 'node:crypto';
 import { CappedOutput } from './limits.js';
+import { ExactTimes } from './times.js';
 import {
   checkOpenedInside, checkSymlinkTarget, hostPathOf, requireWritable, resolvePath, WasiError,
   type Preopen, type ResolvedPath,
@@ -26,6 +27,10 @@ interface DirEntry { kind: 'dir'; pre: Preopen; parts: string[]; preopenName?: s
 interface FileEntry {
   kind: 'file'; pre: Preopen; parts: string[]; hostFd: number; pos: bigint;
   read: boolean; write: boolean; append: boolean; filetype: number;
+  /** The SYNC/DSYNC/RSYNC fdflags it was opened with (reported back by fd_fdstat_get). */
+  syncFlags: number;
+  /** Opened for writing or with the FD_FILESTAT_SET_TIMES right. */
+  setTimes: boolean;
 }
 type FdEntry = { kind: 'stdin' } | { kind: 'out'; sink: CappedOutput } | DirEntry | FileEntry;
 interface Dirent { name: Buffer; ino: bigint; type: number }
@@ -44,7 +49,6 @@ export interface WasiOptions {
 /** Host descriptors one execute may hold open at once. */
 export const MAX_OPEN_FILES = 1024;
 const DECODER = new TextDecoder('utf-8', { fatal: true });
-const NS_PER_MS = 1_000_000n;
 
 type HostFn = (...args: never[]) => number | void;
 
@@ -54,6 +58,7 @@ export class Wasi {
   private stdinPos = 0;
   private openFiles = 0;
   private view: DataView | undefined;
+  private readonly times = new ExactTimes();
 
   constructor(private readonly opts: WasiOptions) {
     this.fds.set(0, { kind: 'stdin' });
@@ -168,8 +173,9 @@ export class Wasi {
     dv.setUint8(p + 16, filetypeOf(st));
     dv.setBigUint64(p + 24, st.nlink, true);
     dv.setBigUint64(p + 32, st.size, true);
-    dv.setBigUint64(p + 40, st.atimeNs, true);
-    dv.setBigUint64(p + 48, st.mtimeNs, true);
+    const t = this.times.view(st);
+    dv.setBigUint64(p + 40, t.atim, true);
+    dv.setBigUint64(p + 48, t.mtim, true);
     dv.setBigUint64(p + 56, st.ctimeNs, true);
   }
 
@@ -291,9 +297,10 @@ export class Wasi {
           inheriting = rights | (e.pre.readonly ? FILE_RIGHTS & ~WRITE_RIGHTS : FILE_RIGHTS);
         } else {
           type = e.filetype;
-          flags = e.append ? FDFLAGS.APPEND : 0;
+          flags = (e.append ? FDFLAGS.APPEND : 0) | e.syncFlags;
           rights = FILE_RIGHTS;
-          if (!e.write) rights &= ~(WRITE_RIGHTS | RIGHTS.FD_FILESTAT_SET_TIMES);
+          if (!e.write) rights &= ~WRITE_RIGHTS;
+          if (!e.setTimes) rights &= ~RIGHTS.FD_FILESTAT_SET_TIMES;
           if (!e.read) rights &= ~RIGHTS.FD_READ;
         }
         dv.setUint8(p, type);
@@ -326,14 +333,15 @@ export class Wasi {
       fd_filestat_set_times: (fd: number, atim: bigint, mtim: bigint, fst: number) => {
         const e = this.entry(fd);
         if (e.kind === 'file') {
-          if (!e.write) throw new WasiError(ERRNO.BADF);
-          const [a, m] = times(atim, mtim, fst, fstatSync(e.hostFd));
-          futimesSync(e.hostFd, a, m);
+          if (!e.setTimes) throw new WasiError(ERRNO.BADF);
+          const fd = e.hostFd;
+          this.times.apply(atim, mtim, fst, realtimeNs, fstatSync(fd, { bigint: true }),
+            (a, m) => futimesSync(fd, a, m), () => fstatSync(fd, { bigint: true }));
         } else if (e.kind === 'dir') {
           requireWritable(e.pre);
           const host = hostPathOf(e.pre, e.parts);
-          const [a, m] = times(atim, mtim, fst, statSync(host));
-          utimesSync(host, a, m);
+          this.times.apply(atim, mtim, fst, realtimeNs, statSync(host, { bigint: true }),
+            (a, m) => utimesSync(host, a, m), () => statSync(host, { bigint: true }));
         } else throw new WasiError(ERRNO.BADF);
         return ERRNO.SUCCESS;
       },
@@ -393,16 +401,21 @@ export class Wasi {
         const path = this.str(p, l);
         const create = (oflags & OFLAGS.CREAT) !== 0;
         const trunc = (oflags & OFLAGS.TRUNC) !== 0;
-        const write = (BigInt.asUintN(64, base) & WRITE_RIGHTS) !== 0n || trunc;
+        // As wasmtime: FD_WRITE (or truncating) opens for writing, FD_READ for reading.
+        const write = (BigInt.asUintN(64, base) & RIGHTS.FD_WRITE) !== 0n || trunc;
         const read = (BigInt.asUintN(64, base) & (RIGHTS.FD_READ | RIGHTS.FD_READDIR)) !== 0n;
-        if (create || write || (fdflags & FDFLAGS.APPEND)) requireWritable(dir.pre);
+        if ((oflags & OFLAGS.DIRECTORY) && (create || trunc || (oflags & OFLAGS.EXCL))) throw new WasiError(ERRNO.INVAL);
+        const writeOpen = write;
+        if (create || writeOpen || (fdflags & FDFLAGS.APPEND)) requireWritable(dir.pre);
         const at = resolvePath(dir.pre, dir.parts, path, (dirflags & LOOKUP_SYMLINK_FOLLOW) !== 0);
         if (this.openFiles >= MAX_OPEN_FILES) throw new WasiError(ERRNO.MFILE);
-        let flags = (write ? (read ? constants.O_RDWR : constants.O_WRONLY) : constants.O_RDONLY) |
+        let flags = (writeOpen ? (read ? constants.O_RDWR : constants.O_WRONLY) : constants.O_RDONLY) |
           constants.O_NOFOLLOW | constants.O_NONBLOCK;
         if (create) flags |= constants.O_CREAT;
         if (oflags & OFLAGS.EXCL) flags |= constants.O_EXCL;
         if (trunc) flags |= constants.O_TRUNC;
+        if (fdflags & FDFLAGS.SYNC) flags |= constants.O_SYNC;
+        if (fdflags & (FDFLAGS.DSYNC | FDFLAGS.RSYNC)) flags |= constants.O_DSYNC;
         if (oflags & OFLAGS.DIRECTORY) flags |= constants.O_DIRECTORY;
         const hostFd = openSync(at.host, flags, 0o644);
         let st: BigIntStats;
@@ -422,6 +435,8 @@ export class Wasi {
           fd = this.allocFd({
             kind: 'file', pre: dir.pre, parts: at.parts, hostFd, pos: 0n, read: read || !write, write,
             append: (fdflags & FDFLAGS.APPEND) !== 0, filetype: filetypeOf(st),
+            syncFlags: fdflags & (FDFLAGS.SYNC | FDFLAGS.DSYNC | FDFLAGS.RSYNC),
+            setTimes: writeOpen || (BigInt.asUintN(64, base) & RIGHTS.FD_FILESTAT_SET_TIMES) !== 0n,
           });
         }
         this.setU32(outPtr, fd);
@@ -437,8 +452,8 @@ export class Wasi {
         const follow = (flags & LOOKUP_SYMLINK_FOLLOW) !== 0;
         const { dir, at } = this.path(dirFd, p, l, follow);
         requireWritable(dir.pre);
-        const [a, m] = times(atim, mtim, fst, follow ? statSync(at.host) : lstatSync(at.host));
-        (follow ? utimesSync : lutimesSync)(at.host, a, m);
+        const st = () => (follow ? statSync(at.host, { bigint: true }) : lstatSync(at.host, { bigint: true }));
+        this.times.apply(atim, mtim, fst, realtimeNs, st(), (a, m) => (follow ? utimesSync : lutimesSync)(at.host, a, m), st);
         return ERRNO.SUCCESS;
       },
       path_create_directory: (dirFd: number, p: number, l: number) => {
@@ -708,18 +723,6 @@ function clockErrno(id: number): number {
   return id === CLOCK.PROCESS_CPUTIME || id === CLOCK.THREAD_CPUTIME ? ERRNO.BADF : ERRNO.INVAL;
 }
 
-/** Decodes fd/path_filestat_set_times arguments into seconds; unset times keep their value. */
-function times(atim: bigint, mtim: bigint, fst: number, current: { atimeMs: number; mtimeMs: number }): [number, number] {
-  if ((fst & FSTFLAGS.ATIM && fst & FSTFLAGS.ATIM_NOW) || (fst & FSTFLAGS.MTIM && fst & FSTFLAGS.MTIM_NOW)) {
-    throw new WasiError(ERRNO.INVAL);
-  }
-  const pick = (value: bigint, set: number, setNow: number, currentMs: number): number => {
-    if (fst & set) return Number(value / NS_PER_MS) / 1000;
-    if (fst & setNow) return Date.now() / 1000;
-    return currentMs / 1000;
-  };
-  return [
-    pick(atim, FSTFLAGS.ATIM, FSTFLAGS.ATIM_NOW, current.atimeMs),
-    pick(mtim, FSTFLAGS.MTIM, FSTFLAGS.MTIM_NOW, current.mtimeMs),
-  ];
+function realtimeNs(): bigint {
+  return now(CLOCK.REALTIME);
 }

@@ -42,10 +42,10 @@ describe.each(BACKENDS)('module errors [%s]', (backend) => {
     expect(e.message).toContain(p);
   });
 
-  test('file over 100 MiB → MODULE_TOO_LARGE', async () => {
+  test('file over the default 256 MiB → MODULE_TOO_LARGE', async () => {
     const p = join(tmp.path, 'huge.wasm');
     const fd = openSync(p, 'w');
-    ftruncateSync(fd, 100 * 1024 * 1024 + 1); // sparse: no disk used
+    ftruncateSync(fd, 256 * 1024 * 1024 + 1); // sparse: no disk used
     closeSync(fd);
     const e = await moduleError(backend, p);
     expect(e.code).toBe('MODULE_TOO_LARGE');
