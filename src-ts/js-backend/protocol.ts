@@ -5,7 +5,12 @@ import type { TrapKind } from '../types.js';
 
 export interface JobMessage {
   module: WebAssembly.Module;
-  entry: '_start' | 'main';
+  /** The export to call; see linking.ts. */
+  entry: string;
+  /** Call `_initialize` first. */
+  initialize: boolean;
+  /** Function imports to link as traps (unknownImports: 'trap'). */
+  traps: { module: string; name: string }[];
   args: string[];
   env: string[];
   stdin: Uint8Array;

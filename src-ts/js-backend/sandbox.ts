@@ -1,6 +1,7 @@
 // JsSandbox: the Sandbox contract on V8's WebAssembly with a WASI preview 1
 // written in TypeScript (wasi.ts), each guest in a worker thread (pool.ts).
 import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { resolveConfig, resolveExecuteOptions, validateCommand, type ResolvedConfig } from '../config.js';
 import { AbortError, ConfigError } from '../errors.js';
@@ -9,7 +10,8 @@ import { checkFitsBudget, reserveMemory } from '../memory-budget.js';
 import { buildResult } from '../result.js';
 import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult } from '../types.js';
 import type { Preopen } from './fs.js';
-import { loadModule } from './module-cache.js';
+import { planEntry, planImports, type EntryPlan, type LinkPlan } from './linking.js';
+import { loadModule, type LoadedModule, type LoadLimits } from './module-cache.js';
 import { WorkerPool } from './pool.js';
 
 export interface JsSandboxOptions {
@@ -23,6 +25,7 @@ export class JsSandbox implements Sandbox {
   private readonly warnings: string[];
   private readonly preopens: Preopen[];
   private readonly pool: WorkerPool;
+  private readonly limits: LoadLimits;
   private destroyed = false;
   /** Settles once the latest execute has joined the pool's queue. */
   private enqueued: Promise<void> = Promise.resolve();
@@ -32,6 +35,7 @@ export class JsSandbox implements Sandbox {
     if (typeof this.config.fuel === 'number') {
       throw new ConfigError('fuel', "fuel metering is native-only: the pure-JS backend has no instruction counter; remove `fuel` (the timeout still applies) or use backend: 'native'");
     }
+    this.limits = { memoryLimitBytes: this.config.memoryLimitBytes, maxModuleBytes: this.config.maxModuleBytes };
     const c = config as Record<string, unknown>;
     this.warnings = [...this.config.warnings];
     if (c.cacheDir !== undefined) {
@@ -54,7 +58,7 @@ export class JsSandbox implements Sandbox {
   async execute(cmd: string[], opts: ExecuteOptions = {}): Promise<SandboxResult> {
     if (this.destroyed) throw new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
     const { path, args } = validateCommand(cmd);
-    const { env, stdin, signal } = resolveExecuteOptions(opts, this.config.env);
+    const { env, stdin, signal, entry } = resolveExecuteOptions(opts, this.config.env);
     // A cap over the whole process budget could never run: fail now, not after queueing.
     checkFitsBudget(this.config.memoryLimitBytes);
 
@@ -64,9 +68,11 @@ export class JsSandbox implements Sandbox {
     const previous = this.enqueued;
     let enqueue!: () => void;
     this.enqueued = new Promise<void>((resolve) => (enqueue = resolve));
-    let loaded: Awaited<ReturnType<typeof loadModule>>;
+    let loaded: LoadedModule;
+    let linked: LinkPlan & EntryPlan;
     try {
-      loaded = await loadModule(path, this.config.memoryLimitBytes, this.config.logger);
+      loaded = await loadModule(path, this.limits, this.config.logger);
+      linked = { ...planImports(loaded.imports, this.config.unknownImports, resolve(path)), ...planEntry(loaded.functions, entry, resolve(path)) };
       await previous;
     } catch (e) {
       await previous;
@@ -85,7 +91,7 @@ export class JsSandbox implements Sandbox {
     }
     const running = this.pool.run(
       {
-        module: loaded.module, entry: loaded.entry, args,
+        module: loaded.module, entry: linked.entry, initialize: linked.initialize, traps: linked.traps, args,
         env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         stdin: new Uint8Array(stdin), preopens: this.preopens, memoryLimitBytes: this.config.memoryLimitBytes,
       },

@@ -126,3 +126,6 @@ export const WASI_SIGNATURES: Readonly<Record<string, { params: string; results:
 };
 
 export const WASI_MODULE = 'wasi_snapshot_preview1';
+
+/** The one non-WASI import both backends provide: answers -1 ("no host here"). */
+export const HOST_CALL = { module: 'host', name: 'call', params: 'iiii', results: 'i' } as const;

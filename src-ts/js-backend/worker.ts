@@ -9,6 +9,7 @@ import { CappedOutput, nearMemoryCap } from './limits.js';
 import type { JobMessage, JobOutcome } from './protocol.js';
 import { classifyTrap } from './traps.js';
 import { ExitSignal, Wasi } from './wasi.js';
+import { HOST_CALL, WASI_MODULE } from './wasi-defs.js';
 
 function run(job: JobMessage): JobOutcome {
   const stdout = new CappedOutput(job.output, 0, job.maxOutputBytes);
@@ -22,15 +23,17 @@ function run(job: JobMessage): JobOutcome {
   let memory: WebAssembly.Memory | undefined;
   let outcome: JobOutcome;
   try {
-    const instance = new WebAssembly.Instance(job.module, { wasi_snapshot_preview1: wasi.imports() });
+    const instance = new WebAssembly.Instance(job.module, importObject(job, wasi));
     const m = instance.exports.memory;
     memory = m instanceof WebAssembly.Memory ? m : undefined;
     wasi.memory = memory;
-    const entry = instance.exports[job.entry] as () => unknown;
-    const value = entry();
-    outcome = { exitCode: job.entry === 'main' && typeof value === 'number' ? value >>> 0 : 0 };
+    if (job.initialize) (instance.exports._initialize as () => unknown)();
+    const value = (instance.exports[job.entry] as () => unknown)();
+    // A command's _start returns nothing; main or a named entry may return an i32 exit code.
+    outcome = { exitCode: typeof value === 'number' ? value >>> 0 : 0 };
   } catch (e) {
     if (e instanceof ExitSignal) outcome = { exitCode: e.code };
+    else if (e instanceof UnknownImportCalled) outcome = { exitCode: null, trap: 'other', error: `wasm trap: ${e.message}` };
     else if (e instanceof WebAssembly.LinkError) outcome = { exitCode: null, linkError: e.message };
     else {
       const info = classifyTrap(e);
@@ -42,6 +45,24 @@ function run(job: JobMessage): JobOutcome {
   const final = refusedGrow(outcome, memory, job.memoryLimitBytes);
   if (memory) final.memoryBytes = memory.buffer.byteLength;
   return final;
+}
+
+/** Thrown by an import linked as a trap (unknownImports: 'trap'); names the import. */
+class UnknownImportCalled extends Error {}
+
+function importObject(job: JobMessage, wasi: Wasi): WebAssembly.Imports {
+  const out: Record<string, Record<string, WebAssembly.ImportValue>> = {
+    [WASI_MODULE]: wasi.imports(),
+    // Always there, as on native: "no host here".
+    [HOST_CALL.module]: { [HOST_CALL.name]: () => -1 },
+  };
+  for (const { module, name } of job.traps) {
+    out[module] ??= {};
+    (out[module] as Record<string, WebAssembly.ImportValue>)[name] = () => {
+      throw new UnknownImportCalled(`called unknown import ${module}.${name}: the sandbox does not provide it (unknownImports: 'trap')`);
+    };
+  }
+  return out;
 }
 
 /** Reports an abnormal end at the memory cap as native does; see nearMemoryCap. */
