@@ -71,6 +71,21 @@ export const DIR_MUTATE_RIGHTS =
   R.PATH_RENAME_TARGET | R.PATH_FILESTAT_SET_SIZE | R.PATH_FILESTAT_SET_TIMES |
   R.FD_FILESTAT_SET_TIMES | R.PATH_SYMLINK | R.PATH_REMOVE_DIRECTORY | R.PATH_UNLINK_FILE;
 
+// ---- struct layouts (byte offsets and sizes, from the witx) ------------------
+
+export const IOVEC = { size: 8, buf: 0, len: 4 } as const;
+export const FDSTAT = { size: 24, filetype: 0, flags: 2, rightsBase: 8, rightsInheriting: 16 } as const;
+export const FILESTAT = { size: 64, dev: 0, ino: 8, filetype: 16, nlink: 24, fileSize: 32, atim: 40, mtim: 48, ctim: 56 } as const;
+export const PRESTAT = { size: 8, tag: 0, nameLen: 4 } as const;
+export const DIRENT = { size: 24, next: 0, ino: 8, namlen: 16, type: 20 } as const;
+/** subscription: userdata, tag, then the union (clock or fd_readwrite) at 16. */
+export const SUBSCRIPTION = {
+  size: 48, userdata: 0, tag: 8, clockId: 16, timeout: 24, precision: 32, clockFlags: 40, fd: 16,
+} as const;
+export const EVENT = { size: 32, userdata: 0, error: 8, type: 10, nbytes: 16, flags: 24 } as const;
+export const EVENTTYPE = { CLOCK: 0, FD_READ: 1, FD_WRITE: 2 } as const;
+export const SUBCLOCKFLAGS = { ABSTIME: 1 } as const;
+
 /**
  * Every wasi_snapshot_preview1 function: params ('i' = i32, 'I' = i64) and results.
  * Used to refuse an import the host does not provide, or with the wrong type,
