@@ -50,6 +50,18 @@ export class GuestMemory {
     }
   }
 
+  /**
+   * The first non-empty buffer of an iovec/ciovec array (or none): as
+   * wasmtime's preview 1, a read or write moves one buffer's worth at most and
+   * the guest's libc loops for the rest. Moving them all at once would be
+   * correct too, but the guest would then run a different path (and use
+   * different fuel) than on the native backend.
+   */
+  firstIovec(ptr: number, count: number): Uint8Array[] {
+    for (const b of this.iovecs(ptr, count)) if (b.length > 0) return [b];
+    return [];
+  }
+
   /** The buffers of an iovec/ciovec array. */
   iovecs(ptr: number, count: number): Uint8Array[] {
     const out: Uint8Array[] = [];

@@ -10,6 +10,7 @@ import type { Logger } from '../types.js';
 import { parseModule, planMemory, WASM_PAGE } from './limits.js';
 import type { ModuleImport } from './linking.js';
 import { unsupportedFeature } from './features.js';
+import { instrumentFuel } from './instrument.js';
 import { functionType, type FuncType } from './wasm-binary.js';
 
 export interface LoadedModule {
@@ -24,6 +25,8 @@ export interface LoadedModule {
 export interface LoadLimits {
   memoryLimitBytes: number;
   maxModuleBytes: number;
+  /** Instrument for fuel (instrument.ts): a separate compiled module. */
+  metered: boolean;
 }
 
 const MAX_ENTRIES = 64;
@@ -63,17 +66,17 @@ export async function loadModule(path: string, limits: LoadLimits, logger?: Logg
     `module file ${where} is ${size} bytes, over the ${mib(limits.maxModuleBytes)} limit: strip it (wasm-strip), or raise maxModuleMb`);
   if (st.size > BigInt(limits.maxModuleBytes)) throw tooLarge(st.size);
   const capPages = Math.floor(limits.memoryLimitBytes / WASM_PAGE);
-  const statKey = [abs, st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs, capPages].join('\0');
+  const statKey = [abs, st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs, capPages, limits.metered].join('\0');
   const known = byStat.get(statKey);
   const hit = known === undefined ? undefined : byHash.get(known);
   if (hit) return hit;
 
   const bytes = new Uint8Array(await readFile(abs));
   if (bytes.length > limits.maxModuleBytes) throw tooLarge(bytes.length);
-  const key = `${createHash('sha256').update(bytes).digest('hex')}:${capPages}`;
+  const key = `${createHash('sha256').update(bytes).digest('hex')}:${capPages}${limits.metered ? ':fuel' : ''}`;
   let loaded = byHash.get(key);
   if (!loaded) {
-    loaded = await compile(bytes, where, limits.memoryLimitBytes);
+    loaded = await compile(bytes, where, limits);
     remember(byHash, key, loaded);
     logger?.('info', `compiled ${abs} and cached it in memory (${key.slice(0, 12)})`);
   }
@@ -81,9 +84,14 @@ export async function loadModule(path: string, limits: LoadLimits, logger?: Logg
   return loaded;
 }
 
-async function compile(bytes: Uint8Array, where: string, memoryLimitBytes: number): Promise<LoadedModule> {
-  const layout = parseModule(bytes);
-  const plan = planMemory(bytes, layout, memoryLimitBytes);
+async function compile(original: Uint8Array, where: string, limits: LoadLimits): Promise<LoadedModule> {
+  let bytes = original;
+  let layout = parseModule(bytes);
+  if (limits.metered && layout) {
+    bytes = instrumentFuel(bytes, layout, where);
+    layout = parseModule(bytes);
+  }
+  const plan = planMemory(bytes, layout, limits.memoryLimitBytes);
   let module: WebAssembly.Module;
   try {
     module = await WebAssembly.compile(plan.bytes as Uint8Array<ArrayBuffer>);

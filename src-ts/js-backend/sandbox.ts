@@ -4,7 +4,7 @@ import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { resolveConfig, resolveExecuteOptions, validateCommand, type ResolvedConfig } from '../config.js';
-import { AbortError, ConfigError } from '../errors.js';
+import { AbortError } from '../errors.js';
 import { moduleUrl } from '../module-url.js';
 import { checkFitsBudget, reserveMemory } from '../memory-budget.js';
 import { buildResult } from '../result.js';
@@ -26,16 +26,18 @@ export class JsSandbox implements Sandbox {
   private readonly preopens: Preopen[];
   private readonly pool: WorkerPool;
   private readonly limits: LoadLimits;
+  private readonly fuel: number | undefined;
   private destroyed = false;
   /** Settles once the latest execute has joined the pool's queue. */
   private enqueued: Promise<void> = Promise.resolve();
 
   constructor(config: SandboxConfig = {}, options: JsSandboxOptions = {}) {
     this.config = resolveConfig(config, availableParallelism());
-    if (typeof this.config.fuel === 'number') {
-      throw new ConfigError('fuel', "fuel metering is native-only: the pure-JS backend has no instruction counter; remove `fuel` (the timeout still applies) or use backend: 'native'");
-    }
-    this.limits = { memoryLimitBytes: this.config.memoryLimitBytes, maxModuleBytes: this.config.maxModuleBytes };
+    // Only an exact budget meters (fuel: N); unset and null run the plain module, as before.
+    this.fuel = typeof this.config.fuel === 'number' ? this.config.fuel : undefined;
+    this.limits = {
+      memoryLimitBytes: this.config.memoryLimitBytes, maxModuleBytes: this.config.maxModuleBytes, metered: this.fuel !== undefined,
+    };
     const c = config as Record<string, unknown>;
     this.warnings = [...this.config.warnings];
     if (c.cacheDir !== undefined) {
@@ -86,12 +88,13 @@ export class JsSandbox implements Sandbox {
       return buildResult({
         stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: 1, timedOut: false, trap: 'memory',
         error: loaded.refusal, elapsedMs: performance.now() - started, stdoutTruncated: false,
-        stderrTruncated: false, stdoutBytes: 0, stderrBytes: 0,
+        stderrTruncated: false, stdoutBytes: 0, stderrBytes: 0, fuelConsumed: this.fuel === undefined ? null : 0,
       }, this.warnings, 'js');
     }
     const running = this.pool.run(
       {
         module: loaded.module, entry: linked.entry, initialize: linked.initialize, traps: linked.traps, args,
+        ...(this.fuel === undefined ? {} : { fuel: this.fuel }),
         env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         stdin: new Uint8Array(stdin), preopens: this.preopens, memoryLimitBytes: this.config.memoryLimitBytes,
       },
@@ -100,9 +103,12 @@ export class JsSandbox implements Sandbox {
     enqueue(); // pool.run queued it synchronously
     const r = await running;
     const o = r.outcome;
+    const fuelOut = o.fuelExhausted === true;
     return buildResult({
-      stdout: r.stdout.bytes, stderr: r.stderr.bytes, exitCode: o.exitCode, timedOut: r.timedOut,
-      trap: o.trap ?? null, error: o.error ?? o.linkError ?? null, elapsedMs: r.elapsedMs,
+      stdout: r.stdout.bytes, stderr: r.stderr.bytes, exitCode: o.exitCode, timedOut: r.timedOut || fuelOut,
+      trap: o.trap ?? null, elapsedMs: r.elapsedMs, fuelConsumed: o.fuelConsumed ?? null,
+      // Native's words: src-rs/run.rs.
+      error: fuelOut ? `fuel budget exhausted after ${r.elapsedMs.toFixed(0)} ms` : o.error ?? o.linkError ?? null,
       stdoutTruncated: r.stdout.truncated, stderrTruncated: r.stderr.truncated,
       stdoutBytes: r.stdout.total, stderrBytes: r.stderr.total,
     }, this.warnings, 'js');

@@ -150,12 +150,12 @@ export class Wasi {
       sched_yield: () => OK,
       proc_raise: () => ERRNO.NOSYS,
 
-      fd_write: (fd: number, iovs: number, n: number, out: number) => (m.setU32(out, this.fd(fd).write(m.iovecs(iovs, n))), OK),
+      fd_write: (fd: number, iovs: number, n: number, out: number) => (m.setU32(out, this.fd(fd).write(m.firstIovec(iovs, n))), OK),
       fd_pwrite: (fd: number, iovs: number, n: number, offset: bigint, out: number) =>
-        (m.setU32(out, this.fd(fd).pwrite(m.iovecs(iovs, n), offset)), OK),
-      fd_read: (fd: number, iovs: number, n: number, out: number) => (m.setU32(out, this.fd(fd).read(m.iovecs(iovs, n))), OK),
+        (m.setU32(out, this.fd(fd).pwrite(m.firstIovec(iovs, n), offset)), OK),
+      fd_read: (fd: number, iovs: number, n: number, out: number) => (m.setU32(out, this.fd(fd).read(m.firstIovec(iovs, n))), OK),
       fd_pread: (fd: number, iovs: number, n: number, offset: bigint, out: number) =>
-        (m.setU32(out, this.fd(fd).pread(m.iovecs(iovs, n), offset)), OK),
+        (m.setU32(out, this.fd(fd).pread(m.firstIovec(iovs, n), offset)), OK),
       fd_seek: (fd: number, offset: bigint, whence: number, out: number) => (m.setU64(out, this.fd(fd).seek(offset, whence)), OK),
       fd_tell: (fd: number, out: number) => (m.setU64(out, this.fd(fd).tell()), OK),
       fd_close: (fd: number) => (this.fds.close(fd), OK),
