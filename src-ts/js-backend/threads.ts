@@ -11,12 +11,12 @@ export const JS_WORKERS_ENV = 'MIMOBOX_JS_WORKERS';
 /** Idle threads beyond one per CPU are stopped after this long, so a burst does not keep them. */
 const IDLE_WORKER_MS = 2000;
 /**
- * A guest thread's JS heap: the WASI layer's objects and directory listings
- * (guest linear memory and stdin are ArrayBuffers outside it). Set so a host
+ * A guest thread's JS heap holds only the WASI layer's objects (guest linear
+ * memory and stdin are ArrayBuffers outside it). Its own limit means a host
  * started with a small --max-old-space-size does not shrink it, and a thread
- * that leaks cannot take the host's heap.
+ * cannot take the host's whole heap.
  */
-const WORKER_LIMITS = { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32 } as const;
+const WORKER_LIMITS = { maxOldGenerationSizeMb: 256 } as const;
 
 // ---- the process-wide threads ----------------------------------------------
 

@@ -133,6 +133,15 @@ lowerThreadPriority();
 const COLLECT_AFTER_BYTES = 4 * 1024 * 1024;
 /** Also after a long run (tables, host-side buffers): a few ms of GC is noise next to it. */
 const COLLECT_AFTER_MS = 50;
+/**
+ * And after this many executes since the last collection: short guests leave
+ * instances and guest memories (64 KiB and up, outside the heap) that a
+ * thread with little else to do keeps for long. A collection of this small
+ * heap takes about a millisecond, well under 1 % of 250 executes; it keeps
+ * the process smaller (2,000 hello executes: 101 MiB RSS instead of 115).
+ */
+const COLLECT_EVERY = 250;
+let sinceCollect = 0;
 const collectGarbage: (() => void) | undefined = (() => {
   try {
     // `gc` exists only in contexts made while --expose-gc is on: make one, then turn it off again.
@@ -155,5 +164,8 @@ parentPort?.on('message', (job: JobMessage) => {
   }
   parentPort?.postMessage(outcome);
   const held = (outcome.memoryBytes ?? 0) + job.stdin.byteLength;
-  if (held > COLLECT_AFTER_BYTES || performance.now() - started > COLLECT_AFTER_MS) collectGarbage?.();
+  if (held > COLLECT_AFTER_BYTES || performance.now() - started > COLLECT_AFTER_MS || ++sinceCollect >= COLLECT_EVERY) {
+    sinceCollect = 0;
+    collectGarbage?.();
+  }
 });
