@@ -10,7 +10,7 @@ import type { JobMessage, JobOutcome } from './protocol.js';
 import { classifyTrap } from './traps.js';
 import { ExitSignal, Wasi } from './wasi.js';
 import { HOST_CALL, WASI_MODULE } from './wasi-defs.js';
-import { FUEL_EXPORT, GROW_FUEL_EXPORT, NO_REFUSED_GROW, OUT_OF_FUEL, SAVED_FUEL_EXPORT } from './instrument.js';
+import { FuelCounters } from './fuel-counters.js';
 
 function run(job: JobMessage): JobOutcome {
   const stdout = new CappedOutput(job.output, 0, job.maxOutputBytes);
@@ -22,18 +22,14 @@ function run(job: JobMessage): JobOutcome {
     wake: new Int32Array(job.wake),
   });
   let memory: WebAssembly.Memory | undefined;
-  let fuel: WebAssembly.Global | undefined;
-  let savedFuel: WebAssembly.Global | undefined;
-  let growFuel: WebAssembly.Global | undefined;
+  let fuel: FuelCounters | undefined;
   let outcome: JobOutcome;
   try {
     const instance = new WebAssembly.Instance(job.module, importObject(job, wasi));
     const m = instance.exports.memory;
     memory = m instanceof WebAssembly.Memory ? m : undefined;
     wasi.memory = memory;
-    fuel = job.fuel === undefined ? undefined : fuelCounter(instance, FUEL_EXPORT, job.fuel);
-    savedFuel = job.fuel === undefined ? undefined : fuelCounter(instance, SAVED_FUEL_EXPORT, job.fuel);
-    growFuel = job.fuel === undefined ? undefined : instance.exports[GROW_FUEL_EXPORT] as WebAssembly.Global;
+    if (job.fuel !== undefined) fuel = FuelCounters.attach(instance, job.fuel);
     if (job.initialize) (instance.exports._initialize as () => unknown)();
     const value = (instance.exports[job.entry] as () => unknown)();
     // A command's _start returns nothing; main or a named entry may return an i32 exit code.
@@ -49,31 +45,12 @@ function run(job: JobMessage): JobOutcome {
   } finally {
     wasi.closeAll();
   }
-  let counter = fuel?.value as bigint | undefined;
-  if (counter === OUT_OF_FUEL) outcome = { exitCode: null, fuelExhausted: true };
+  if (fuel?.exhausted) outcome = { exitCode: null, fuelExhausted: true };
   const final = refusedGrow(outcome, memory, job.memoryLimitBytes);
-  // After a trap (or the refused grow native traps at) wasmtime knows only the
-  // counter's last stored value (instrument.ts).
-  if (counter !== undefined && counter !== OUT_OF_FUEL && final.trap !== undefined) {
-    const atGrow = growFuel?.value as bigint | undefined;
-    counter = final.trap === 'memory' && atGrow !== undefined && atGrow !== NO_REFUSED_GROW ? atGrow : savedFuel?.value as bigint;
-  }
-  if (job.fuel !== undefined) {
-    const budget = BigInt(job.fuel);
-    // As wasmtime reports it: budget minus what is left, never more than the budget
-    // (0 when it never got to run).
-    final.fuelConsumed = counter === undefined ? 0 : Number(counter >= 0n ? budget : budget + counter);
-  }
+  // 0 when it never got to run (instantiation failed).
+  if (job.fuel !== undefined) final.fuelConsumed = fuel ? fuel.consumed(final.trap) : 0;
   if (memory) final.memoryBytes = memory.buffer.byteLength;
   return final;
-}
-
-/** Sets the metered module's counter to -budget (instrument.ts) and returns it. */
-function fuelCounter(instance: WebAssembly.Instance, name: string, budget: number): WebAssembly.Global {
-  const g = instance.exports[name];
-  if (!(g instanceof WebAssembly.Global)) throw new Error('the metered module has no fuel counter');
-  g.value = -BigInt(budget);
-  return g;
 }
 
 /** Thrown by an import linked as a trap (unknownImports: 'trap'); names the import. */
