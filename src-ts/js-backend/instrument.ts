@@ -38,6 +38,12 @@ export const SAVED_FUEL_EXPORT = '__mimobox_fuel_saved';
  */
 export const GROW_FUEL_EXPORT = '__mimobox_fuel_at_refused_grow';
 export const NO_REFUSED_GROW = 0x7fff_ffff_ffff_fffen;
+/**
+ * A module's start function, exported under this name instead of run at
+ * instantiation: the runner sets the budget first, then calls it (adding the
+ * 2 units wasmtime charges around it), so it is counted as on native.
+ */
+export const START_EXPORT = '__mimobox_start';
 /** The counter's value once a check found the budget spent. */
 export const OUT_OF_FUEL = 0x7fff_ffff_ffff_ffffn;
 /** Before the runner sets the budget (a start function runs first): effectively unlimited. */
@@ -164,7 +170,13 @@ function rewrite(bytes: Uint8Array, layout: ModuleLayout): Uint8Array {
   const replaced = new Map<number, Uint8Array>();
   replaced.set(6, withEntries(bytes, globalSec, [newGlobal, newGlobal, growInit]));
   const exp = (n: string, index: number) => [...leb(Buffer.byteLength(n)), ...Buffer.from(n), 0x03, ...leb(index)];
-  replaced.set(7, withEntries(bytes, list.find((s) => s.id === 7), [exp(FUEL_EXPORT, fuelGlobal), exp(SAVED_FUEL_EXPORT, savedGlobal), exp(GROW_FUEL_EXPORT, growGlobal)]));
+  const exports = [exp(FUEL_EXPORT, fuelGlobal), exp(SAVED_FUEL_EXPORT, savedGlobal), exp(GROW_FUEL_EXPORT, growGlobal)];
+  const start = list.find((s) => s.id === 8);
+  if (start) {
+    exports.push([...leb(Buffer.byteLength(START_EXPORT)), ...Buffer.from(START_EXPORT), 0x00, ...leb(new OpReader(bytes, start.contentStart, start.end).u32())]);
+    replaced.set(8, new Uint8Array(0)); // dropped below
+  }
+  replaced.set(7, withEntries(bytes, list.find((s) => s.id === 7), exports));
   const code = list.find((s) => s.id === 10);
   if (code) {
     const ctx: Omit<Ctx, 'scratch32' | 'scratch64'> = {
@@ -179,7 +191,7 @@ function rewrite(bytes: Uint8Array, layout: ModuleLayout): Uint8Array {
 
   const out = new Sink();
   out.add(bytes.subarray(0, 8));
-  const pending = new Set(replaced.keys());
+  const pending = new Set([...replaced.keys()].filter((id) => id !== 8));
   const emitUpTo = (rank: number) => {
     for (const id of [...pending].sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b))) {
       if (ORDER.indexOf(id) < rank) {
@@ -190,6 +202,7 @@ function rewrite(bytes: Uint8Array, layout: ModuleLayout): Uint8Array {
   };
   for (const s of list) {
     if (s.id !== 0) emitUpTo(ORDER.indexOf(s.id));
+    if (s.id === 8 && replaced.has(8)) continue;
     if (pending.has(s.id)) {
       section(out, s.id, replaced.get(s.id) as Uint8Array);
       pending.delete(s.id);

@@ -29,7 +29,10 @@ function run(job: JobMessage): JobOutcome {
     const m = instance.exports.memory;
     memory = m instanceof WebAssembly.Memory ? m : undefined;
     wasi.memory = memory;
-    if (job.fuel !== undefined) fuel = FuelCounters.attach(instance, job.fuel);
+    if (job.fuel !== undefined) {
+      fuel = FuelCounters.attach(instance, job.fuel);
+      fuel.runStart(instance);
+    }
     if (job.initialize) (instance.exports._initialize as () => unknown)();
     const value = (instance.exports[job.entry] as () => unknown)();
     // A command's _start returns nothing; main or a named entry may return an i32 exit code.

@@ -32,6 +32,8 @@ const CASES: FuelCase[] = [
   { name: 'memory_bomb (malloc to the cap)', cmd: [c('memory_bomb')], fuel: BIG },
   { name: 'fuel_ops (every specially counted construct)', cmd: [wat('fuel_ops')], fuel: BIG },
   { name: 'fuel_ops, out of fuel before a 60,000-byte memory.fill', cmd: [wat('fuel_ops'), 'fill'], fuel: 5_000, exhausts: true },
+  { name: 'start_fn (a start function, counted)', cmd: [wat('start_fn')], fuel: BIG },
+  { name: 'start_fn, out of fuel in the start function', cmd: [wat('start_fn')], fuel: 50, exhausts: true },
   { name: 'loop, out of fuel', cmd: [wat('loop')], fuel: 1_000_000, exhausts: true },
   { name: 'loop_calls, out of fuel', cmd: [wat('loop_calls')], fuel: 1_000_003, exhausts: true },
   { name: 'nbody 100000, out of fuel mid-run', cmd: [c('nbody'), '100000'], fuel: 5_000_000, exhausts: true },

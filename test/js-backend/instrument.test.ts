@@ -2,7 +2,7 @@
 // validates, keeps its index spaces, and counts as documented.
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { FUEL_EXPORT, instrumentFuel, OUT_OF_FUEL } from '../../dist/esm/js-backend/instrument.js';
+import { FUEL_EXPORT, instrumentFuel, OUT_OF_FUEL, START_EXPORT } from '../../dist/esm/js-backend/instrument.js';
 import { parseModule } from '../../dist/esm/js-backend/wasm-binary.js';
 import { c, wat } from '../conformance/helpers.js';
 
@@ -27,6 +27,8 @@ describe('instrumentFuel', () => {
     (instance.exports._start as () => void)();
     expect(fuel.value).toBe(-1000n + 9n);
     expect(called).toBe(0);
+    // The start function was taken out of instantiation (the runner calls it after setting the budget).
+    expect(typeof instance.exports[START_EXPORT]).toBe('function');
   });
 
   test('a check at or past the budget marks the counter and traps', async () => {
