@@ -1,7 +1,7 @@
 // JsSandbox: the Sandbox contract on V8's WebAssembly with a WASI preview 1
 // written in TypeScript (wasi.ts), each guest in a worker thread (pool.ts).
 import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { resolve as absolutePath } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { resolveConfig, resolveExecuteOptions, validateCommand, type ResolvedConfig } from '../config.js';
 import { AbortError } from '../errors.js';
@@ -74,7 +74,9 @@ export class JsSandbox implements Sandbox {
     let linked: LinkPlan & EntryPlan;
     try {
       loaded = await loadModule(path, this.limits, this.config.logger);
-      linked = { ...planImports(loaded.imports, this.config.unknownImports, resolve(path)), ...planEntry(loaded.functions, entry, resolve(path)) };
+      // What to link and call, from the import and export lists, before anything is instantiated.
+      const where = absolutePath(path);
+      linked = { ...planImports(loaded.imports, this.config.unknownImports, where), ...planEntry(loaded.functions, entry, where) };
       await previous;
     } catch (e) {
       await previous;
