@@ -22,7 +22,10 @@ export interface Preopen {
 }
 
 export interface ResolvedPath {
-  /** Host path: root joined with `parts`; no component but possibly the last is a symlink. */
+  /**
+   * Host path: root joined with `parts`, plus the guest path's trailing "/" if it had one;
+   * no component but possibly the last is a symlink.
+   */
   host: string;
   /** Components below the preopen root. */
   parts: string[];
@@ -59,13 +62,16 @@ export function resolvePath(pre: Preopen, base: readonly string[], path: string,
   if (path.length === 0) throw new WasiError(ERRNO.NOENT);
   if (path.startsWith('/')) throw new WasiError(ERRNO.PERM);
   const stack = [...base];
+  const floor = base.length;
   let pending = path.split('/');
   let links = 0;
   while (pending.length > 0) {
     const c = pending.shift() as string;
     if (c === '' || c === '.') continue;
     if (c === '..') {
-      if (stack.length === 0) throw new WasiError(ERRNO.PERM);
+      // Never above the directory the path is relative to (cap-std's rule, so
+      // wasmtime's): a descriptor for a subdirectory confines its paths to it.
+      if (stack.length <= floor) throw new WasiError(ERRNO.PERM);
       stack.pop();
       continue;
     }
@@ -94,7 +100,11 @@ export function resolvePath(pre: Preopen, base: readonly string[], path: string,
       throw new WasiError(ERRNO.NOTDIR);
     }
   }
-  const resolved = { host: hostPathOf(pre, stack), parts: stack };
+  // A trailing "/" (or "/.") stays on the host path, so the OS refuses it on a
+  // non-directory as wasmtime's does (ENOTDIR, or ENOENT for a new name); the
+  // last component is not a symlink here (a trailing slash followed it above).
+  const slash = stack.length > 0 && /\/\.?$/.test(path);
+  const resolved = { host: hostPathOf(pre, stack) + (slash ? '/' : ''), parts: stack };
   checkParentInside(pre, resolved);
   return resolved;
 }

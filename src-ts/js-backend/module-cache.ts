@@ -5,22 +5,38 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { MAX_MODULE_BYTES } from '../config.js';
 import { ModuleError } from '../errors.js';
 import type { Logger } from '../types.js';
 import { parseModule, planMemory, WASM_PAGE } from './limits.js';
-import { WASI_MODULE, WASI_SIGNATURES } from './wasi-defs.js';
+import type { ModuleImport } from './linking.js';
+import { unsupportedFeature } from './features.js';
+import { instrumentFuel } from './instrument.js';
+import { functionType, type FuncType } from './wasm-binary.js';
 
 export interface LoadedModule {
   module: WebAssembly.Module;
-  entry: '_start' | 'main';
+  imports: ModuleImport[];
+  /** Function exports, with their types when the type section was read. */
+  functions: Map<string, FuncType | undefined>;
   /** Set when the module cannot start under the memory cap (reported as a memory trap). */
   refusal?: string;
 }
 
+export interface LoadLimits {
+  memoryLimitBytes: number;
+  maxModuleBytes: number;
+  /** Instrument for fuel (instrument.ts): a separate compiled module. */
+  metered: boolean;
+}
+
 const MAX_ENTRIES = 64;
 const byHash = new Map<string, LoadedModule>();
-/** path+size+mtime+inode -> hash key: lets an unchanged file skip reading and hashing. */
+/**
+ * The file's identity -> hash key: lets an unchanged file skip reading and
+ * hashing. Device, inode, size, mtime and ctime (ns), as the native cache:
+ * a rewrite in place keeps size and mtime if the writer resets them, but not
+ * its ctime; a replace-by-rename gets a new inode.
+ */
 const byStat = new Map<string, string>();
 
 function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
@@ -29,7 +45,9 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
   if (map.size > MAX_ENTRIES) map.delete(map.keys().next().value as K);
 }
 
-export async function loadModule(path: string, memoryLimitBytes: number, logger?: Logger): Promise<LoadedModule> {
+const mib = (bytes: number): string => `${Math.round((bytes / 1048576) * 100) / 100} MiB`;
+
+export async function loadModule(path: string, limits: LoadLimits, logger?: Logger): Promise<LoadedModule> {
   const abs = resolve(path);
   const where = abs === path ? abs : `${abs} (cmd[0] "${path}", relative to the process cwd)`;
   let st;
@@ -44,23 +62,21 @@ export async function loadModule(path: string, memoryLimitBytes: number, logger?
   if (st.isDirectory()) {
     throw new ModuleError('MODULE_NOT_FOUND', `module path ${where} is a directory, not a .wasm file: pass the path of a WebAssembly module`);
   }
-  if (st.size > BigInt(MAX_MODULE_BYTES)) {
-    throw new ModuleError('MODULE_TOO_LARGE', `module file ${where} is ${st.size} bytes, over the ${MAX_MODULE_BYTES / 1048576} MiB limit: strip it (wasm-strip) or split it`);
-  }
-  const capPages = Math.floor(memoryLimitBytes / WASM_PAGE);
-  const statKey = `${abs}\0${st.size}\0${st.mtimeNs}\0${st.ino}\0${capPages}`;
+  const tooLarge = (size: bigint | number) => new ModuleError('MODULE_TOO_LARGE',
+    `module file ${where} is ${size} bytes, over the ${mib(limits.maxModuleBytes)} limit: strip it (wasm-strip), or raise maxModuleMb`);
+  if (st.size > BigInt(limits.maxModuleBytes)) throw tooLarge(st.size);
+  const capPages = Math.floor(limits.memoryLimitBytes / WASM_PAGE);
+  const statKey = [abs, st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs, capPages, limits.metered].join('\0');
   const known = byStat.get(statKey);
   const hit = known === undefined ? undefined : byHash.get(known);
   if (hit) return hit;
 
   const bytes = new Uint8Array(await readFile(abs));
-  if (bytes.length > MAX_MODULE_BYTES) {
-    throw new ModuleError('MODULE_TOO_LARGE', `module file ${where} is ${bytes.length} bytes, over the ${MAX_MODULE_BYTES / 1048576} MiB limit`);
-  }
-  const key = `${createHash('sha256').update(bytes).digest('hex')}:${capPages}`;
+  if (bytes.length > limits.maxModuleBytes) throw tooLarge(bytes.length);
+  const key = `${createHash('sha256').update(bytes).digest('hex')}:${capPages}${limits.metered ? ':fuel' : ''}`;
   let loaded = byHash.get(key);
   if (!loaded) {
-    loaded = await compile(bytes, where, memoryLimitBytes);
+    loaded = await compile(bytes, where, limits);
     remember(byHash, key, loaded);
     logger?.('info', `compiled ${abs} and cached it in memory (${key.slice(0, 12)})`);
   }
@@ -68,45 +84,40 @@ export async function loadModule(path: string, memoryLimitBytes: number, logger?
   return loaded;
 }
 
-async function compile(bytes: Uint8Array, where: string, memoryLimitBytes: number): Promise<LoadedModule> {
-  const layout = parseModule(bytes);
-  const plan = planMemory(bytes, layout, memoryLimitBytes);
+async function compile(original: Uint8Array, where: string, limits: LoadLimits): Promise<LoadedModule> {
+  let bytes = original;
+  let layout = parseModule(bytes);
+  if (limits.metered && layout) {
+    bytes = instrumentFuel(bytes, layout, where);
+    layout = parseModule(bytes);
+  }
+  const plan = planMemory(bytes, layout, limits.memoryLimitBytes);
   let module: WebAssembly.Module;
   try {
     module = await WebAssembly.compile(plan.bytes as Uint8Array<ArrayBuffer>);
   } catch (e) {
-    throw new ModuleError('MODULE_INVALID', `module file ${where} is not a valid WebAssembly module (${e instanceof Error ? e.message : String(e)}): build it for wasm32-wasip1`);
-  }
-  checkImports(module, layout?.types, layout?.imports, where);
-  const exports = WebAssembly.Module.exports(module);
-  const fn = (name: string) => exports.some((x) => x.name === name && x.kind === 'function');
-  const entry = fn('_start') ? '_start' : fn('main') ? 'main' : undefined;
-  if (!entry) {
-    throw new ModuleError('NO_ENTRY', `module has no _start or main export: ${where}: build it as a WASI command (a program with main), not a library/reactor`);
-  }
-  return plan.refusal === undefined ? { module, entry } : { module, entry, refusal: plan.refusal };
-}
-
-/** Every import must be a wasi_snapshot_preview1 function of the right type (what the native linker provides). */
-function checkImports(
-  module: WebAssembly.Module,
-  types: { params: string; results: string }[] | undefined,
-  rawImports: { module: string; name: string; kind: number; typeIndex?: number }[] | undefined,
-  where: string,
-): void {
-  for (const imp of WebAssembly.Module.imports(module)) {
-    const sig = imp.module === WASI_MODULE && imp.kind === 'function' ? WASI_SIGNATURES[imp.name] : undefined;
-    if (!sig) {
-      throw new ModuleError('IMPORT_MISSING', `module ${where} imports ${imp.module}.${imp.name} (${imp.kind}), which the sandbox does not provide: only wasi_snapshot_preview1 functions are available`);
+    const message = e instanceof Error ? e.message : String(e);
+    const feature = unsupportedFeature(message);
+    if (feature) {
+      throw new ModuleError('MODULE_UNSUPPORTED', `module file ${where} needs ${feature}, which this Node's WebAssembly engine ` +
+        `(V8 ${process.versions.v8}) does not support: the native backend runs it (backend: 'native')`, { cause: e });
     }
+    throw new ModuleError('MODULE_INVALID', `module file ${where} is not a valid WebAssembly module (${message}): build it for wasm32-wasip1`);
   }
-  if (!types || !rawImports) return;
-  for (const imp of rawImports) {
-    if (imp.kind !== 0 || imp.typeIndex === undefined) continue;
-    const want = WASI_SIGNATURES[imp.name];
-    const got = types[imp.typeIndex];
-    if (want && got && (got.params !== want.params || got.results !== want.results)) {
-      throw new ModuleError('IMPORT_MISSING', `module ${where} imports ${imp.module}.${imp.name} with the wrong type: the sandbox provides it with a different signature`);
-    }
+  // The binary reader's lists are in the same order as V8's; it adds the types.
+  const rawImports = layout?.imports ?? [];
+  const imports: ModuleImport[] = WebAssembly.Module.imports(module).map((imp, i) => {
+    const raw = rawImports[i];
+    const typeIndex = raw && raw.kind === 0 && raw.name === imp.name ? raw.typeIndex : undefined;
+    return { module: imp.module, name: imp.name, kind: imp.kind, type: typeIndex === undefined ? undefined : layout?.types?.[typeIndex] };
+  });
+  const functions = new Map<string, FuncType | undefined>();
+  for (const exp of WebAssembly.Module.exports(module)) {
+    if (exp.kind !== 'function') continue;
+    const raw = layout?.exports.find((x) => x.name === exp.name && x.kind === 0);
+    functions.set(exp.name, raw && layout ? functionType(layout, raw.index) : undefined);
   }
+  const loaded: LoadedModule = { module, imports, functions };
+  if (plan.refusal !== undefined) loaded.refusal = plan.refusal;
+  return loaded;
 }

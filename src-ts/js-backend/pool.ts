@@ -8,11 +8,13 @@
 // a thread, and for its memory cap from the process budget (memory-budget.ts);
 // queueTimeoutMs covers all three waits. At the deadline or on abort the
 // worker is terminated (V8 stops even a call-free loop) and replaced lazily.
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { AbortError, ResourceError } from '../errors.js';
+import { InternalError, AbortError, ResourceError } from '../errors.js';
 import { outputBufferSize, readCaptured, type CapturedStream } from './limits.js';
 import type { JobMessage, JobOutcome } from './protocol.js';
+import { JS_WORKERS_ENV, sharedHost, type Slot, type WorkerHost } from './threads.js';
+import type { Worker } from 'node:worker_threads';
+
+export { JS_WORKERS_ENV, jsWorkerLimit, jsWorkerStats } from './threads.js';
 
 export type PoolJob = Omit<JobMessage, 'output' | 'wake' | 'maxOutputBytes'>;
 
@@ -46,176 +48,12 @@ const RETIRE_MEMORY_BYTES = 32 * 1024 * 1024;
  * gigabytes before the GC caught up (bench, maxOutputBytes 2 MiB).
  */
 const KEEP_OUTPUT_BUFFER_BYTES = 2 * 16 * 1024 * 1024 + 64;
-export const JS_WORKERS_ENV = 'MIMOBOX_JS_WORKERS';
-/** Idle threads beyond one per CPU are stopped after this long, so a burst does not keep them. */
-const IDLE_WORKER_MS = 2000;
+const workerStartError = (reason: string, cause?: unknown): InternalError =>
+  new InternalError(`the JS backend could not start a worker thread for this execute: ${reason}`, { cause });
 
 const abortError = (signal: AbortSignal): AbortError =>
   new AbortError(`the execute was aborted: ${String(signal.reason ?? 'no reason given')}`);
 const destroyedError = (): AbortError => new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
-
-// ---- the process-wide threads ----------------------------------------------
-
-interface Running {
-  message(outcome: JobOutcome): void;
-  failed(reason: string): void;
-}
-
-interface Slot {
-  worker: Worker | undefined;
-  output: SharedArrayBuffer | undefined;
-  wake: Int32Array;
-  current: Running | undefined;
-  busy: boolean;
-  idleTimer: NodeJS.Timeout | undefined;
-}
-
-interface ThreadWaiter {
-  grant(slot: Slot): void;
-}
-
-/** The most JS-backend guests that run at once in this process (= worker threads). */
-export function jsWorkerLimit(): number {
-  const raw = process.env[JS_WORKERS_ENV];
-  if (raw !== undefined && /^\d+$/.test(raw.trim()) && Number(raw) > 0) return Number(raw);
-  return Math.max(8, 4 * availableParallelism());
-}
-
-class WorkerHost {
-  private readonly slots: Slot[] = [];
-  private readonly waiters: ThreadWaiter[] = [];
-
-  constructor(readonly limit: number, private readonly workerUrl: URL) {}
-
-  /** A thread for one execute; waits first-come first-served when all are busy. */
-  acquire(timeoutMs: number | undefined, signal: AbortSignal, timeoutError: () => Error): Promise<Slot> {
-    if (signal.aborted) return Promise.reject(new AbortError());
-    if (this.waiters.length === 0) {
-      const slot = this.take();
-      if (slot) return Promise.resolve(slot);
-    }
-    return new Promise<Slot>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const leave = (e: Error) => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) this.waiters.splice(i, 1);
-        done();
-        reject(e);
-      };
-      const onAbort = () => leave(new AbortError());
-      const done = () => {
-        if (timer) clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-      };
-      const waiter: ThreadWaiter = {
-        grant: (slot) => {
-          done();
-          resolve(slot);
-        },
-      };
-      if (timeoutMs !== undefined) timer = setTimeout(() => leave(timeoutError()), timeoutMs);
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(waiter);
-    });
-  }
-
-  /** Gives the thread back (its worker alive or not) and hands it to the next waiter. */
-  release(slot: Slot): void {
-    slot.current = undefined;
-    slot.worker?.unref();
-    slot.busy = false;
-    const next = this.waiters.shift();
-    if (next) {
-      next.grant(this.take() as Slot);
-      return;
-    }
-    if (slot.worker && !slot.idleTimer) {
-      slot.idleTimer = setTimeout(() => {
-        slot.idleTimer = undefined;
-        const live = this.slots.filter((s) => s.worker).length;
-        if (!slot.busy && slot.worker && live > this.keepWarm) void this.kill(slot);
-      }, IDLE_WORKER_MS);
-      slot.idleTimer.unref();
-    }
-  }
-
-  /** Threads kept alive while idle: one per CPU. */
-  private get keepWarm(): number {
-    return Math.min(this.limit, availableParallelism());
-  }
-
-  private take(): Slot | undefined {
-    let slot = this.slots.find((s) => !s.busy && s.worker) ?? this.slots.find((s) => !s.busy);
-    if (!slot && this.slots.length < this.limit) {
-      slot = {
-        worker: undefined, output: undefined, wake: new Int32Array(new SharedArrayBuffer(4)), current: undefined,
-        busy: false, idleTimer: undefined,
-      };
-      this.slots.push(slot);
-    }
-    if (slot) {
-      slot.busy = true;
-      if (slot.idleTimer) clearTimeout(slot.idleTimer);
-      slot.idleTimer = undefined;
-    }
-    return slot;
-  }
-
-  worker(slot: Slot): Worker {
-    if (slot.worker) return slot.worker;
-    // Inherit the host's flags except those that only make sense for the main
-    // script (`node --input-type=module -e ...` would stop the worker from loading).
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    const worker = new Worker(this.workerUrl, { execArgv });
-    worker.unref();
-    const gone = (reason: string) => {
-      if (slot.worker !== worker) return;
-      slot.worker = undefined;
-      slot.current?.failed(reason);
-    };
-    worker.on('message', (outcome: JobOutcome) => {
-      if (slot.worker === worker) slot.current?.message(outcome);
-    });
-    worker.on('error', (e) => gone(e instanceof Error ? e.message : String(e)));
-    worker.on('exit', (code) => gone(`the worker exited with code ${code}`));
-    slot.worker = worker;
-    return worker;
-  }
-
-  /** Stops the slot's worker (a running guest with it); the next execute on the slot spawns a new one. */
-  async kill(slot: Slot): Promise<void> {
-    const worker = slot.worker;
-    if (!worker) return;
-    slot.worker = undefined;
-    // An idle thread's output buffer goes with it.
-    if (!slot.busy) slot.output = undefined;
-    // Wake a guest sleeping in poll_oneoff so the thread stops at once.
-    Atomics.store(slot.wake, 0, 1);
-    Atomics.notify(slot.wake, 0);
-    await worker.terminate();
-  }
-
-  stats(): { threads: number; busy: number; waiting: number; limit: number } {
-    return {
-      threads: this.slots.filter((s) => s.worker).length,
-      busy: this.slots.filter((s) => s.busy).length,
-      waiting: this.waiters.length,
-      limit: this.limit,
-    };
-  }
-}
-
-let host: WorkerHost | undefined;
-
-function sharedHost(workerUrl: URL): WorkerHost {
-  host ??= new WorkerHost(jsWorkerLimit(), workerUrl);
-  return host;
-}
-
-/** For tests and monitoring: the JS backend's process-wide threads. */
-export function jsWorkerStats(): { threads: number; busy: number; waiting: number; limit: number } {
-  return host?.stats() ?? { threads: 0, busy: 0, waiting: 0, limit: jsWorkerLimit() };
-}
 
 // ---- one sandbox's executes --------------------------------------------------
 
@@ -343,7 +181,18 @@ export class WorkerPool {
     const need = outputBufferSize(cap);
     if (slot.output?.byteLength !== need) slot.output = new SharedArrayBuffer(need);
     const output = slot.output;
-    const worker = this.host.worker(slot);
+    let worker: Worker;
+    try {
+      worker = this.host.worker(slot);
+    } catch (e) {
+      // new Worker throws for bad options or when the OS has no thread to give.
+      releaseBudget();
+      this.host.release(slot);
+      this.active.delete(handle);
+      w.reject(workerStartError(e instanceof Error ? e.message : String(e), e));
+      if (!this.destroyed) this.pump();
+      return;
+    }
     worker.ref();
     Atomics.store(slot.wake, 0, 0);
     const started = performance.now();
@@ -390,11 +239,15 @@ export class WorkerPool {
         release();
         w.resolve(r);
       },
-      failed: (reason) => {
+      failed: (reason, starting) => {
         if (!finish()) return;
-        const r = collect({ exitCode: null, trap: 'other', error: `the sandbox worker died: ${reason}` }, false);
         release();
-        w.resolve(r);
+        // A thread that never ran is the sandbox's failure, not the guest's result.
+        if (starting) {
+          w.reject(workerStartError(reason));
+          return;
+        }
+        w.resolve(collect({ exitCode: null, trap: 'other', error: `the sandbox worker died: ${reason}` }, false));
       },
     };
     handle.destroy = async () => {
@@ -411,7 +264,7 @@ export class WorkerPool {
     try {
       worker.postMessage(message);
     } catch (e) {
-      slot.current.failed(e instanceof Error ? e.message : String(e));
+      slot.current.failed(e instanceof Error ? e.message : String(e), false);
     }
   }
 }

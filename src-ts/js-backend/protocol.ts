@@ -5,7 +5,14 @@ import type { TrapKind } from '../types.js';
 
 export interface JobMessage {
   module: WebAssembly.Module;
-  entry: '_start' | 'main';
+  /** The export to call; see linking.ts. */
+  entry: string;
+  /** Call `_initialize` first. */
+  initialize: boolean;
+  /** The fuel budget of a module instrumented by instrument.ts; undefined: not metered. */
+  fuel?: number;
+  /** Function imports to link as traps (unknownImports: 'trap'). */
+  traps: { module: string; name: string }[];
   args: string[];
   env: string[];
   stdin: Uint8Array;
@@ -24,6 +31,10 @@ export interface JobOutcome {
   error?: string;
   /** Set when instantiation failed at link time (should not happen: imports are checked first). */
   linkError?: string;
+  /** Fuel used (metered modules only): what wasmtime would report, the budget when it ran out. */
+  fuelConsumed?: number;
+  /** The fuel budget stopped the guest. */
+  fuelExhausted?: boolean;
   /** Size of the guest's linear memory at the end (the pool replaces workers that held a lot). */
   memoryBytes?: number;
 }

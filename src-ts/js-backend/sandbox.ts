@@ -1,15 +1,17 @@
 // JsSandbox: the Sandbox contract on V8's WebAssembly with a WASI preview 1
 // written in TypeScript (wasi.ts), each guest in a worker thread (pool.ts).
 import { realpathSync } from 'node:fs';
+import { resolve as absolutePath } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { resolveConfig, resolveExecuteOptions, validateCommand, type ResolvedConfig } from '../config.js';
-import { AbortError, ConfigError } from '../errors.js';
+import { AbortError } from '../errors.js';
 import { moduleUrl } from '../module-url.js';
 import { checkFitsBudget, reserveMemory } from '../memory-budget.js';
 import { buildResult } from '../result.js';
 import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult } from '../types.js';
 import type { Preopen } from './fs.js';
-import { loadModule } from './module-cache.js';
+import { planEntry, planImports, type EntryPlan, type LinkPlan } from './linking.js';
+import { loadModule, type LoadedModule, type LoadLimits } from './module-cache.js';
 import { WorkerPool } from './pool.js';
 
 export interface JsSandboxOptions {
@@ -23,15 +25,19 @@ export class JsSandbox implements Sandbox {
   private readonly warnings: string[];
   private readonly preopens: Preopen[];
   private readonly pool: WorkerPool;
+  private readonly limits: LoadLimits;
+  private readonly fuel: number | undefined;
   private destroyed = false;
   /** Settles once the latest execute has joined the pool's queue. */
   private enqueued: Promise<void> = Promise.resolve();
 
   constructor(config: SandboxConfig = {}, options: JsSandboxOptions = {}) {
     this.config = resolveConfig(config, availableParallelism());
-    if (typeof this.config.fuel === 'number') {
-      throw new ConfigError('fuel', "fuel metering is native-only: the pure-JS backend has no instruction counter; remove `fuel` (the timeout still applies) or use backend: 'native'");
-    }
+    // Only an exact budget meters (fuel: N); unset and null run the plain module, as before.
+    this.fuel = typeof this.config.fuel === 'number' ? this.config.fuel : undefined;
+    this.limits = {
+      memoryLimitBytes: this.config.memoryLimitBytes, maxModuleBytes: this.config.maxModuleBytes, metered: this.fuel !== undefined,
+    };
     const c = config as Record<string, unknown>;
     this.warnings = [...this.config.warnings];
     if (c.cacheDir !== undefined) {
@@ -54,7 +60,7 @@ export class JsSandbox implements Sandbox {
   async execute(cmd: string[], opts: ExecuteOptions = {}): Promise<SandboxResult> {
     if (this.destroyed) throw new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
     const { path, args } = validateCommand(cmd);
-    const { env, stdin, signal } = resolveExecuteOptions(opts, this.config.env);
+    const { env, stdin, signal, entry } = resolveExecuteOptions(opts, this.config.env);
     // A cap over the whole process budget could never run: fail now, not after queueing.
     checkFitsBudget(this.config.memoryLimitBytes);
 
@@ -64,9 +70,13 @@ export class JsSandbox implements Sandbox {
     const previous = this.enqueued;
     let enqueue!: () => void;
     this.enqueued = new Promise<void>((resolve) => (enqueue = resolve));
-    let loaded: Awaited<ReturnType<typeof loadModule>>;
+    let loaded: LoadedModule;
+    let linked: LinkPlan & EntryPlan;
     try {
-      loaded = await loadModule(path, this.config.memoryLimitBytes, this.config.logger);
+      loaded = await loadModule(path, this.limits, this.config.logger);
+      // What to link and call, from the import and export lists, before anything is instantiated.
+      const where = absolutePath(path);
+      linked = { ...planImports(loaded.imports, this.config.unknownImports, where), ...planEntry(loaded.functions, entry, where) };
       await previous;
     } catch (e) {
       await previous;
@@ -80,12 +90,13 @@ export class JsSandbox implements Sandbox {
       return buildResult({
         stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: 1, timedOut: false, trap: 'memory',
         error: loaded.refusal, elapsedMs: performance.now() - started, stdoutTruncated: false,
-        stderrTruncated: false, stdoutBytes: 0, stderrBytes: 0,
+        stderrTruncated: false, stdoutBytes: 0, stderrBytes: 0, fuelConsumed: this.fuel === undefined ? null : 0,
       }, this.warnings, 'js');
     }
     const running = this.pool.run(
       {
-        module: loaded.module, entry: loaded.entry, args,
+        module: loaded.module, entry: linked.entry, initialize: linked.initialize, traps: linked.traps, args,
+        ...(this.fuel === undefined ? {} : { fuel: this.fuel }),
         env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         stdin: new Uint8Array(stdin), preopens: this.preopens, memoryLimitBytes: this.config.memoryLimitBytes,
       },
@@ -94,9 +105,12 @@ export class JsSandbox implements Sandbox {
     enqueue(); // pool.run queued it synchronously
     const r = await running;
     const o = r.outcome;
+    const fuelOut = o.fuelExhausted === true;
     return buildResult({
-      stdout: r.stdout.bytes, stderr: r.stderr.bytes, exitCode: o.exitCode, timedOut: r.timedOut,
-      trap: o.trap ?? null, error: o.error ?? o.linkError ?? null, elapsedMs: r.elapsedMs,
+      stdout: r.stdout.bytes, stderr: r.stderr.bytes, exitCode: o.exitCode, timedOut: r.timedOut || fuelOut,
+      trap: o.trap ?? null, elapsedMs: r.elapsedMs, fuelConsumed: o.fuelConsumed ?? null,
+      // Native's words: src-rs/run.rs.
+      error: fuelOut ? `fuel budget exhausted after ${r.elapsedMs.toFixed(0)} ms` : o.error ?? o.linkError ?? null,
       stdoutTruncated: r.stdout.truncated, stderrTruncated: r.stderr.truncated,
       stdoutBytes: r.stdout.total, stderrBytes: r.stderr.total,
     }, this.warnings, 'js');

@@ -59,17 +59,32 @@ export const FILE_RIGHTS =
   R.FD_DATASYNC | R.FD_READ | R.FD_SEEK | R.FD_FDSTAT_SET_FLAGS | R.FD_SYNC | R.FD_TELL |
   R.FD_WRITE | R.FD_ADVISE | R.FD_ALLOCATE | R.FD_FILESTAT_GET | R.FD_FILESTAT_SET_SIZE |
   R.FD_FILESTAT_SET_TIMES | R.POLL_FD_READWRITE;
+/** What wasmtime reports for a directory (its pre-#6265 set, which guests still expect). */
 export const DIR_RIGHTS =
-  R.FD_FDSTAT_SET_FLAGS | R.FD_SYNC | R.FD_DATASYNC | R.PATH_CREATE_DIRECTORY |
-  R.PATH_CREATE_FILE | R.PATH_LINK_SOURCE | R.PATH_LINK_TARGET | R.PATH_OPEN | R.FD_READDIR |
-  R.PATH_READLINK | R.PATH_RENAME_SOURCE | R.PATH_RENAME_TARGET | R.PATH_FILESTAT_GET |
-  R.PATH_FILESTAT_SET_SIZE | R.PATH_FILESTAT_SET_TIMES | R.FD_FILESTAT_GET |
-  R.FD_FILESTAT_SET_TIMES | R.PATH_SYMLINK | R.PATH_REMOVE_DIRECTORY | R.PATH_UNLINK_FILE;
+  R.PATH_CREATE_DIRECTORY | R.PATH_CREATE_FILE | R.PATH_LINK_SOURCE | R.PATH_LINK_TARGET |
+  R.PATH_OPEN | R.FD_READDIR | R.PATH_READLINK | R.PATH_RENAME_SOURCE | R.PATH_RENAME_TARGET |
+  R.PATH_SYMLINK | R.PATH_REMOVE_DIRECTORY | R.PATH_UNLINK_FILE | R.PATH_FILESTAT_GET |
+  R.PATH_FILESTAT_SET_TIMES | R.FD_FILESTAT_GET | R.FD_FILESTAT_SET_TIMES;
 /** Directory rights that change something: dropped on read-only preopens. */
 export const DIR_MUTATE_RIGHTS =
   R.PATH_CREATE_DIRECTORY | R.PATH_CREATE_FILE | R.PATH_LINK_TARGET | R.PATH_RENAME_SOURCE |
   R.PATH_RENAME_TARGET | R.PATH_FILESTAT_SET_SIZE | R.PATH_FILESTAT_SET_TIMES |
   R.FD_FILESTAT_SET_TIMES | R.PATH_SYMLINK | R.PATH_REMOVE_DIRECTORY | R.PATH_UNLINK_FILE;
+
+// ---- struct layouts (byte offsets and sizes, from the witx) ------------------
+
+export const IOVEC = { size: 8, buf: 0, len: 4 } as const;
+export const FDSTAT = { size: 24, filetype: 0, flags: 2, rightsBase: 8, rightsInheriting: 16 } as const;
+export const FILESTAT = { size: 64, dev: 0, ino: 8, filetype: 16, nlink: 24, fileSize: 32, atim: 40, mtim: 48, ctim: 56 } as const;
+export const PRESTAT = { size: 8, tag: 0, nameLen: 4 } as const;
+export const DIRENT = { size: 24, next: 0, ino: 8, namlen: 16, type: 20 } as const;
+/** subscription: userdata, tag, then the union (clock or fd_readwrite) at 16. */
+export const SUBSCRIPTION = {
+  size: 48, userdata: 0, tag: 8, clockId: 16, timeout: 24, precision: 32, clockFlags: 40, fd: 16,
+} as const;
+export const EVENT = { size: 32, userdata: 0, error: 8, type: 10, nbytes: 16, flags: 24 } as const;
+export const EVENTTYPE = { CLOCK: 0, FD_READ: 1, FD_WRITE: 2 } as const;
+export const SUBCLOCKFLAGS = { ABSTIME: 1 } as const;
 
 /**
  * Every wasi_snapshot_preview1 function: params ('i' = i32, 'I' = i64) and results.
@@ -126,3 +141,6 @@ export const WASI_SIGNATURES: Readonly<Record<string, { params: string; results:
 };
 
 export const WASI_MODULE = 'wasi_snapshot_preview1';
+
+/** The one non-WASI import both backends provide: answers -1 ("no host here"). */
+export const HOST_CALL = { module: 'host', name: 'call', params: 'iiii', results: 'i' } as const;

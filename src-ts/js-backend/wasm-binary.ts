@@ -42,6 +42,16 @@ export interface ModuleLayout {
   tableSection: SectionSpan | undefined;
   /** Element type byte of each table in `tables` (0x70 funcref, 0x6f externref). */
   tableTypes: number[];
+  /** Type index of each function the module defines (imported ones come first in the index space). */
+  functions: number[];
+  exports: ExportEntry[];
+}
+
+export interface ExportEntry {
+  name: string;
+  /** 0 func, 1 table, 2 memory, 3 global, 4 tag. */
+  kind: number;
+  index: number;
 }
 
 class Reader {
@@ -134,6 +144,13 @@ function readImports(r: Reader): ImportEntry[] {
   return out;
 }
 
+/** The type of function `index` (imports first, then the module's own), when known. */
+export function functionType(layout: ModuleLayout, index: number): FuncType | undefined {
+  const imported = layout.imports.filter((i) => i.kind === 0);
+  const typeIndex = index < imported.length ? imported[index]?.typeIndex : layout.functions[index - imported.length];
+  return typeIndex === undefined ? undefined : layout.types?.[typeIndex];
+}
+
 /** Reads the layout; returns undefined when the bytes are not a module this reader understands. */
 export function parseModule(bytes: Uint8Array): ModuleLayout | undefined {
   try {
@@ -141,6 +158,7 @@ export function parseModule(bytes: Uint8Array): ModuleLayout | undefined {
     const r = new Reader(bytes, 8);
     const layout: ModuleLayout = {
       types: [], imports: [], tables: [], memories: [], memorySection: undefined, tableSection: undefined, tableTypes: [],
+      functions: [], exports: [],
     };
     while (r.pos < bytes.length) {
       const start = r.pos;
@@ -169,6 +187,12 @@ export function parseModule(bytes: Uint8Array): ModuleLayout | undefined {
           layout.tables.push(s.limits());
         }
         if (complete && s.pos === end) layout.tableSection = { start, end, contentStart };
+      } else if (id === 3) {
+        const n = s.leb();
+        for (let i = 0; i < n; i++) layout.functions.push(s.leb());
+      } else if (id === 7) {
+        const n = s.leb();
+        for (let i = 0; i < n; i++) layout.exports.push({ name: s.name(), kind: s.byte(), index: s.leb() });
       } else if (id === 5) {
         const n = s.leb();
         for (let i = 0; i < n; i++) layout.memories.push(s.limits());

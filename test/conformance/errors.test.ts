@@ -42,10 +42,10 @@ describe.each(BACKENDS)('module errors [%s]', (backend) => {
     expect(e.message).toContain(p);
   });
 
-  test('file over 100 MiB → MODULE_TOO_LARGE', async () => {
+  test('file over the default 256 MiB → MODULE_TOO_LARGE', async () => {
     const p = join(tmp.path, 'huge.wasm');
     const fd = openSync(p, 'w');
-    ftruncateSync(fd, 100 * 1024 * 1024 + 1); // sparse: no disk used
+    ftruncateSync(fd, 256 * 1024 * 1024 + 1); // sparse: no disk used
     closeSync(fd);
     const e = await moduleError(backend, p);
     expect(e.code).toBe('MODULE_TOO_LARGE');
@@ -106,16 +106,15 @@ describe.each(BACKENDS)('config errors [%s]', (backend) => {
 });
 
 describe.skipIf(!BACKENDS.includes('js'))('js-only config', () => {
-  test('fuel on the js backend is a ConfigError that says so', () => {
-    let err: unknown;
-    try {
-      createSandbox({ fuel: 1_000_000 }, { backend: 'js' });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).field).toBe('fuel');
-    expect((err as Error).message).toMatch(/native-only/);
+  test('fuel: N on the js backend meters (fuel.test.ts compares the counts with native)', async () => {
+    const r = await runOnce('js', [wat('hello')], { fuel: 1_000_000 });
+    expect(r.exitCode).toBe(0);
+    expect(r.fuelConsumed).toBe(7);
+  });
+
+  test('fuel unset on the js backend does not meter', async () => {
+    const r = await runOnce('js', [wat('hello')]);
+    expect(r.fuelConsumed).toBeUndefined();
   });
 
   test('fuel: null (metering off) is accepted: the js backend never meters', async () => {

@@ -1,0 +1,160 @@
+// Reads one WebAssembly operator at a time from a function body: its opcode,
+// where it ends, and the few immediates the fuel instrumentation needs. Covers
+// the MVP, sign extension, saturating truncation, bulk memory, reference
+// types, multi-value, tail calls, SIMD and threads: what V8 compiles by
+// default. Anything else throws (the caller refuses to meter the module).
+
+export interface Op {
+  /** First byte, or the prefix (0xfc, 0xfd, 0xfe). */
+  code: number;
+  /** The sub-opcode of a prefixed operator. */
+  sub: number;
+  start: number;
+  end: number;
+  /** For i32.const / i64.const: the value (i64 as bigint). */
+  value?: bigint;
+  /** For memory/table bulk operators and grows: the memory or table index. */
+  index?: number;
+}
+
+export class OpReader {
+  pos: number;
+  constructor(private readonly b: Uint8Array, start: number, private readonly end: number) {
+    this.pos = start;
+  }
+
+  get done(): boolean {
+    return this.pos >= this.end;
+  }
+
+  byte(): number {
+    if (this.pos >= this.end) throw new Error('function body ends mid-instruction');
+    return this.b[this.pos++] as number;
+  }
+
+  u32(): number {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      const x = this.byte();
+      result += (x & 0x7f) * 2 ** shift;
+      if ((x & 0x80) === 0) return result;
+      shift += 7;
+      if (shift > 35) throw new Error('bad LEB128');
+    }
+  }
+
+  /** Signed LEB128 as a bigint (i32.const, i64.const, block types). */
+  sleb(): bigint {
+    let result = 0n;
+    let shift = 0n;
+    let x: number;
+    do {
+      x = this.byte();
+      result |= BigInt(x & 0x7f) << shift;
+      shift += 7n;
+      if (shift > 70n) throw new Error('bad LEB128');
+    } while (x & 0x80);
+    if (x & 0x40) result -= 1n << shift;
+    return result;
+  }
+
+  skip(n: number): void {
+    if (this.pos + n > this.end) throw new Error('function body ends mid-instruction');
+    this.pos += n;
+  }
+
+  private blockType(): void {
+    const t = this.b[this.pos] as number;
+    if (t === 0x63 || t === 0x64) {
+      this.pos++;
+      this.sleb(); // (ref null? ht)
+    } else if (t === 0x40 || (t >= 0x69 && t <= 0x7f)) this.pos++;
+    else this.sleb(); // a type index (multi-value)
+  }
+
+  private memarg(): void {
+    const align = this.u32();
+    if (align & 0x40) this.u32(); // multi-memory: the memory index
+    this.u32(); // offset (u64 for memory64; the LEB reader takes it)
+  }
+
+  next(): Op {
+    const start = this.pos;
+    const code = this.byte();
+    let sub = 0;
+    let value: bigint | undefined;
+    let index: number | undefined;
+    if (code === 0x02 || code === 0x03 || code === 0x04) this.blockType();
+    else if (code === 0x0c || code === 0x0d || code === 0x10 || code === 0x12 || code === 0xd2 || code === 0x14 || code === 0x15) this.u32();
+    else if (code === 0xd4 || code === 0xd6) this.u32();
+    else if (code === 0x0e) {
+      const n = this.u32();
+      for (let i = 0; i <= n; i++) this.u32();
+    } else if (code === 0x11 || code === 0x13) {
+      this.u32();
+      this.u32();
+    } else if (code === 0x1c) {
+      const n = this.u32();
+      for (let i = 0; i < n; i++) this.valType();
+    } else if (code >= 0x20 && code <= 0x26) this.u32();
+    else if (code >= 0x28 && code <= 0x3e) this.memarg();
+    else if (code === 0x3f || code === 0x40) index = this.u32();
+    else if (code === 0x41 || code === 0x42) value = this.sleb();
+    else if (code === 0x43) this.skip(4);
+    else if (code === 0x44) this.skip(8);
+    else if (code === 0xd0) this.sleb(); // heap type
+    else if (code === 0xfc) ({ sub, index } = this.misc());
+    else if (code === 0xfd) sub = this.simd();
+    else if (code === 0xfe) {
+      sub = this.u32();
+      if (sub === 0x03) this.byte(); // atomic.fence
+      else this.memarg();
+    } else if (!isPlain(code)) {
+      throw new Error(`opcode 0x${code.toString(16)} is not supported by the fuel instrumentation`);
+    }
+    const op: Op = { code, sub, start, end: this.pos };
+    if (value !== undefined) op.value = value;
+    if (index !== undefined) op.index = index;
+    return op;
+  }
+
+  private valType(): void {
+    const t = this.byte();
+    if (t === 0x63 || t === 0x64) this.sleb();
+  }
+
+  private misc(): { sub: number; index?: number } {
+    const sub = this.u32();
+    if (sub <= 7) return { sub };
+    switch (sub) {
+      case 8: this.u32(); return { sub, index: this.u32() }; // memory.init data mem
+      case 9: this.u32(); return { sub }; // data.drop
+      case 10: { const dst = this.u32(); this.u32(); return { sub, index: dst }; } // memory.copy
+      case 11: return { sub, index: this.u32() }; // memory.fill
+      case 12: this.u32(); return { sub, index: this.u32() }; // table.init elem table
+      case 13: this.u32(); return { sub }; // elem.drop
+      case 14: { const dst = this.u32(); this.u32(); return { sub, index: dst }; } // table.copy
+      case 15: case 16: case 17: return { sub, index: this.u32() }; // table.grow/size/fill
+      default: throw new Error(`opcode 0xfc ${sub} is not supported by the fuel instrumentation`);
+    }
+  }
+
+  private simd(): number {
+    const sub = this.u32();
+    if (sub <= 11 || sub === 92 || sub === 93) this.memarg();
+    else if (sub === 12 || sub === 13) this.skip(16);
+    else if (sub >= 21 && sub <= 34) this.byte();
+    else if (sub >= 84 && sub <= 91) {
+      this.memarg();
+      this.byte();
+    }
+    return sub;
+  }
+}
+
+/** Opcodes without immediates. */
+function isPlain(code: number): boolean {
+  return code === 0x00 || code === 0x01 || code === 0x05 || code === 0x0b || code === 0x0f || code === 0x1a ||
+    code === 0x1b || (code >= 0x45 && code <= 0xc4) || code === 0xd1 || code === 0xd3;
+}
