@@ -223,8 +223,11 @@ pub fn open(engine: &Engine, dir: &Path, wasm: &Hash) -> Option<Result<(Module, 
 
 fn open_checked(engine: &Engine, meta_file: &Path, path: &Path, wasm: &Hash) -> Result<(Module, bool), String> {
     let meta = read_private(meta_file, 1 << 16).ok_or("its record is missing or not a private file")?;
-    if meta.len() < 73 || &meta[..8] != META_MAGIC || &meta[8..40] != wasm {
-        return Err("its record is not a mimobox artefact record for this module".into());
+    if meta.len() < 73 || &meta[..8] != META_MAGIC {
+        return Err("its record is not a mimobox artefact record".into());
+    }
+    if &meta[8..40] != wasm {
+        return Err("its record belongs to another module".into());
     }
     let inline_ok = meta[72] == 1;
     let file_meta = fs::symlink_metadata(path).map_err(|e| format!("cannot stat it: {e}"))?;
@@ -232,7 +235,7 @@ fn open_checked(engine: &Engine, meta_file: &Path, path: &Path, wasm: &Hash) -> 
         return Err("it is not a private regular file".into());
     }
     if Fingerprint::of(path.to_path_buf(), &file_meta).to_bytes() != meta[73..] {
-        return Err("it changed since it was written and checked (corrupt, truncated or replaced)".into());
+        return Err("it changed since it was written and checked: replaced, corrupt or truncated".into());
     }
     // SAFETY: `deserialize_file` trusts the file to be wasmtime's own output.
     // It sits in a directory only this user can write (artefact_dir), it is a
@@ -293,9 +296,15 @@ pub fn lock(dir: &Path, wasm: &Hash) -> CompileLock {
     CompileLock { _file: file }
 }
 
-/// Removes every artefact, record and index entry under `root`; returns how many files went.
+/// Whether a file in an artefact directory is one of ours.
+fn ours(name: &str) -> bool {
+    name.starts_with(".tmp-") || [".cwasm", ".meta", ".fp", ".lock"].iter().any(|ext| name.ends_with(ext))
+}
+
+/// Removes every artefact with its record, lock and index entries under
+/// `root` (nothing else); returns how many compiled modules went.
 pub fn clear(root: &Path) -> std::io::Result<u64> {
-    let mut removed = 0;
+    let mut modules = 0;
     if !root.exists() {
         return Ok(0);
     }
@@ -304,15 +313,16 @@ pub fn clear(root: &Path) -> std::io::Result<u64> {
         if sub.is_dir() && sub.file_name().is_some_and(|n| n.to_string_lossy().starts_with("wasmtime-")) {
             for f in fs::read_dir(&sub)? {
                 let f = f?.path();
-                if fs::symlink_metadata(&f).is_ok_and(|m| m.file_type().is_file()) {
+                let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                if ours(&name) && fs::symlink_metadata(&f).is_ok_and(|m| !m.is_dir()) {
                     fs::remove_file(&f)?;
-                    removed += 1;
+                    modules += u64::from(name.ends_with(".cwasm"));
                 }
             }
             let _ = fs::remove_dir(&sub);
         }
     }
-    Ok(removed)
+    Ok(modules)
 }
 
 #[cfg(all(test, unix))]
@@ -366,6 +376,7 @@ mod tests {
         fs::write(&path, fs::read(&path).unwrap()).unwrap();
         let why = open(&engine, dir.path(), &hash).unwrap().unwrap_err();
         assert!(why.contains("changed since it was written"), "{why}");
+        assert!(why.contains("corrupt or truncated"), "{why}");
         assert!(!path.exists() && !meta_path(dir.path(), &hash).exists());
 
         // Another module's record does not vouch for this file.
@@ -373,7 +384,7 @@ mod tests {
         store(dir.path(), &other, &compiled(&engine), false).unwrap();
         fs::rename(meta_path(dir.path(), &other), meta_path(dir.path(), &hash)).unwrap();
         fs::rename(cwasm_path(dir.path(), &other), &path).unwrap();
-        assert!(open(&engine, dir.path(), &hash).unwrap().is_err());
+        assert!(open(&engine, dir.path(), &hash).unwrap().unwrap_err().contains("belongs to another module"));
 
         // A group-writable artefact is never mapped.
         store(dir.path(), &hash, &compiled(&engine), false).unwrap();
@@ -405,7 +416,9 @@ mod tests {
         let hash: Hash = Sha256::digest(b"wasm").into();
         store(&dir, &hash, &compiled(&engine), true).unwrap();
         drop(lock(&dir, &hash));
-        assert_eq!(clear(root.path()).unwrap(), 3, "cwasm, meta and lock");
-        assert!(!dir.exists());
+        fs::write(dir.join("notes.txt"), b"not ours").unwrap();
+        assert_eq!(clear(root.path()).unwrap(), 1, "one compiled module");
+        let left: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["notes.txt"], "its record and lock went too; other files stay");
     }
 }

@@ -11,13 +11,34 @@ pub struct MemoryBudget {
     total_mb: AtomicUsize,
 }
 
+/// When the platform cannot say: a modest machine.
+const UNKNOWN_MEMORY_MB: usize = 4096;
+
+#[cfg(unix)]
 fn physical_memory_mb() -> usize {
     // SAFETY: sysconf has no preconditions; it returns -1 on error, handled below.
     let (pages, page) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
     if pages <= 0 || page <= 0 {
-        return 4096;
+        return UNKNOWN_MEMORY_MB;
     }
     ((pages as u128 * page as u128) >> 20) as usize
+}
+
+#[cfg(windows)]
+fn physical_memory_mb() -> usize {
+    use windows_sys::Win32::System::SystemInformation::{GlobalMemoryStatusEx, MEMORYSTATUSEX};
+    let mut status = MEMORYSTATUSEX { dwLength: std::mem::size_of::<MEMORYSTATUSEX>() as u32, ..Default::default() };
+    // SAFETY: `status` is a writable MEMORYSTATUSEX whose dwLength is set to
+    // its size, which is all GlobalMemoryStatusEx requires; 0 means failure.
+    if unsafe { GlobalMemoryStatusEx(&mut status) } == 0 {
+        return UNKNOWN_MEMORY_MB;
+    }
+    usize::try_from(status.ullTotalPhys >> 20).unwrap_or(usize::MAX)
+}
+
+#[cfg(not(any(unix, windows)))]
+fn physical_memory_mb() -> usize {
+    UNKNOWN_MEMORY_MB
 }
 
 /// Default: $MIMOBOX_MEMORY_BUDGET_MB, else half the physical memory.

@@ -155,6 +155,8 @@ fn link(engine: &SharedEngine, module: &Module, path: &str, mode: UnknownImports
         UnknownImports::Error => &engine.linker,
         UnknownImports::Trap => {
             let mut linker = engine.linker.clone();
+            // `host.call` of another type is not ours: its trap replaces it.
+            linker.allow_shadowing(true);
             for import in module.imports() {
                 let ExternType::Func(ty) = import.ty() else { continue };
                 let sig = crate::scan::FuncSig::of_wasmtime(&ty);
@@ -172,12 +174,16 @@ fn link(engine: &SharedEngine, module: &Module, path: &str, mode: UnknownImports
     };
     linker.instantiate_pre(module).map_err(|e| {
         let text = format!("{e:#}");
-        if text.contains("unknown import") {
+        if text.contains("unknown import") || text.contains("incompatible import type") {
             // wasmtime names it `module::name`; say `module.name` like the JS backend.
             let missing = text.split('`').nth(1).map(|s| s.replace("::", ".")).unwrap_or_else(|| text.clone());
             module_error(
                 ErrorCode::ImportMissing,
-                format!("{path} imports {missing}, which the sandbox does not provide: only wasi_snapshot_preview1 functions and host.call are available"),
+                if text.contains("incompatible import type") {
+                    format!("{path} imports {missing} with a type the sandbox does not provide: {text}")
+                } else {
+                    format!("{path} imports {missing}, which the sandbox does not provide: only wasi_snapshot_preview1 functions and host.call are available")
+                },
             )
         } else {
             module_error(ErrorCode::ModuleInvalid, format!("{path} cannot be linked: {text}"))
@@ -329,9 +335,13 @@ fn load_bytes_in(
     if let Some(loaded) = from_disk(engine, path, hash, opts, dir, log)? {
         return Ok(loaded);
     }
-    let scanned = scan(bytes).map_err(|e| module_error(ErrorCode::ModuleInvalid, format!("{path} is not a valid WebAssembly module: {e}")))?;
-    check_entry(&scanned.exports, opts.entry, path)?;
-    check_imports(&scanned, opts.unknown_imports, path)?;
+    let invalid = |e: String| module_error(ErrorCode::ModuleInvalid, format!("{path} is not a valid WebAssembly module: {e}"));
+    let scanned = scan(bytes).map_err(invalid)?;
+    if let Err(refused) = check_entry(&scanned.exports, opts.entry, path).and_then(|()| check_imports(&scanned, opts.unknown_imports, path)) {
+        // Invalid code outranks a missing entry or import, as when compiling.
+        crate::scan::validate(bytes).map_err(invalid)?;
+        return Err(refused);
+    }
     let module = compile_once(engine, path, bytes, hash, scanned.inline_ok, dir, log)?;
     finish(engine, path, &module, hash, scanned.exports, scanned.inline_ok, opts.unknown_imports)
 }

@@ -152,6 +152,14 @@ pub fn scan(wasm: &[u8]) -> Result<ModuleScan, String> {
     }
 }
 
+/// Validates the whole module, function bodies included (what compiling
+/// would find), for a module about to be refused for its entry or imports:
+/// one that is also invalid is reported as invalid, as the JS backend does.
+pub fn validate(wasm: &[u8]) -> Result<(), String> {
+    let mut validator = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
+    validator.validate_all(wasm).map(drop).map_err(|e| e.to_string())
+}
+
 /// None for a component or a nested module.
 fn scan_inner(wasm: &[u8]) -> wasmparser::Result<Option<ModuleScan>> {
     use wasmparser::{CompositeInnerType, ElementItems, ExternalKind, Parser, Payload, TypeRef};
@@ -321,5 +329,7 @@ mod tests {
         let drop_at = bad.iter().rposition(|b| *b == 0x1a).expect("drop opcode");
         bad[drop_at] = 0x6a; // i32.add with one operand
         assert!(scan(&bad).is_ok());
+        assert!(validate(&bad).is_err(), "full validation finds it");
+        assert!(validate(&body).is_ok());
     }
 }

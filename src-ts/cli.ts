@@ -493,9 +493,10 @@ function clearCacheTs(root: string): number {
     const dir = join(root, sub);
     if (!sub.startsWith('wasmtime-') || !isDir(dir)) continue;
     for (const name of safeReaddir(dir)) {
-      if (name.endsWith('.cwasm') || name.startsWith('.tmp-')) {
+      // The artefacts with their records, locks and index entries; counted as modules.
+      if (name.startsWith('.tmp-') || /\.(cwasm|meta|fp|lock)$/.test(name)) {
         rmSync(join(dir, name), { force: true });
-        removed++;
+        if (name.endsWith('.cwasm')) removed++;
       }
     }
     try {

@@ -201,9 +201,15 @@ describeNative('compiled-module cache faults [native]', () => {
       const runs = await Promise.all(Array.from({ length: 4 }, () => runInChild(cache, GUESTS)));
       runs.forEach(checkRight);
       const files = cacheFiles(cache);
-      expect(files.filter((f) => f.endsWith('.cwasm'))).toHaveLength(GUESTS.length);
-      expect(files.filter((f) => !f.endsWith('.cwasm'))).toEqual([]);
+      const artefacts = files.filter((f) => f.endsWith('.cwasm'));
+      expect(artefacts).toHaveLength(GUESTS.length);
+      // Beside each artefact: its record (.meta) and its compile lock; no temp files.
+      for (const a of artefacts) expect(files).toContain(a.replace(/\.cwasm$/, '.meta'));
+      expect(files.filter((f) => !/\.(cwasm|meta|lock|fp)$/.test(f))).toEqual([]);
       for (const f of files) expect(statSync(f).mode & 0o077).toBe(0);
+      // The lock made the four processes share one compile of each module.
+      const compiles = runs.flatMap((r) => r.log).filter((l) => /compiled and cached/.test(l));
+      expect(compiles).toHaveLength(GUESTS.length);
       const warm = await runInChild(cache, GUESTS);
       checkRight(warm);
       expect(warm.log.filter((l) => /from cache/.test(l))).toHaveLength(GUESTS.length);

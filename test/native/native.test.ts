@@ -1,7 +1,7 @@
 // Native-only behaviour: the addon's own thread pool, fuel, the compiled-
 // module cache, logging, abort/destroy and panic containment.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -253,15 +253,30 @@ describe('compiled-module cache', () => {
       runInChild(cache, wat('main_only'));
       const files = cwasmFiles(cache);
       expect(files).toHaveLength(2);
-      // Swap: each file now holds the other module's artefact.
+      // Swap the artefacts with their records, as files (rename): each name now
+      // holds the other module's artefact and a record that says so.
       const [a, b] = files as [string, string];
-      const aBytes = readFileSync(a);
-      copyFileSync(b, a);
-      writeFileSync(b, aBytes);
+      const swap = (x: string, y: string) => {
+        renameSync(x, `${x}.swap`);
+        renameSync(y, x);
+        renameSync(`${x}.swap`, y);
+      };
+      swap(a, b);
+      swap(a.replace(/\.cwasm$/, '.meta'), b.replace(/\.cwasm$/, '.meta'));
       const hello = runInChild(cache, wat('hello'));
       expect(hello.stdout).toBe('hello, world\n');
       expect(hello.log.join('\n')).toMatch(/belongs to another module/);
       expect(runInChild(cache, wat('main_only')).exitCode).toBe(42);
+      // Swapped contents under the same names (the records stay): refused as changed files.
+      runInChild(cache, wat('hello'));
+      runInChild(cache, wat('main_only'));
+      const [c, d] = cwasmFiles(cache) as [string, string];
+      const cBytes = readFileSync(c);
+      copyFileSync(d, c);
+      writeFileSync(d, cBytes);
+      const again = runInChild(cache, wat('hello'));
+      expect(again.stdout).toBe('hello, world\n');
+      expect(again.log.join('\n')).toMatch(/changed since it was written and checked/);
     } finally {
       dir.cleanup();
     }
