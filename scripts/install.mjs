@@ -50,7 +50,9 @@ if (isDevCheckout) {
     // @napi-rs/cli's `exports` hide dist/cli.js from require.resolve: use its file directly.
     const napiCli = join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js');
     announceSourceBuild('development checkout');
-    run(process.execPath, [napiCli, 'build', '--platform', '--release', '--no-js', '--dts', 'index.d.ts']);
+    // `test-hooks`: a host function that panics, for the panic-containment test;
+    // published binaries (release.yml: npm run build:native) never have it.
+    run(process.execPath, [napiCli, 'build', '--platform', '--release', '--no-js', '--dts', 'index.d.ts', '--features', 'test-hooks']);
   }
   run(process.execPath, [join(root, 'scripts/build-ts.mjs')]);
   process.exit(0);

@@ -224,18 +224,6 @@ async fn guarded<T>(fut: impl std::future::Future<Output = std::result::Result<T
     }
 }
 
-/// Test hook: panics on a worker thread inside the same guard `execute`
-/// uses, so tests can check that a panic rejects instead of crashing Node.
-#[napi(js_name = "__testPanic", ts_return_type = "Promise<void>")]
-pub fn test_panic<'env>(env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
-    env.spawn_future(guarded(async {
-        if std::hint::black_box(true) {
-            panic!("deliberate test panic");
-        }
-        Ok(())
-    }))
-}
-
 #[napi]
 pub struct NativeSandbox {
     core: Arc<SandboxCore>,

@@ -127,6 +127,8 @@ fn build(key: EngineKey) -> wasmtime::Result<SharedEngine> {
     // host function is configured: -1 says "no host here", which such guests
     // turn into a clean error of their own instead of a trap.
     linker.func_wrap(HOST_MODULE, HOST_CALL, |_: i32, _: i32, _: i32, _: i32| -> i32 { -1 })?;
+    #[cfg(feature = "test-hooks")]
+    linker.func_wrap(TEST_HOOK_MODULE, "panic", || -> wasmtime::Result<()> { panic!("deliberate test panic") })?;
     crate::fd_cap::install(&mut linker)?;
     crate::inline_shadows::install(&mut linker)?;
     let compat_tag = compat_tag(&engine);
@@ -136,6 +138,8 @@ fn build(key: EngineKey) -> wasmtime::Result<SharedEngine> {
 }
 
 const HOST_MODULE: &str = "host";
+#[cfg(feature = "test-hooks")]
+const TEST_HOOK_MODULE: &str = "mimobox_test";
 const HOST_CALL: &str = "call";
 
 /// Every function of `wasi_snapshot_preview1` the linker defines.
@@ -156,6 +160,8 @@ pub fn provides_import(module: &str, name: &str, sig: &FuncSig) -> bool {
     match module {
         "wasi_snapshot_preview1" => WASI_P1_FUNCTIONS.contains(&name),
         HOST_MODULE => name == HOST_CALL && sig.to_string() == "(i32, i32, i32, i32) -> i32",
+        #[cfg(feature = "test-hooks")]
+        TEST_HOOK_MODULE => name == "panic",
         _ => false,
     }
 }

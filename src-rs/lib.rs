@@ -7,6 +7,7 @@
 pub mod artefact;
 pub mod budget;
 pub mod cache;
+pub mod compile;
 pub mod engine;
 pub mod error;
 pub mod fd_cap;
@@ -24,6 +25,8 @@ pub mod wasi_ctx;
 #[cfg(feature = "napi")]
 pub mod binding;
 
+#[cfg(all(test, unix))]
+mod artefact_tests;
 #[cfg(test)]
 mod core_tests;
 #[cfg(test)]

@@ -14,7 +14,7 @@ export interface SandboxConfig {
   /** Wall-clock limit per execute, in milliseconds. */
   timeoutMs?: number;
   /**
-   * Native only. Exact instruction budget per execute (deterministic). `null` turns fuel metering
+   * Exact instruction budget per execute (deterministic, the same count on both backends). `null` turns fuel metering
    * off (wall-clock only, fastest). Unset: a budget derived from the timeout (see README).
    */
   fuel?: number | null;
@@ -121,7 +121,7 @@ export interface SandboxResult {
   error?: string;
   /** Wall time of the execute (instantiate + run), in ms. */
   elapsedMs: number;
-  /** Fuel used, when fuel metering was on (native only). */
+  /** Fuel used: native whenever metering is on; JS backend with an exact `fuel` budget. */
   fuelConsumed?: number;
   stdoutTruncated: boolean;
   stderrTruncated: boolean;

@@ -60,6 +60,7 @@ fuzz_target!(|data: &[u8]| {
         args: vec![path, "arg".into()],
         env: vec![("HOME".into(), "/tmp".into())],
         stdin: b"fuzz stdin\n".to_vec(),
+        entry: None,
         inline: Some(gate.clone()),
     };
     let flag = h.core.register(id).expect("register");

@@ -137,6 +137,9 @@ describe('release workflow: targets, packages, legs', () => {
     // The install script would start a host build: dependencies are installed without scripts.
     expect(allRuns(wf.jobs.build!)).toContain('npm ci --ignore-scripts');
     expect(pkg.scripts['build:native']).toMatch(/^napi build --platform --release/);
+    // The panic test hook (cargo feature test-hooks) is for development builds only.
+    expect(pkg.scripts['build:native']).not.toContain('test-hooks');
+    expect(JSON.stringify(wf)).not.toContain('test-hooks');
   });
 
   test('the MSVC build links the C runtime statically (.cargo/config.toml, as the napi-rs template)', () => {

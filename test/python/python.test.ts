@@ -112,13 +112,17 @@ describe.skipIf(!HAVE_PYTHON)('CPython on the native backend', () => {
     expect(r.stdout.toString()).toMatch(/^(FileNotFoundError|PermissionError|OSError)\n$/);
   });
 
-  test('a file written in a read-write grant appears on the host', async () => {
+  test('a file written in a read-write grant appears on the host, closed or left open', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mimobox-py-'));
     const rw = await createPython({ home, fsReadwrite: [{ host: dir, guest: '/work' }] });
     try {
       const r = await rw.run('with open("/work/out.txt", "w") as f:\n    f.write("from python")');
       expect(r.exitCode).toBe(0);
       expect(readFileSync(join(dir, 'out.txt'), 'utf8')).toBe('from python');
+      // Left open in a global: the run's quick exit still writes its buffer out.
+      const kept = await rw.run('f = open("/work/kept.txt", "w")\nf.write("kept")');
+      expect(kept.exitCode).toBe(0);
+      expect(readFileSync(join(dir, 'kept.txt'), 'utf8')).toBe('kept');
     } finally {
       await rw.destroy();
       rmSync(dir, { recursive: true, force: true });
@@ -149,20 +153,30 @@ describe.skipIf(!HAVE_PYTHON)('CPython on the native backend', () => {
     }
   });
 
+  test('atexit handlers run and buffered output is flushed, with or without the full shutdown', async () => {
+    const code = 'import atexit, sys\natexit.register(lambda: print("bye"))\nsys.stdout.write("no newline")';
+    for (const finalize of [false, true]) {
+      const r = await py.run(code, { finalize });
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout.toString()).toBe('no newlinebye\n');
+    }
+  });
+
   test('four interpreters in flight at once', async () => {
     const results = await Promise.all([1, 2, 3, 4].map((n) => py.run(`import numpy\nprint(${n} * 10)`)));
     expect(results.map((r) => r.stdout.toString())).toEqual(['10\n', '20\n', '30\n', '40\n']);
   });
 
   test('a fixed fuel budget stops the same code at the same point twice', async () => {
-    const fueled = await createPython({ home, fuel: 200_000_000, env: { PYTHONHASHSEED: '0' } });
+    // Starting the interpreter costs ~53 M units; a loop step ~1,700.
+    const fueled = await createPython({ home, fuel: 1_000_000_000, env: { PYTHONHASHSEED: '0' } });
     try {
-      const code = 'i = 0\nwhile True:\n    i += 1\n    if i % 100000 == 0:\n        print(i, flush=True)';
+      const code = 'i = 0\nwhile True:\n    i += 1\n    if i % 10000 == 0:\n        print(i, flush=True)';
       const [a, b] = [await fueled.run(code), await fueled.run(code)];
       for (const r of [a, b]) {
         expect(r.timedOut).toBe(true);
         expect(r.error).toMatch(/fuel budget exhausted/);
-        expect(r.fuelConsumed).toBe(200_000_000);
+        expect(r.fuelConsumed).toBe(1_000_000_000);
       }
       expect(a.stdout.toString()).not.toBe('');
       expect(a.stdout.toString()).toBe(b.stdout.toString());

@@ -1,0 +1,90 @@
+//! Compiling a module once: one compile serves every load that wants the
+//! same module at the same time, in this process (they wait on it) and in
+//! others (a lock file per module), and its artefact goes to the disk cache.
+
+use crate::artefact::{self, hex, Hash};
+use crate::engine::SharedEngine;
+use crate::error::{ErrorCode, SandboxError, SbResult};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+use wasmtime::Module;
+
+type Compiled = Arc<OnceLock<Result<Module, SandboxError>>>;
+
+/// Compiles in progress, by engine (its address, valid while the compile
+/// runs) and module, so concurrent loads of one module share one compile.
+/// Engines that share artefacts share them through the disk lock instead.
+fn compiling() -> &'static Mutex<HashMap<(usize, Hash), Compiled>> {
+    static MAP: OnceLock<Mutex<HashMap<(usize, Hash), Compiled>>> = OnceLock::new();
+    MAP.get_or_init(Default::default)
+}
+
+pub fn compile_once(
+    engine: &SharedEngine,
+    path: &str,
+    bytes: &[u8],
+    hash: Hash,
+    inline_ok: bool,
+    dir: Option<&Path>,
+    log: &mut Vec<String>,
+) -> SbResult<Module> {
+    let key = (std::ptr::from_ref(engine) as usize, hash);
+    let cell = compiling().lock().unwrap_or_else(|e| e.into_inner()).entry(key.clone()).or_default().clone();
+    let mut ran = false;
+    let result = cell.get_or_init(|| {
+        ran = true;
+        compile(engine, path, bytes, hash, inline_ok, dir, log)
+    });
+    let result = result.clone();
+    if ran {
+        compiling().lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+    } else if result.is_ok() {
+        log.push(format!("info: {path} ({}) was compiled by a concurrent load", &hex(&hash)[..12]));
+    }
+    result
+}
+
+fn compile(
+    engine: &SharedEngine,
+    path: &str,
+    bytes: &[u8],
+    hash: Hash,
+    inline_ok: bool,
+    dir: Option<&Path>,
+    log: &mut Vec<String>,
+) -> SbResult<Module> {
+    let invalid = |e: wasmtime::Error| SandboxError::new(ErrorCode::ModuleInvalid, format!("{path} is not a valid WebAssembly module: {e:#}"));
+    let started = Instant::now();
+    let Some(dir) = dir else {
+        let module = Module::from_binary(&engine.engine, bytes).map_err(invalid)?;
+        log.push(format!("info: compiled {path} in {:.1} ms (disk cache off)", started.elapsed().as_secs_f64() * 1e3));
+        return Ok(module);
+    };
+    // Another process may be compiling it: wait for it, then map its artefact.
+    let _lock = artefact::lock(dir, &hash);
+    if let Some(Ok((module, _))) = artefact::open(&engine.engine, dir, &hash) {
+        log.push(format!("info: loaded {path} from cache ({}) after another process compiled it", &hex(&hash)[..12]));
+        return Ok(module);
+    }
+    let compiled = engine.engine.precompile_module(bytes).map_err(invalid)?;
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    let stored = artefact::store(dir, &hash, &compiled, inline_ok);
+    match stored.map_err(|e| e.to_string()).and_then(|_| match artefact::open(&engine.engine, dir, &hash) {
+        Some(Ok((module, _))) => Ok(module),
+        Some(Err(why)) => Err(why),
+        None => Err("the artefact vanished after it was written".into()),
+    }) {
+        Ok(module) => {
+            log.push(format!("info: compiled and cached {path} ({}) in {ms:.1} ms", &hex(&hash)[..12]));
+            Ok(module)
+        }
+        Err(why) => {
+            log.push(format!("warn: could not write cache file for {path}: {why}; keeping it in memory"));
+            // SAFETY: `compiled` is what `precompile_module` of this very
+            // engine returned a moment ago in this process: never read from disk.
+            unsafe { Module::deserialize(&engine.engine, &compiled) }.map_err(invalid)
+        }
+    }
+}
