@@ -95,6 +95,7 @@ export function makePrograms({ quick }) {
   return {
     sqlite: {
       title: `SQLite shell, recursive CTE of ${rows.toLocaleString('en-US')} rows`,
+      short: `SQLite CTE ${rows / 1000}k rows`,
       wasm: SQLITE_WASM,
       args: [':memory:', `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<${rows}) SELECT sum(x) FROM c;`],
       smallArgs: [':memory:', 'SELECT 1;'],
@@ -102,12 +103,14 @@ export function makePrograms({ quick }) {
     },
     'py-print': {
       title: 'CPython `print(6*7)`',
+      short: 'CPython print(6*7)',
       python: true,
       args: ['print(6*7)'],
       check: (out) => (out === '42\n' ? null : `stdout ${JSON.stringify(out.slice(0, 40))}`),
     },
     'py-numpy': {
       title: 'CPython `import numpy as np; print(np.arange(10).sum())`',
+      short: 'CPython numpy one-liner',
       python: true,
       args: ['import numpy as np; print(np.arange(10).sum())'],
       check: (out) => (out === '45\n' ? null : `stdout ${JSON.stringify(out.slice(0, 40))}`),

@@ -95,7 +95,7 @@ function programsChart(results) {
       values.push({ group: name, series: SHORT[k], ratio: r.computeMs / ep, text: `${(r.computeMs / ep).toFixed(2)}×` });
     }
   };
-  for (const [, p] of Object.entries(results.programs ?? {})) add(p.title.replace(/`/g, ''), p);
+  for (const [, p] of Object.entries(results.programs ?? {})) add(p.short ?? p.title.replace(/`/g, ''), p);
   for (const [g, c] of Object.entries(results.cpu)) add(`${g} ${c.args.join(' ')}`, c);
   return values.length ? groupedBars({ title: 'Cost of the limits: compute time ÷ native epoch-only (1.0 = epoch-only, dashed)', values, x: 'ratio', xTitle: 'ratio to epoch-only', rule: 1, width: 480 }) : null;
 }

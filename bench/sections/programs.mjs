@@ -11,7 +11,7 @@ async function program(c, key, runners) {
   c.log(`bench: ${guest.title}: ${runners.join(', ')} (fresh process, interleaved)`);
   const r = await child({ mode: 'suite', ctx: c.ctx, quick: c.quick, budget: c.budget, inflight: c.inflight, tasks: [{ type: 'program', runners, guest: key }] }, { progress: true });
   const res = r.error ? { error: r.error } : r.results[0].result;
-  const row = { title: guest.title, args: guest.args, smallArgs: guest.smallArgs, python: !!guest.python };
+  const row = { title: guest.title, short: guest.short, args: guest.args, smallArgs: guest.smallArgs, python: !!guest.python };
   if (res.error) {
     c.notes.push(`${guest.title}: ${res.error}`);
     for (const k of runners) row[k] = { label: LABEL[k], big: { error: res.error } };
