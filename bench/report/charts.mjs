@@ -9,6 +9,19 @@ import { SHORT } from '../sections/labels.mjs';
 const CONFIG = { font: 'sans-serif', background: 'white', view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11, labelLimit: 360 } };
 const ok = (r) => r && !r.error && Number.isFinite(r.p50);
 
+// One colour per backend / mode across every chart (tableau10 and its neighbours).
+const COLOURS = {
+  native: '#4c78a8', 'native handle.run': '#72b7b2', 'native inline: false': '#9d755d', 'native epoch-only': '#54a24b',
+  'native fixed fuel': '#f58518', 'native no limits': '#88d27a', 'pure-JS': '#e45756', 'node:wasi': '#b279a2',
+  'wasmtime CLI': '#eeca3b', 'CLI epoch': '#bab0ac', 'CLI fuel': '#ff9da6',
+};
+/** A colour scale over the series present, in the order they first appear. */
+function colourScale(values, field) {
+  const domain = [...new Set(values.map((v) => v[field]))];
+  if (!domain.every((d) => COLOURS[d])) return {};
+  return { scale: { domain, range: domain.map((d) => COLOURS[d]) } };
+}
+
 /** Renders one vega-lite spec to an SVG string. */
 export async function renderSvg(spec) {
   const view = new vega.View(vega.parse(compile({ config: CONFIG, ...spec }).spec), { renderer: 'none' });
@@ -24,11 +37,11 @@ function groupedBars({ title, values, x, xTitle, log = false, width = 560, rule 
   const bars = {
     mark: { type: 'bar', tooltip: true },
     encoding: {
-      y: { field: 'group', type: 'nominal', title: null, sort: null },
+      y: { field: 'group', type: 'nominal', title: null, sort: null, axis: { labelLimit: 240 } },
       yOffset: { field: 'series', sort: null },
       // No stacking: bars of one group sit side by side (yOffset), and a log scale has no zero to stack from.
       x: { field: x, type: 'quantitative', title: xTitle, stack: null, scale: log ? { type: 'log' } : { zero: true } },
-      color: { field: 'series', type: 'nominal', title: null, sort: null, legend: { orient: 'bottom', columns: 2 } },
+      color: { field: 'series', type: 'nominal', title: null, sort: null, legend: { orient: 'bottom', columns: 2 }, ...colourScale(values, 'series') },
     },
   };
   const text = { mark: { type: 'text', align: 'left', dx: 3, fontSize: 10 }, encoding: { ...bars.encoding, text: { field: 'text' }, color: { value: '#333' } } };
@@ -77,7 +90,7 @@ function throughputChart(results) {
         encoding: {
           x: { field: 'inflight', type: 'quantitative', title: 'executes in flight', scale: { type: 'log', base: 2 }, axis: { values: results.inflight ?? [1, 2, 8] } },
           y: { field: 'perSec', type: 'quantitative', title: 'executes / s' },
-          color: { field: 'backend', type: 'nominal', title: null, sort: null, legend: { orient: 'bottom', columns: 3 } },
+          color: { field: 'backend', type: 'nominal', title: null, sort: null, legend: { orient: 'bottom', columns: 3 }, ...colourScale(values, 'backend') },
         },
       }],
     },

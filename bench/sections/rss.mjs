@@ -30,6 +30,7 @@ export async function sectionRss(c) {
       // VmHWM, not getrusage's maxRSS: Linux carries ru_maxrss over fork + exec,
       // so a child's maxRSS is at least this bench process's RSS.
       results.rss[g][key] = r.error ? { error: r.error } : { peakKiB: r.vmHwmKiB, maxRssKiB: r.maxRssKiB };
+      c.log(`  rss        ${g.padEnd(9)} ${key.padEnd(14)} ${r.error ? `ERROR ${r.error}` : `${(r.vmHwmKiB / 1024).toFixed(0)} MiB`}`);
     }
     if (wasmtime && hasTime) {
       const runner = cliRunner(wasmtime, dirs.dataDir, dirs.workDir);
@@ -37,7 +38,7 @@ export async function sectionRss(c) {
       const r = spawnSync('/usr/bin/time', ['-f', '%M', wasmtime.path, ...runner.argv(guest, guest.args)], { encoding: 'utf8', maxBuffer: 64 << 20 });
       const kib = Number(r.stderr.trim().split('\n').pop());
       results.rss[g].cli = Number.isFinite(kib) ? { peakKiB: kib, perProcess: true } : { error: r.stderr.trim() };
+      c.log(`  rss        ${g.padEnd(9)} ${'cli'.padEnd(14)} ${Number.isFinite(kib) ? `${(kib / 1024).toFixed(0)} MiB` : 'ERROR'}`);
     }
-    c.log(`  rss        ${g.padEnd(9)} ${Object.entries(results.rss[g]).filter(([, v]) => typeof v === 'object').map(([k, v]) => `${k} ${v.error ? 'ERROR' : `${(v.peakKiB / 1024).toFixed(0)} MiB`}`).join('  ')}`);
   }
 }
