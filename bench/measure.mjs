@@ -129,10 +129,11 @@ export async function throughput(runner, guest, inflight, windowMs) {
 }
 
 /**
- * One backend's share of the bench (child.mjs mode 'suite'). spec:
+ * One process's share of the bench (child.mjs mode 'suite'): one backend's
+ * cells, or all modes of one real program. spec:
  * { ctx, quick, budget, inflight: [1,2,8], tasks: [
  *     { type: 'latency', runner, guest } | { type: 'cpu', runners: [...], guest }
- *   | { type: 'throughput', runner, guest } ] }
+ *   | { type: 'throughput', runner, guest } | { type: 'program', runners: [...], guest } ] }
  * A fresh runner (sandbox) is made for every task and destroyed after it.
  */
 export async function runSuite(spec, log) {

@@ -1,7 +1,6 @@
 // Real programs (interpreters): the SQLite shell on every backend, CPython on
 // the native modes. All modes of one program run in one fresh process,
 // interleaved round-robin, so their ratios are measured side by side.
-import { fmtMs } from '../lib.mjs';
 import { child } from './spawn.mjs';
 import { LABEL } from './labels.mjs';
 
@@ -38,9 +37,5 @@ export async function sectionPrograms(c) {
  * time (minutes on 2 cores; then cached on disk).
  */
 export async function pythonPrograms(c) {
-  for (const key of ['py-print', 'py-numpy']) {
-    await program(c, key, ['native', 'native-epoch', 'native-fuel']);
-    const row = c.results.programs[key];
-    c.log(`  program    ${key.padEnd(9)} ${['native', 'native-epoch', 'native-fuel'].map((k) => `${k} ${row[k]?.big?.error ? 'ERROR' : fmtMs(row[k]?.big?.p50)}`).join('  ')}`);
-  }
+  for (const key of ['py-print', 'py-numpy']) await program(c, key, ['native', 'native-epoch', 'native-fuel']);
 }
