@@ -95,7 +95,7 @@ export function makePrograms({ quick }) {
   return {
     sqlite: {
       title: `SQLite shell, recursive CTE of ${rows.toLocaleString('en-US')} rows`,
-      short: `SQLite CTE ${rows / 1000}k rows`,
+      short: `SQLite CTE ${rows >= 1e6 ? `${rows / 1e6}M` : `${rows / 1000}k`} rows`,
       wasm: SQLITE_WASM,
       args: [':memory:', `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<${rows}) SELECT sum(x) FROM c;`],
       smallArgs: [':memory:', 'SELECT 1;'],
