@@ -108,6 +108,16 @@ export function makePrograms({ quick }) {
       args: ['print(6*7)'],
       check: (out) => (out === '42\n' ? null : `stdout ${JSON.stringify(out.slice(0, 40))}`),
     },
+    // The same, ending the process right after the code (atexit handlers and
+    // flushes still run): what CPython's own teardown (Py_FinalizeEx: GC
+    // passes, module clean-up, frees) costs a throwaway interpreter.
+    'py-print-exit': {
+      title: 'CPython `print(6*7)`, then `os._exit(0)` (no Py_FinalizeEx)',
+      short: 'CPython print(6*7) + os._exit',
+      python: true,
+      args: ['print(6*7)\nimport atexit as _a, os as _o, sys as _s; _a._run_exitfuncs(); _s.stdout.flush(); _s.stderr.flush(); _o._exit(0)'],
+      check: (out) => (out === '42\n' ? null : `stdout ${JSON.stringify(out.slice(0, 40))}`),
+    },
     'py-numpy': {
       title: 'CPython `import numpy as np; print(np.arange(10).sum())`',
       short: 'CPython numpy one-liner',
