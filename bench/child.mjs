@@ -4,9 +4,9 @@
 //
 //   node bench/child.mjs '<json spec>'   -> prints one JSON line on stdout
 //
-// spec.mode: 'suite' (see measure.mjs runSuite), 'cold', 'rss' or 'baseline';
-// for cold/rss: { backend: 'native' | 'js' | 'node-wasi', config, wasm, args,
-// runs, inflight, dataDir }.
+// spec.mode: 'suite' (see measure.mjs runSuite), 'cold', 'rss', 'baseline'
+// or 'python-cold'; for cold/rss: { backend: 'native' | 'js' | 'node-wasi',
+// config, wasm, args, runs, inflight, dataDir }; for python-cold: { config, code }.
 import './quiet.mjs';
 import { openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -40,13 +40,14 @@ async function main() {
     const log = (task, r) => {
       const what = r.error ? `ERROR ${r.error}` : r.skipped ? 'skipped'
         : task.type === 'latency' ? `p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)}  n=${r.n}`
-          : task.type === 'cpu' ? Object.entries(r).map(([k, v]) => `${k} ${fmtMs(v.big.p50)}/${fmtMs(v.small.p50)}`).join('  ')
+          : task.type === 'cpu' || task.type === 'program' ? Object.entries(r).map(([k, v]) => `${k} ${fmtMs(v.big.p50)}${v.small ? `/${fmtMs(v.small.p50)}` : ''}`).join('  ')
             : Object.entries(r).map(([n, v]) => `${n}: ${v ? `${fmtRate(v.perSec)}/s` : '—'}`).join('  ');
       process.stderr.write(`  ${task.type.padEnd(10)} ${task.guest.padEnd(9)} ${(task.runner ?? task.runners.join(',')).padEnd(14)} ${what}\n`);
     };
     const results = await runSuite(spec, log);
     return { results, vmHwmKiB: vmHwmKiB() };
   }
+  if (spec.mode === 'python-cold') return pythonCold();
   const out = {};
   const t0 = now();
   let pkg;
@@ -123,6 +124,34 @@ async function main() {
     return out;
   }
   throw new Error(`unknown mode ${spec.mode}`);
+}
+
+/**
+ * A new process's first Python result, in parts: node's own start (process
+ * start to this point, before any bench code beyond quiet.mjs), importing
+ * mimobox-wasm/python, createPython (on a cache hit: stat the wasm, find its
+ * hash in the on-disk fingerprint index, map the .cwasm), the first run.
+ * Then the process's peak RSS.
+ */
+async function pythonCold() {
+  const bootMs = now(); // performance.now() counts from the process's start
+  const { pathToFileURL } = await import('node:url');
+  const { join } = await import('node:path');
+  const entry = pathToFileURL(join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', 'dist', 'esm', 'python', 'index.js')).href;
+  const t1 = now();
+  const { createPython } = await import(entry);
+  const t2 = now();
+  const py = await createPython(spec.config);
+  const t3 = now();
+  const r = await py.run(spec.code);
+  const t4 = now();
+  const out = {
+    bootMs, importMs: t2 - t1, createMs: t3 - t2, firstRunMs: t4 - t3, coldMs: t4 - t1,
+    exitCode: r.exitCode, stdout: r.stdout.toString().slice(0, 200), stderr: r.exitCode ? r.stderr.toString().slice(-300) : undefined,
+  };
+  await py.destroy();
+  out.vmHwmKiB = vmHwmKiB();
+  return out;
 }
 
 main().then(

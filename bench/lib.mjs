@@ -1,7 +1,7 @@
-// Shared pieces of the bench: guests, backends ("runners"), statistics.
+// Shared pieces of the bench: backends ("runners"), statistics, formatting.
 // Plain ESM, no build step: it imports the package's own dist/esm.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, openSync, closeSync, readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, openSync, closeSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, delimiter } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -45,77 +45,6 @@ export async function importPackage({ build = true, entry = 'index.js' } = {}) {
   throw new Error(`bench: cannot import ${join('dist', 'esm', entry)}: ${lastError?.message ?? 'file missing'} (run \`npm run build:ts\`)`);
 }
 
-// ------------------------------------------------------------------ guests
-
-const MiB = 1024 * 1024;
-
-/** Byte sum mod 2^32, as read_file prints it. */
-function byteSum(buf) {
-  let s = 0;
-  for (const b of buf) s = (s + b) >>> 0;
-  return s;
-}
-
-/**
- * The guests. `args`/`smallArgs`: the CPU-bound guests are also run with a
- * trivial input so that fixed costs (spawn, instantiate) can be subtracted.
- */
-export function makeGuests({ quick, dataDir, write = true }) {
-  const dataFile = join(dataDir, 'data.bin');
-  const data = Buffer.alloc(MiB);
-  let x = 2463534242;
-  for (let i = 0; i < data.length; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    data[i] = x & 0xff;
-  }
-  if (write) writeFileSync(dataFile, data);
-  const sum = byteSum(data);
-  const shaMiB = quick ? 4 : 16;
-  const nbodySteps = quick ? 200000 : 1000000;
-  const SHA = {
-    0: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
-    4: null,
-    16: 'c15182dcfa5c5fa2574a5647a6ad64fc9e520a6e93494280ce2ac25471a47b47',
-  };
-  return {
-    hello: {
-      title: 'hello world (WAT, 185 B)',
-      wasm: join(guestsDir, 'wat', 'hello.wasm'),
-      args: [],
-      check: (out) => (out === 'hello, world\n' ? null : `stdout ${JSON.stringify(out.slice(0, 40))}`),
-    },
-    sha256: {
-      title: `sha256sum ${shaMiB} MiB (C, CPU-bound)`,
-      wasm: join(guestsDir, 'c', 'sha256sum.wasm'),
-      args: [String(shaMiB)],
-      smallArgs: ['0'],
-      cpu: true,
-      check: (out) => (/^[0-9a-f]{64}\n$/.test(out) && (!SHA[shaMiB] || out === `${SHA[shaMiB]}\n`) ? null : `stdout ${JSON.stringify(out.slice(0, 70))}`),
-    },
-    nbody: {
-      title: `nbody ${nbodySteps} steps (C, CPU-bound, float)`,
-      wasm: join(guestsDir, 'c', 'nbody.wasm'),
-      args: [String(nbodySteps)],
-      smallArgs: ['0'],
-      cpu: true,
-      check: (out) => (/^-0\.169075164\n-0\.1690\d+\n$/.test(out) ? null : `stdout ${JSON.stringify(out)}`),
-    },
-    output: {
-      title: 'output_flood 1 MiB to stdout (C)',
-      wasm: join(guestsDir, 'c', 'output_flood.wasm'),
-      args: [String(MiB)],
-      check: (out, bytes) => (bytes === MiB ? null : `stdout has ${bytes} bytes`),
-    },
-    readfile: {
-      title: 'read_file of a 1 MiB file (C, preopened dir)',
-      wasm: join(guestsDir, 'c', 'read_file.wasm'),
-      args: ['/data/data.bin'],
-      needsData: true,
-      check: (out) => (out === `bytes=${MiB} sum=${sum}\n` ? null : `stdout ${JSON.stringify(out)}`),
-    },
-  };
-}
-
 // ------------------------------------------------------------------ runners
 //
 // A runner executes one guest run and resolves with
@@ -148,6 +77,29 @@ export function packageRunner(pkg, backend, config) {
       return { wallMs, internalMs: r.elapsedMs, exitCode: r.exitCode, error: r.error, stdout: r.stdout.subarray(0, 4096).toString(), stdoutBytes: r.stdoutBytes, fuel: r.fuelConsumed };
     },
     close: () => sb.destroy(),
+  };
+}
+
+/** The `fuel: N` of the "fixed fuel" rows: a budget no bench guest uses up (≈ 100 s at 10 G/s). */
+export const FIXED_FUEL = 1e12;
+
+/**
+ * CPython through mimobox-wasm/python (`createPython(config)`): one runner,
+ * `args[0]` is the code, each run a fresh interpreter. Uses the default
+ * on-disk cache, so the ~250 MB compiled interpreter is kept across bench runs.
+ */
+export async function pythonRunner(config) {
+  const { createPython } = await importPackage({ build: false, entry: join('python', 'index.js') });
+  const py = await createPython(config);
+  return {
+    kind: 'python',
+    async run(guest, args) {
+      const t0 = now();
+      const r = await py.run(args[0]);
+      const wallMs = now() - t0;
+      return { wallMs, internalMs: r.elapsedMs, exitCode: r.exitCode, error: r.error ?? (r.exitCode ? r.stderr.toString().trim().split('\n').pop() : undefined), stdout: r.stdout.subarray(0, 4096).toString(), stdoutBytes: r.stdoutBytes, fuel: r.fuelConsumed };
+    },
+    close: () => py.destroy(),
   };
 }
 

@@ -2,8 +2,9 @@
 // inside bench/child.mjs, one fresh process per backend, so that one
 // backend's threads, workers and garbage do not slow down the next one.
 import {
-  now, importPackage, makeGuests, sandboxConfig, packageRunner, handleRunner, nodeWasiRunner, cliRunner, summarize,
+  now, importPackage, sandboxConfig, packageRunner, handleRunner, nodeWasiRunner, cliRunner, pythonRunner, summarize, FIXED_FUEL,
 } from './lib.mjs';
+import { makeGuests, makePrograms } from './guests/index.mjs';
 
 /**
  * Runner factories by key. ctx: { dataDir, cacheDir, workDir, wasmtimePath, wasmtimeVersion }.
@@ -11,11 +12,14 @@ import {
 export function runnerFactories(pkg, ctx) {
   const data = (guest) => (guest.needsData ? ctx.dataDir : null);
   const cfg = (guest, extra) => sandboxConfig(data(guest), { cacheDir: ctx.cacheDir, ...extra });
+  // CPython guests run through mimobox-wasm/python in the same native modes.
+  const native = (extra) => async (guest) => (guest.python ? pythonRunner(extra) : packageRunner(pkg, 'native', cfg(guest, extra)));
   return {
-    native: async (guest) => packageRunner(pkg, 'native', cfg(guest)),
+    native: native({}),
+    'native-epoch': native({ fuel: null }),
+    'native-fuel': native({ fuel: FIXED_FUEL }),
     'native-handle': async (guest) => handleRunner(pkg, cfg(guest)),
     'native-worker': async (guest) => packageRunner(pkg, 'native', cfg(guest, { inline: false })),
-    'native-epoch': async (guest) => packageRunner(pkg, 'native', cfg(guest, { fuel: null })),
     'native-nolimits': async (guest) => packageRunner(pkg, 'native', cfg(guest, { fuel: null, timeoutSecs: 86400, memoryLimitMb: 4096 })),
     js: async (guest) => packageRunner(pkg, 'js', sandboxConfig(data(guest))),
     'node-wasi': async () => nodeWasiRunner(ctx.dataDir),
@@ -39,7 +43,8 @@ export async function checkedRun(runner, guest, args) {
 async function warm(runner, guest, args, budget) {
   const t = now();
   let n = 0;
-  while (n < 2 || (now() - t < budget.warmMs && n < 1000)) { await runner.run(guest, args); n++; }
+  const min = budget.minWarm ?? 2;
+  while (n < min || (now() - t < budget.warmMs && n < 1000)) { await runner.run(guest, args); n++; }
 }
 
 function finish(wall, internal, fuel, args) {
@@ -70,10 +75,11 @@ export async function latency(runner, guest, args, windowMs, budget) {
 /**
  * Several runners (e.g. fuel on / epoch-only / no limits) on the same guest,
  * interleaved round-robin so that a change of machine load hits all alike.
- * Each round runs the big and the trivial input once per runner.
+ * Each round runs the big and (when the guest has one) the trivial input
+ * once per runner.
  */
 export async function interleaved(runners, guest, windowMs, budget) {
-  const inputs = [['big', guest.args], ['small', guest.smallArgs]];
+  const inputs = guest.smallArgs ? [['big', guest.args], ['small', guest.smallArgs]] : [['big', guest.args]];
   const acc = {};
   for (const [key, runner] of runners) {
     for (const [, args] of inputs) { await checkedRun(runner, guest, args); await warm(runner, guest, args, budget); }
@@ -98,7 +104,7 @@ export async function interleaved(runners, guest, windowMs, budget) {
   for (const [key, a] of Object.entries(acc)) {
     out[key] = {
       big: finish(a.big.wall, a.big.internal, a.big.fuel, guest.args),
-      small: finish(a.small.wall, a.small.internal, a.small.fuel, guest.smallArgs),
+      small: guest.smallArgs ? finish(a.small.wall, a.small.internal, a.small.fuel, guest.smallArgs) : undefined,
     };
   }
   return out;
@@ -123,17 +129,18 @@ export async function throughput(runner, guest, inflight, windowMs) {
 }
 
 /**
- * One backend's share of the bench (child.mjs mode 'suite'). spec:
+ * One process's share of the bench (child.mjs mode 'suite'): one backend's
+ * cells, or all modes of one real program. spec:
  * { ctx, quick, budget, inflight: [1,2,8], tasks: [
  *     { type: 'latency', runner, guest } | { type: 'cpu', runners: [...], guest }
- *   | { type: 'throughput', runner, guest } ] }
+ *   | { type: 'throughput', runner, guest } | { type: 'program', runners: [...], guest } ] }
  * A fresh runner (sandbox) is made for every task and destroyed after it.
  */
 export async function runSuite(spec, log) {
   const needsPkg = spec.tasks.some((t) => (t.runners ?? [t.runner]).some((r) => r.startsWith('native') || r === 'js'));
   const pkg = needsPkg ? await importPackage({ build: false }) : null;
   const factories = runnerFactories(pkg, spec.ctx);
-  const guests = makeGuests({ quick: spec.quick, dataDir: spec.ctx.dataDir, write: false });
+  const guests = { ...makeGuests({ quick: spec.quick, dataDir: spec.ctx.dataDir, write: false }), ...makePrograms({ quick: spec.quick }) };
   const B = spec.budget;
   const results = [];
   for (const task of spec.tasks) {
@@ -151,6 +158,10 @@ export async function runSuite(spec, log) {
         res = await latency(runners[0][1], guest, guest.args, guest.cpu ? B.cpuWindowMs : B.windowMs, B);
       } else if (task.type === 'cpu') {
         res = await interleaved(runners, guest, B.cpuWindowMs, B);
+      } else if (task.type === 'program') {
+        // Real programs run for up to seconds: the checked run and one more to warm up
+        // (V8 tiers the JS backend's code up only after a run), then a longer window.
+        res = await interleaved(runners, guest, B.programWindowMs, { ...B, minWarm: 1, warmMs: 0, minSamples: B.programMinSamples });
       } else if (task.type === 'throughput') {
         const runner = runners[0][1];
         await checkedRun(runner, guest, guest.args);
