@@ -95,7 +95,7 @@ export async function pythonRunner(config) {
     kind: 'python',
     async run(guest, args) {
       const t0 = now();
-      const r = await py.run(args[0]);
+      const r = await py.run(args[0], guest.runOptions ?? {});
       const wallMs = now() - t0;
       return { wallMs, internalMs: r.elapsedMs, exitCode: r.exitCode, error: r.error ?? (r.exitCode ? r.stderr.toString().trim().split('\n').pop() : undefined), stdout: r.stdout.subarray(0, 4096).toString(), stdoutBytes: r.stdoutBytes, fuel: r.fuelConsumed };
     },

@@ -108,14 +108,15 @@ export function makePrograms({ quick }) {
       args: ['print(6*7)'],
       check: (out) => (out === '42\n' ? null : `stdout ${JSON.stringify(out.slice(0, 40))}`),
     },
-    // The same, ending the process right after the code (atexit handlers and
-    // flushes still run): what CPython's own teardown (Py_FinalizeEx: GC
-    // passes, module clean-up, frees) costs a throwaway interpreter.
-    'py-print-exit': {
-      title: 'CPython `print(6*7)`, then `os._exit(0)` (no Py_FinalizeEx)',
-      short: 'CPython print(6*7) + os._exit',
+    // The same with CPython's full shutdown (Py_FinalizeEx: GC passes, module
+    // clean-up, frees), which mimobox-wasm/python skips by default after a
+    // normal end: what that skip saves a throwaway interpreter.
+    'py-print-finalize': {
+      title: 'CPython `print(6*7)` with `finalize: true` (CPython\'s full shutdown)',
+      short: 'CPython print(6*7), full shutdown',
       python: true,
-      args: ['print(6*7)\nimport atexit as _a, os as _o, sys as _s; _a._run_exitfuncs(); _s.stdout.flush(); _s.stderr.flush(); _o._exit(0)'],
+      runOptions: { finalize: true },
+      args: ['print(6*7)'],
       check: (out) => (out === '42\n' ? null : `stdout ${JSON.stringify(out.slice(0, 40))}`),
     },
     'py-numpy': {

@@ -37,5 +37,5 @@ export async function sectionPrograms(c) {
  * time (minutes on 2 cores; then cached on disk).
  */
 export async function pythonPrograms(c) {
-  for (const key of ['py-print', 'py-print-exit', 'py-numpy']) await program(c, key, ['native', 'native-epoch', 'native-fuel']);
+  for (const key of ['py-print', 'py-print-finalize', 'py-numpy']) await program(c, key, ['native', 'native-epoch', 'native-fuel']);
 }
