@@ -26,12 +26,6 @@ export declare class NativeSandbox {
   destroy(): Promise<void>
 }
 
-/**
- * Test hook: panics on a worker thread inside the same guard `execute`
- * uses, so tests can check that a panic rejects instead of crashing Node.
- */
-export declare function __testPanic(): Promise<void>
-
 /** The cache root that a sandbox with this `cacheDir` (or none) uses. */
 export declare function cacheDirFor(cacheDir?: string | undefined | null): string | null
 
