@@ -342,7 +342,8 @@ fn load_bytes_in(
         crate::scan::validate(bytes).map_err(invalid)?;
         return Err(refused);
     }
-    let module = crate::compile::compile_once(engine, path, bytes, hash, scanned.inline_ok, dir, log)?;
+    let job = crate::compile::CompileJob { engine, path, bytes, hash, inline_ok: scanned.inline_ok, dir };
+    let module = crate::compile::compile_once(&job, log)?;
     finish(engine, path, &module, hash, scanned.exports, scanned.inline_ok, opts.unknown_imports)
 }
 

@@ -21,40 +21,35 @@ fn compiling() -> &'static Mutex<HashMap<(usize, Hash), Compiled>> {
     MAP.get_or_init(Default::default)
 }
 
-pub fn compile_once(
-    engine: &SharedEngine,
-    path: &str,
-    bytes: &[u8],
-    hash: Hash,
-    inline_ok: bool,
-    dir: Option<&Path>,
-    log: &mut Vec<String>,
-) -> SbResult<Module> {
-    let key = (std::ptr::from_ref(engine) as usize, hash);
-    let cell = compiling().lock().unwrap_or_else(|e| e.into_inner()).entry(key.clone()).or_default().clone();
+/// One module to compile, and where its artefact goes (None: memory only).
+pub struct CompileJob<'a> {
+    pub engine: &'a SharedEngine,
+    pub path: &'a str,
+    pub bytes: &'a [u8],
+    pub hash: Hash,
+    pub inline_ok: bool,
+    pub dir: Option<&'a Path>,
+}
+
+pub fn compile_once(job: &CompileJob<'_>, log: &mut Vec<String>) -> SbResult<Module> {
+    let key = (std::ptr::from_ref(job.engine) as usize, job.hash);
+    let cell = compiling().lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default().clone();
     let mut ran = false;
     let result = cell.get_or_init(|| {
         ran = true;
-        compile(engine, path, bytes, hash, inline_ok, dir, log)
+        compile(job, log)
     });
     let result = result.clone();
     if ran {
         compiling().lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
     } else if result.is_ok() {
-        log.push(format!("info: {path} ({}) was compiled by a concurrent load", &hex(&hash)[..12]));
+        log.push(format!("info: {} ({}) was compiled by a concurrent load", job.path, &hex(&job.hash)[..12]));
     }
     result
 }
 
-fn compile(
-    engine: &SharedEngine,
-    path: &str,
-    bytes: &[u8],
-    hash: Hash,
-    inline_ok: bool,
-    dir: Option<&Path>,
-    log: &mut Vec<String>,
-) -> SbResult<Module> {
+fn compile(job: &CompileJob<'_>, log: &mut Vec<String>) -> SbResult<Module> {
+    let CompileJob { engine, path, bytes, hash, inline_ok, dir } = *job;
     let invalid = |e: wasmtime::Error| SandboxError::new(ErrorCode::ModuleInvalid, format!("{path} is not a valid WebAssembly module: {e:#}"));
     let started = Instant::now();
     let Some(dir) = dir else {
