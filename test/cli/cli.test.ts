@@ -284,6 +284,16 @@ describe.each(['native', 'js'] as const)('run on the %s backend', (backend) => {
     const json = await run(['--json', wat('no_entry')]);
     expect(json.code).toBe(126);
     expect(JSON.parse(json.out)).toMatchObject({ error: { code: 'NO_ENTRY' }, exitStatus: 126 });
+    // --invoke: a reactor's named export (after _initialize); its i32 is the exit code.
+    expect(await run(['--invoke', 'run', wat('reactor')])).toMatchObject({ code: 7, out: 'ran\n' });
+    const nope = await run(['--json', '--invoke', 'nope', wat('reactor')]);
+    expect(JSON.parse(nope.out)).toMatchObject({ error: { code: 'NO_ENTRY', message: expect.stringContaining('"nope"') }, exitStatus: 126 });
+    // --trap-unknown-imports: the module runs and traps at the call (134), naming the import.
+    const trapped = await run(['--trap-unknown-imports', wat('unknown_import')]);
+    expect(trapped.code).toBe(134);
+    expect(trapped.out).toBe('before\n');
+    expect(trapped.err).toContain('env.foo');
+    expect((await run([wat('unknown_import')])).code).toBe(126);
   });
 
   test.skipIf(process.platform === 'win32')('SIGINT stops the guest: exit 130', async () => {
