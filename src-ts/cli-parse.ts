@@ -141,7 +141,11 @@ export function parseEnvSpec(spec: string, hostEnv: NodeJS.ProcessEnv = process.
  * `explicit`, else $MIMOBOX_CACHE_DIR, else $XDG_CACHE_HOME/mimobox, else $HOME/.cache/mimobox
  * (each only when set to an absolute path). `null` when none applies.
  */
-export function defaultCacheDir(explicit?: string, env: NodeJS.ProcessEnv = process.env): string | null {
+export function defaultCacheDir(
+  explicit?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string | null {
   if (explicit) return explicit;
   const abs = (k: string) => {
     const v = env[k];
@@ -149,6 +153,11 @@ export function defaultCacheDir(explicit?: string, env: NodeJS.ProcessEnv = proc
   };
   const own = abs('MIMOBOX_CACHE_DIR');
   if (own) return own;
+  // As src-rs/artefact.rs default_cache_dir.
+  if (platform === 'win32') {
+    const local = abs('LOCALAPPDATA');
+    return local ? join(local, 'mimobox', 'cache') : null;
+  }
   const xdg = abs('XDG_CACHE_HOME');
   if (xdg) return join(xdg, 'mimobox');
   const home = abs('HOME');

@@ -104,7 +104,8 @@ when this installation has no benchmark harness.
 const CACHE_HELP = `Usage: mimobox cache <path|clear|stats> [--cache-dir DIR] [--json]
 
 The native backend keeps compiled modules (.cwasm) in a per-user cache:
-$MIMOBOX_CACHE_DIR, else $XDG_CACHE_HOME/mimobox, else ~/.cache/mimobox.
+$MIMOBOX_CACHE_DIR, else $XDG_CACHE_HOME/mimobox, else ~/.cache/mimobox
+(Windows: %LOCALAPPDATA%\\mimobox\\cache).
 
   path    print the cache directory
   stats   number of compiled modules and their total size

@@ -137,6 +137,9 @@ describe('defaultCacheDir (mirrors src-rs/cache.rs)', () => {
     expect(defaultCacheDir(undefined, env)).toBe('/m');
     expect(defaultCacheDir(undefined, { XDG_CACHE_HOME: '/x', HOME: '/h' })).toBe('/x/mimobox');
     expect(defaultCacheDir(undefined, { HOME: '/h' })).toBe('/h/.cache/mimobox');
+    // Windows: under LOCALAPPDATA, as the native addon (XDG and HOME are not used there).
+    expect(defaultCacheDir(undefined, { LOCALAPPDATA: '/local', HOME: '/h' }, 'win32')).toBe('/local/mimobox/cache');
+    expect(defaultCacheDir(undefined, { HOME: '/h' }, 'win32')).toBeNull();
   });
   test('empty or relative values are skipped', () => {
     expect(defaultCacheDir(undefined, { MIMOBOX_CACHE_DIR: '', XDG_CACHE_HOME: 'rel', HOME: '/h' })).toBe('/h/.cache/mimobox');
