@@ -21,7 +21,7 @@
 // running out of fuel from the guest's own traps.
 import { ModuleError } from '../errors.js';
 import { OpReader, type Op } from './wasm-ops.js';
-import type { ModuleLayout } from './wasm-binary.js';
+import { encodeLeb, type ModuleLayout } from './wasm-binary.js';
 
 export const FUEL_EXPORT = '__mimobox_fuel';
 /**
@@ -50,17 +50,7 @@ export const OUT_OF_FUEL = 0x7fff_ffff_ffff_ffffn;
 const UNSET = -(1n << 62n);
 const SMALL_BULK_OP_COST = 128n;
 
-const leb = (v: number): number[] => {
-  const out: number[] = [];
-  let n = v;
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-};
+const leb = encodeLeb;
 const sleb = (v: bigint): number[] => {
   const out: number[] = [];
   let n = v;

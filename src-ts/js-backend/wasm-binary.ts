@@ -206,7 +206,8 @@ export function parseModule(bytes: Uint8Array): ModuleLayout | undefined {
   }
 }
 
-function encodeLeb(value: number): number[] {
+/** Unsigned LEB128 encoding (shared with instrument.ts). */
+export function encodeLeb(value: number): number[] {
   const out: number[] = [];
   let v = value;
   do {
