@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'DESTROYED'
   | 'QUEUE_TIMEOUT'
   | 'MEMORY_BUDGET'
+  | 'SESSION_ENDED'
   | 'NATIVE_UNAVAILABLE'
   | 'INTERNAL';
 
@@ -49,6 +50,15 @@ export class AbortError extends SandboxError {
 /** The sandbox could not run the execute for a reason of its own (queue, budget, destroyed). */
 export class ResourceError extends SandboxError {}
 
+/** A session call after the session ended; `reason` says why it ended. */
+export class SessionEndedError extends SandboxError {
+  readonly reason: string;
+  constructor(reason: string, message = `the session has ended (${reason}): open a new one`) {
+    super('SESSION_ENDED', message);
+    this.reason = reason;
+  }
+}
+
 /** A bug in mimobox-wasm (a caught Rust panic, an unexpected state). Please report it. */
 export class InternalError extends SandboxError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -72,6 +82,7 @@ export function errorFromCode(code: ErrorCode, message: string): SandboxError {
     return new ConfigError(code === 'COMMAND_INVALID' ? 'cmd' : 'config', message, code);
   }
   if (code === 'ABORTED' || code === 'DESTROYED') return new AbortError(message, code);
+  if (code === 'SESSION_ENDED') return new SessionEndedError('error', message);
   if (code === 'QUEUE_TIMEOUT' || code === 'MEMORY_BUDGET' || code === 'NATIVE_UNAVAILABLE') {
     return new ResourceError(code, message);
   }

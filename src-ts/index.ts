@@ -1,9 +1,11 @@
 // Public entry point of mimobox-wasm.
 export type {
-  DirGrant, ExecuteOptions, Logger, Sandbox, SandboxConfig, SandboxResult, TrapKind,
+  DirGrant, ExecuteOptions, HostAnswer, HostCall, Logger, Sandbox, SandboxConfig, SandboxResult, Session,
+  SessionCallOptions, SessionCallResult, SessionCloseOptions, SessionEndReason, SessionOptions, TrapKind,
 } from './types.js';
+export { HOST_CALL_MAX_BYTES } from './types.js';
 export {
-  AbortError, ConfigError, InternalError, ModuleError, ResourceError, SandboxError, type ErrorCode,
+  AbortError, ConfigError, InternalError, ModuleError, ResourceError, SandboxError, SessionEndedError, type ErrorCode,
 } from './errors.js';
 export { WasmSandbox, type LoadOptions, type ModuleHandle } from './sandbox.js';
 export { JsSandbox } from './js-backend/sandbox.js';

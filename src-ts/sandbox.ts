@@ -7,7 +7,7 @@ import {
 } from './native.js';
 import { fromNativeError } from './native-errors.js';
 import { buildResult } from './result.js';
-import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult } from './types.js';
+import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult, Session, SessionOptions } from './types.js';
 
 let nextExecutionId = 1;
 
@@ -119,6 +119,11 @@ export class WasmSandbox implements Sandbox {
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** Sessions land in the next commits; until then this says so. */
+  async openSession(_module: string | Uint8Array, _options?: SessionOptions): Promise<Session> {
+    throw new ConfigError('openSession', 'sessions are not available yet on the native backend');
   }
 
   /** Stops running executes (they reject with code DESTROYED) and frees the sandbox. */

@@ -66,6 +66,11 @@ export interface SandboxConfig {
    * traps when called, naming the import, so modules that only reference them still run.
    */
   unknownImports?: 'error' | 'trap';
+  /**
+   * Serves the guest's `host.call` import (see `HostCall`). Without it, `host.call` answers -1 ("no host
+   * here") to modules that import it. A session may bind its own (`SessionOptions.hostCall`).
+   */
+  hostCall?: HostCall;
   /** Receives diagnostics. `MIMOBOX_LOG=info|warn` turns on a stderr logger when none is given. */
   logger?: Logger;
   /** Accepted and ignored by the Wasm backends (they have no syscalls to filter). */
@@ -133,9 +138,94 @@ export interface SandboxResult {
   warnings: string[];
   /** Which backend ran it. */
   backend: 'native' | 'js';
+  /** Messages of the `hostCall` errors during this execute (each answered the guest -2). */
+  hostCallFaults?: string[];
 }
 
 export interface Sandbox {
   execute(cmd: string[], opts?: ExecuteOptions): Promise<SandboxResult>;
+  /**
+   * Instantiates `module` (a path or its bytes) once and keeps it alive for `session.call`s. If the
+   * module exports `_initialize`, it runs first, under the sandbox's timeout. `destroy()` ends every
+   * session of the sandbox.
+   */
+  openSession(module: string | Uint8Array, options?: SessionOptions): Promise<Session>;
   destroy(): Promise<void>;
+}
+
+/** Cap on a `host.call` request and on its answer, each, in bytes. */
+export const HOST_CALL_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A Node function bound to the guest's `host.call(ptr, len, out_ptr_ptr, out_len_ptr) -> i32` import.
+ * It gets the request bytes and answers with bytes, which the sandbox places in guest memory through
+ * the guest's `host_alloc(len) -> ptr` export (the guest then sees 0). It runs on the JS thread while
+ * the guest waits; the execute's deadline and abort still hold while it runs. Returning `null`
+ * answers -1 ("no host here"); throwing or rejecting answers -2 ("fault") and the error's message is
+ * recorded in `result.hostCallFaults`, never passed to the guest. Requests and answers are capped at
+ * `HOST_CALL_MAX_BYTES` (16 MiB) each; past the cap the guest gets -2 and the fault is recorded.
+ */
+export type HostCall = (request: Buffer) => HostAnswer | Promise<HostAnswer>;
+/** What a `HostCall` answers: bytes (a string is sent as UTF-8), or `null` for "no host here". */
+export type HostAnswer = Uint8Array | string | null;
+
+/** The result of one session call: the execute's result plus the export's own return value. */
+export interface SessionCallResult extends SandboxResult {
+  /** The export's i32 result; `null` when it returns nothing or did not return (trap, timeout, exit). */
+  returnValue: number | null;
+  /** Set when this call ended the session (a trap, a timeout, `proc_exit`, memory): why. */
+  sessionEnded?: SessionEndReason;
+}
+
+/** Why a session ended. */
+export type SessionEndReason =
+  | 'closed' | 'idle' | 'lifetime' | 'timeout' | 'trap' | 'exit' | 'aborted' | 'destroyed' | 'quit' | 'error';
+
+export interface SessionOptions {
+  /** Arguments after argv[0] (the module's name) that the instance sees for its whole life. */
+  args?: string[];
+  /** Environment variables merged over the sandbox's, for the instance's whole life. */
+  env?: Record<string, string>;
+  /** End the session after this long without a call, in ms. Default: no idle bound. */
+  idleMs?: number;
+  /** End the session this long after it opened, in ms; a call running then is stopped. Default: none. */
+  lifetimeMs?: number;
+  /** Serves `host.call` for this session (over the sandbox's `hostCall`). */
+  hostCall?: HostCall;
+}
+
+export interface SessionCallOptions {
+  /**
+   * Bytes written into guest memory at `alloc(len)` before the call; the export is then called as
+   * `(ptr, len)`. Without input the export is called with no arguments.
+   */
+  input?: Uint8Array | string;
+  /** The guest's allocator export for `input`. Default `host_alloc`. */
+  alloc?: string;
+  /** This call's wall-clock limit, in ms. Default: the sandbox's timeout. */
+  timeoutMs?: number;
+  /** This call's exact fuel budget. Default: the sandbox's (native: metering must be on). */
+  fuel?: number;
+  /** Aborting stops the call (and so ends the session) and rejects with `AbortError`. */
+  signal?: AbortSignal;
+}
+
+export interface SessionCloseOptions {
+  /** An export to call first so the guest can end cleanly (e.g. `shutdown`), if it exists. */
+  shutdown?: string;
+  /** The shutdown export's wall-clock budget, in ms. Default 1000. */
+  budgetMs?: number;
+}
+
+/**
+ * One instance kept alive across calls. Calls run one at a time, in call order; each has its own
+ * deadline, fuel and output capture, while memory (and the memory cap) carries over. A call that traps,
+ * times out, exits or is aborted ends the session (an unwound instance is never reused); later calls
+ * reject with `SessionEndedError` (`SESSION_ENDED`).
+ */
+export interface Session {
+  /** `null` while open; why it ended, once it has. */
+  readonly ended: SessionEndReason | null;
+  call(exportName: string, options?: SessionCallOptions): Promise<SessionCallResult>;
+  close(options?: SessionCloseOptions): Promise<void>;
 }

@@ -4,11 +4,11 @@ import { realpathSync } from 'node:fs';
 import { resolve as absolutePath } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { resolveConfig, resolveExecuteOptions, validateCommand, type ResolvedConfig } from '../config.js';
-import { AbortError } from '../errors.js';
+import { AbortError, ConfigError } from '../errors.js';
 import { moduleUrl } from '../module-url.js';
 import { checkFitsBudget, reserveMemory } from '../memory-budget.js';
 import { buildResult } from '../result.js';
-import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult } from '../types.js';
+import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult, Session, SessionOptions } from '../types.js';
 import type { Preopen } from './fs.js';
 import { planEntry, planImports, type EntryPlan, type LinkPlan } from './linking.js';
 import { loadModule, type LoadedModule, type LoadLimits } from './module-cache.js';
@@ -114,6 +114,11 @@ export class JsSandbox implements Sandbox {
       stdoutTruncated: r.stdout.truncated, stderrTruncated: r.stderr.truncated,
       stdoutBytes: r.stdout.total, stderrBytes: r.stderr.total,
     }, this.warnings, 'js');
+  }
+
+  /** Sessions land in the next commits; until then this says so. */
+  async openSession(_module: string | Uint8Array, _options?: SessionOptions): Promise<Session> {
+    throw new ConfigError('openSession', 'sessions are not available yet on the JS backend');
   }
 
   /** Stops running executes (they reject with code DESTROYED) and frees the workers. */
