@@ -20,10 +20,30 @@ export declare class NativeSandbox {
   executeLoaded(module: NativeModule, request: NativeExecuteRequest): NativeResult | Promise<NativeResult>
   /** Compiles (or finds) a module once, from a path or from bytes. */
   loadModule(path?: string | undefined | null, bytes?: Uint8Array | undefined | null, name?: string | undefined | null, entry?: string | undefined | null): Promise<NativeModule>
+  /**
+   * Binds `host.call` for this sandbox's executes and sessions. The
+   * function must resolve (never throw): the TypeScript layer wraps it.
+   */
+  setHostCall(host: (arg: Buffer) => Promise<NativeHostAnswer>): void
+  /** Instantiates a loaded module and keeps it for session calls. */
+  openSession(module: NativeModule, request: NativeSessionOpen, host?: ((arg: Buffer) => Promise<NativeHostAnswer>) | undefined | null): Promise<NativeSession>
   /** Asks a running or queued execute to stop; it rejects with ABORTED. */
   cancel(executionId: number): void
   /** Stops in-flight executes (they reject with DESTROYED) and waits for them. */
   destroy(): Promise<void>
+}
+
+/** One instance kept across calls (session.rs). */
+export declare class NativeSession {
+  /** Runs one export; cancel it through the sandbox with its execution id. */
+  call(sandbox: NativeSandbox, request: NativeSessionCall): Promise<NativeResult>
+  /**
+   * Ends the session, after calling `shutdown` (if it names an export)
+   * within `budgetMs`.
+   */
+  close(shutdown: string | undefined | null, budgetMs: number): Promise<void>
+  /** Why the session ended ("timeout", "trap", …), or null while open. */
+  get ended(): string | null
 }
 
 /** The cache root that a sandbox with this `cacheDir` (or none) uses. */
@@ -51,12 +71,22 @@ export interface NativeExecuteRequest {
   entry?: string
 }
 
+/**
+ * What a `hostCall` answered, as the TypeScript wrapper resolves it:
+ * bytes, or none for "no host here" (-1). A rejection is a fault (-2).
+ */
+export interface NativeHostAnswer {
+  bytes?: Buffer
+}
+
 export declare function nativeInfo(): NativeInfo
 
 export interface NativeInfo {
   wasmtimeVersion: string
   workerThreads: number
   defaultCacheDir?: string
+  /** Cap on a `host.call` request and on its answer, each, in bytes. */
+  hostCallMaxBytes: number
 }
 
 export interface NativeResult {
@@ -73,6 +103,12 @@ export interface NativeResult {
   stdoutBytes: number
   stderrBytes: number
   log: Array<string>
+  /** Messages of the `hostCall` errors, each answered -2 to the guest. */
+  hostCallFaults: Array<string>
+  /** A session call's i32 result, when the export returned one. */
+  returnValue?: number
+  /** Set when this session call ended the session: why. */
+  sessionEnded?: string
 }
 
 export interface NativeSandboxOptions {
@@ -98,6 +134,25 @@ export interface NativeSandboxOptions {
   maxModuleBytes?: number
   /** Function imports the sandbox does not provide (default "error"). */
   unknownImports?: UnknownImportsMode
+}
+
+export interface NativeSessionCall {
+  export: string
+  input?: Uint8Array
+  alloc?: string
+  timeoutMs?: number
+  fuel?: number
+  /** For the sandbox's cancel() (abort) and destroy(). */
+  executionId: number
+}
+
+export interface NativeSessionOpen {
+  /** argv, the module's name first. */
+  args: Array<string>
+  /** "KEY=VALUE" strings. */
+  env: Array<string>
+  /** For cancel() while the opening waits or runs `_initialize`. */
+  executionId: number
 }
 
 /** Sets the process-wide budget of reserved guest memory, in MiB. */

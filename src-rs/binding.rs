@@ -7,7 +7,11 @@ use crate::error::{ErrorCode, SandboxError};
 use crate::inline::{poll_inline, InlineGate};
 use crate::budget::budget;
 use crate::cache::LoadedModule;
+use crate::host_call::{HostAnswer, HostCaller, HostFuture};
+use crate::run::RunOutcome;
 use crate::sandbox::{ExecuteOutcome, ExecuteRequest, LoadSource, ModuleSource, SandboxCore};
+use crate::session::{CallOutcome, SessionCall, SessionCore};
+use napi::threadsafe_function::ThreadsafeFunction;
 use crate::settings::{
     DirGrant, FuelMode, Settings, UnknownImports, DEFAULT_MAX_MODULE_BYTES, DEFAULT_POOL_INSTANCES, DEFAULT_STACK_BYTES,
 };
@@ -116,6 +120,12 @@ pub struct NativeResult {
     pub stdout_bytes: f64,
     pub stderr_bytes: f64,
     pub log: Vec<String>,
+    /// Messages of the `hostCall` errors, each answered -2 to the guest.
+    pub host_call_faults: Vec<String>,
+    /// A session call's i32 result, when the export returned one.
+    pub return_value: Option<i32>,
+    /// Set when this session call ended the session: why.
+    pub session_ended: Option<String>,
 }
 
 #[napi(object)]
@@ -123,6 +133,8 @@ pub struct NativeInfo {
     pub wasmtime_version: String,
     pub worker_threads: u32,
     pub default_cache_dir: Option<String>,
+    /// Cap on a `host.call` request and on its answer, each, in bytes.
+    pub host_call_max_bytes: f64,
 }
 
 fn config_error(msg: String) -> Error {
@@ -175,7 +187,10 @@ fn to_settings(o: NativeSandboxOptions) -> Result<Settings> {
 }
 
 fn to_result(o: ExecuteOutcome) -> NativeResult {
-    let r = o.run;
+    native_result(o.run, o.log)
+}
+
+fn native_result(r: RunOutcome, log: Vec<String>) -> NativeResult {
     NativeResult {
         stdout_truncated: r.stdout.truncated,
         stderr_truncated: r.stderr.truncated,
@@ -189,8 +204,56 @@ fn to_result(o: ExecuteOutcome) -> NativeResult {
         error: r.error,
         elapsed_ms: r.elapsed_ms,
         fuel_consumed: r.fuel_consumed.map(|f| f as f64),
-        log: o.log,
+        log,
+        host_call_faults: r.host_faults,
+        return_value: None,
+        session_ended: None,
     }
+}
+
+fn call_result(o: CallOutcome) -> NativeResult {
+    NativeResult {
+        return_value: o.return_value,
+        session_ended: o.ended.map(|r| r.as_str().to_owned()),
+        ..native_result(o.run, Vec::new())
+    }
+}
+
+/// What a `hostCall` answered, as the TypeScript wrapper resolves it:
+/// bytes, or none for "no host here" (-1). A rejection is a fault (-2).
+#[napi(object)]
+pub struct NativeHostAnswer {
+    pub bytes: Option<Buffer>,
+}
+
+/// Weak: a bound host function never keeps Node's event loop alive.
+type HostFunction = ThreadsafeFunction<Vec<u8>, Promise<NativeHostAnswer>, Buffer, Status, false, true>;
+
+/// The door's embedder: a JS function called on the JS thread, awaited on
+/// the guest's worker.
+struct JsHost(Arc<HostFunction>);
+
+impl HostCaller for JsHost {
+    fn call(&self, request: Vec<u8>) -> HostFuture {
+        let function = self.0.clone();
+        Box::pin(async move {
+            let answer = function.call_async_catch(request).await.map_err(|e| format!("hostCall could not be called: {}", e.reason))?;
+            let answer = answer.await.map_err(|e| e.reason.clone())?;
+            Ok(match answer.bytes {
+                Some(bytes) => HostAnswer::Bytes(bytes.to_vec()),
+                None => HostAnswer::NoHost,
+            })
+        })
+    }
+}
+
+fn js_host(function: Function<'_, Buffer, Promise<NativeHostAnswer>>) -> Result<Arc<dyn HostCaller>> {
+    let tsfn: HostFunction = function
+        .build_threadsafe_function::<Vec<u8>>()
+        .callee_handled::<false>()
+        .weak::<true>()
+        .build_callback(|ctx| Ok(Buffer::from(ctx.value)))?;
+    Ok(Arc::new(JsHost(Arc::new(tsfn))))
 }
 
 fn split_env(pairs: Vec<String>) -> Result<Vec<(String, String)>> {
@@ -338,6 +401,38 @@ impl NativeSandbox {
         })
     }
 
+    /// Binds `host.call` for this sandbox's executes and sessions. The
+    /// function must resolve (never throw): the TypeScript layer wraps it.
+    #[napi]
+    pub fn set_host_call(&self, host: Function<'_, Buffer, Promise<NativeHostAnswer>>) -> Result<()> {
+        self.core.set_host(js_host(host)?);
+        Ok(())
+    }
+
+    /// Instantiates a loaded module and keeps it for session calls.
+    #[napi(ts_return_type = "Promise<NativeSession>")]
+    pub fn open_session<'env>(
+        &self,
+        env: &'env Env,
+        module: &NativeModule,
+        request: NativeSessionOpen,
+        host: Option<Function<'_, Buffer, Promise<NativeHostAnswer>>>,
+    ) -> Result<PromiseRaw<'env, NativeSession>> {
+        if !Arc::ptr_eq(&module.owner, &self.core) {
+            return Err(config_error("this module was loaded by another sandbox: load it with this one".into()));
+        }
+        let host = host.map(js_host).transpose()?;
+        let env_pairs = split_env(request.env)?;
+        let id = request.execution_id as u64;
+        let registration = self.core.register(id).map_err(napi_error)?;
+        let core = self.core.clone();
+        let loaded = module.loaded.clone();
+        env.spawn_future(async move {
+            let session = guarded(SessionCore::open(core, id, registration, loaded, request.args, env_pairs, host)).await?;
+            Ok(NativeSession { inner: Arc::new(session) })
+        })
+    }
+
     /// Asks a running or queued execute to stop; it rejects with ABORTED.
     #[napi]
     pub fn cancel(&self, execution_id: f64) {
@@ -355,12 +450,85 @@ impl NativeSandbox {
     }
 }
 
+#[napi(object)]
+pub struct NativeSessionOpen {
+    /// argv, the module's name first.
+    pub args: Vec<String>,
+    /// "KEY=VALUE" strings.
+    pub env: Vec<String>,
+    /// For cancel() while the opening waits or runs `_initialize`.
+    pub execution_id: f64,
+}
+
+#[napi(object)]
+pub struct NativeSessionCall {
+    pub export: String,
+    pub input: Option<Uint8Array>,
+    pub alloc: Option<String>,
+    pub timeout_ms: Option<f64>,
+    pub fuel: Option<f64>,
+    /// For the sandbox's cancel() (abort) and destroy().
+    pub execution_id: f64,
+}
+
+/// One instance kept across calls (session.rs).
+#[napi]
+pub struct NativeSession {
+    inner: Arc<SessionCore>,
+}
+
+#[napi]
+impl NativeSession {
+    /// Runs one export; cancel it through the sandbox with its execution id.
+    #[napi(ts_return_type = "Promise<NativeResult>")]
+    pub fn call<'env>(&self, env: &'env Env, sandbox: &NativeSandbox, request: NativeSessionCall) -> Result<PromiseRaw<'env, NativeResult>> {
+        let timeout = request.timeout_ms.map(|ms| to_duration_ms("timeoutMs", ms)).transpose()?;
+        let fuel = match request.fuel {
+            Some(f) if !f.is_finite() || f < 1.0 => return Err(config_error("fuel must be a positive integer".into())),
+            f => f.map(|f| f as u64),
+        };
+        let call = SessionCall {
+            export: request.export,
+            input: request.input.map(|i| i.to_vec()),
+            alloc: request.alloc,
+            timeout,
+            fuel,
+        };
+        let id = request.execution_id as u64;
+        let registration = sandbox.core.register(id).map_err(napi_error)?;
+        let inner = self.inner.clone();
+        env.spawn_future(async move { guarded(inner.call(id, registration, call)).await.map(call_result) })
+    }
+
+    /// Ends the session, after calling `shutdown` (if it names an export)
+    /// within `budgetMs`.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close<'env>(&self, env: &'env Env, shutdown: Option<String>, budget_ms: f64) -> Result<PromiseRaw<'env, ()>> {
+        let budget = to_duration_ms("budgetMs", budget_ms)?;
+        let inner = self.inner.clone();
+        env.spawn_future(async move {
+            guarded(async move {
+                inner.close(shutdown, budget).await;
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    /// Why the session ended ("timeout", "trap", …), or null while open.
+    #[napi(getter)]
+    pub fn ended(&self) -> Option<String> {
+        self.inner.end_reason().map(|r| r.as_str().to_owned())
+    }
+}
+
 #[napi]
 pub fn native_info() -> NativeInfo {
     NativeInfo {
         wasmtime_version: WASMTIME_VERSION.to_owned(),
         worker_threads: u32::try_from(worker_threads()).unwrap_or(u32::MAX),
         default_cache_dir: default_cache_dir(None).map(|p| p.display().to_string()),
+        host_call_max_bytes: crate::host_call::HOST_CALL_MAX_BYTES as f64,
     }
 }
 

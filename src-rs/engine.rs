@@ -123,10 +123,16 @@ fn build(key: EngineKey) -> wasmtime::Result<SharedEngine> {
     })?;
     linker.allow_shadowing(false);
     // host.call(ptr, len, out_ptr_ptr, out_len_ptr) -> i32 is the door some
-    // guests (CPython's `host` module) use to ask their host for things. No
-    // host function is configured: -1 says "no host here", which such guests
-    // turn into a clean error of their own instead of a trap.
-    linker.func_wrap(HOST_MODULE, HOST_CALL, |_: i32, _: i32, _: i32, _: i32| -> i32 { -1 })?;
+    // guests (CPython's `host` module) use to ask their host for things
+    // (host_call.rs). With no host bound it answers -1, "no host here", which
+    // such guests turn into a clean error of their own instead of a trap.
+    linker.func_wrap_async(
+        HOST_MODULE,
+        HOST_CALL,
+        |mut caller: wasmtime::Caller<'_, StoreState>, (ptr, len, out_ptr, out_len): (i32, i32, i32, i32)| {
+            Box::new(async move { crate::host_call::serve(&mut caller, ptr, len, out_ptr, out_len).await })
+        },
+    )?;
     #[cfg(feature = "test-hooks")]
     linker.func_wrap(TEST_HOOK_MODULE, "panic", || -> wasmtime::Result<()> { panic!("deliberate test panic") })?;
     crate::fd_cap::install(&mut linker)?;

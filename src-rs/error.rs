@@ -17,6 +17,7 @@ pub enum ErrorCode {
     Destroyed,
     QueueTimeout,
     MemoryBudget,
+    SessionEnded,
     Internal,
 }
 
@@ -35,6 +36,7 @@ impl ErrorCode {
             ErrorCode::Destroyed => "DESTROYED",
             ErrorCode::QueueTimeout => "QUEUE_TIMEOUT",
             ErrorCode::MemoryBudget => "MEMORY_BUDGET",
+            ErrorCode::SessionEnded => "SESSION_ENDED",
             ErrorCode::Internal => "INTERNAL",
         }
     }

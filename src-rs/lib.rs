@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod fd_cap;
 pub mod fingerprint;
+pub mod host_call;
 pub mod inline;
 pub mod inline_shadows;
 pub mod outcome;
@@ -19,6 +20,7 @@ pub mod output;
 pub mod run;
 pub mod sandbox;
 pub mod scan;
+pub mod session;
 pub mod settings;
 pub mod wasi_ctx;
 

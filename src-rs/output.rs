@@ -55,7 +55,9 @@ impl CappedPipe {
     pub fn take(&self) -> CaptureResult {
         let mut c = self.lock();
         let bytes = std::mem::take(&mut c.kept);
-        CaptureResult { truncated: c.total > bytes.len() as u64, total: c.total, bytes }
+        // A session's next call counts afresh.
+        let total = std::mem::take(&mut c.total);
+        CaptureResult { truncated: total > bytes.len() as u64, total, bytes }
     }
 }
 

@@ -6,10 +6,12 @@ use crate::scan::Entry;
 use crate::engine::SharedEngine;
 use crate::inline::{InlineGate, InlineSlice};
 use crate::error::{ErrorCode, SandboxError, SbResult};
+use crate::host_call::{Door, DoorLog, HostCaller};
 use crate::outcome::{classify, Cancelled, DeadlineReached, Ending, LimitEvents};
 use crate::output::CaptureResult;
 use crate::settings::{Settings, MAX_TABLE_ELEMENTS};
-use crate::wasi_ctx::build_wasi;
+use crate::wasi_ctx::{build_wasi, GuestIo};
+use std::future::Future;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -104,10 +106,12 @@ pub struct StoreState {
     pub wasi: WasiP1Ctx,
     pub open_files: crate::fd_cap::OpenFiles,
     limiter: GuestLimiter,
-    deadline: Instant,
-    cancel: Arc<CancelFlag>,
+    pub(crate) deadline: Instant,
+    pub(crate) cancel: Arc<CancelFlag>,
     /// Some while the execute may still be on the calling thread.
     pub inline: Option<InlineSlice>,
+    /// Who answers `host.call`, and what it answered.
+    pub door: Door,
 }
 
 impl StoreState {
@@ -120,8 +124,94 @@ impl StoreState {
             deadline: Instant::now(),
             cancel: Arc::default(),
             inline: None,
+            door: Door::default(),
         }
     }
+
+    /// The limiter's record, cleared for the next session call.
+    pub(crate) fn take_limit_events(&mut self) -> LimitEvents {
+        std::mem::take(&mut self.limiter.events)
+    }
+}
+
+/// A store with the sandbox's limits and the epoch callback that stops the
+/// guest at `state.deadline` or when `state.cancel` is set.
+pub(crate) fn new_store(engine: &SharedEngine, settings: &Settings, wasi: WasiP1Ctx, deadline: Instant, cancel: Arc<CancelFlag>, inline: Option<InlineSlice>, host: Option<Arc<dyn HostCaller>>) -> Store<StoreState> {
+    let limiter = GuestLimiter {
+        memory_bytes: usize::try_from(settings.memory_limit_bytes).unwrap_or(usize::MAX),
+        events: LimitEvents::default(),
+    };
+    let door = Door { host, log: Default::default() };
+    let mut store = Store::new(&engine.engine, StoreState { wasi, open_files: Default::default(), limiter, deadline, cancel, inline, door });
+    store.limiter(|s| &mut s.limiter);
+    // Every tick the guest yields to the executor; the callback stops it at
+    // the deadline or on cancellation, and otherwise lets it run one more tick.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|ctx| {
+        let state = ctx.data();
+        if state.cancel.reason().is_some() {
+            return Err(wasmtime::Error::new(Cancelled));
+        }
+        if Instant::now() >= state.deadline {
+            return Err(wasmtime::Error::new(DeadlineReached));
+        }
+        Ok(UpdateDeadline::Yield(1))
+    });
+    store
+}
+
+/// Polls a guest's call to its end, or stops it at the deadline or on
+/// cancellation. The epoch callback only runs inside wasm code; a guest
+/// blocked in a host call (poll_oneoff sleeping, a read, the host door) is
+/// stopped here instead, by dropping its future.
+pub(crate) async fn drive<T>(call: impl Future<Output = wasmtime::Result<T>>, gate: Option<Arc<InlineGate>>, cancel: &CancelFlag, deadline: Instant) -> wasmtime::Result<T> {
+    let call = std::pin::pin!(call);
+    let call = crate::inline::ThroughYields::new(call, gate);
+    tokio::select! {
+        r = call => r,
+        () = cancel.cancelled() => Err(wasmtime::Error::new(Cancelled)),
+        () = tokio::time::sleep_until(deadline.into()) => Err(wasmtime::Error::new(DeadlineReached)),
+    }
+}
+
+/// What a finished call's parts say about how it ended.
+pub(crate) struct Finished {
+    pub result: Result<u32, wasmtime::Error>,
+    pub events: LimitEvents,
+    pub elapsed_ms: f64,
+    pub fuel_consumed: Option<u64>,
+    pub door: DoorLog,
+}
+
+/// Classifies a finished call into its outcome; Err for cancellation.
+pub(crate) fn outcome(f: Finished, io: &GuestIo, cancel: &CancelFlag) -> SbResult<RunOutcome> {
+    let ending = classify(f.result.as_ref().map(|c| *c), f.events);
+    let elapsed_ms = f.elapsed_ms;
+    let mut out = RunOutcome {
+        stdout: io.stdout.take(),
+        stderr: io.stderr.take(),
+        exit_code: None,
+        timed_out: false,
+        trap: None,
+        error: None,
+        elapsed_ms,
+        fuel_consumed: f.fuel_consumed,
+        host_faults: f.door.faults,
+    };
+    match ending {
+        Ending::Exited(code) => out.exit_code = Some(code),
+        Ending::TimedOut { reason } => {
+            out.timed_out = true;
+            out.error = Some(format!("{reason} after {elapsed_ms:.0} ms"));
+        }
+        Ending::Trapped { kind, message, exit_code } => {
+            out.trap = Some(kind);
+            out.error = Some(message);
+            out.exit_code = exit_code;
+        }
+        Ending::Cancelled => return Err(cancel.to_error()),
+    }
+    Ok(out)
 }
 
 #[derive(Debug)]
@@ -134,6 +224,8 @@ pub struct RunOutcome {
     pub error: Option<String>,
     pub elapsed_ms: f64,
     pub fuel_consumed: Option<u64>,
+    /// What the host door recorded: the embedder's errors, each answered -2.
+    pub host_faults: Vec<String>,
 }
 
 pub struct RunRequest<'a> {
@@ -142,6 +234,7 @@ pub struct RunRequest<'a> {
     pub env: &'a [(String, String)],
     pub stdin: Vec<u8>,
     pub inline: Option<Arc<InlineGate>>,
+    pub host: Option<Arc<dyn HostCaller>>,
 }
 
 /// Instantiates and runs `loaded`. Returns Err only for cancellation and
@@ -164,15 +257,10 @@ pub async fn run(
     let started = Instant::now();
     let deadline = started + settings.timeout;
     let (wasi, io) = build_wasi(settings, req.args, req.env, req.stdin)?;
-    let limiter = GuestLimiter {
-        memory_bytes: usize::try_from(settings.memory_limit_bytes).unwrap_or(usize::MAX),
-        events: LimitEvents::default(),
-    };
     // Set while this execute still runs on the calling thread.
     let gate = req.inline.filter(|gate| gate.on_caller_thread());
     let inline = gate.clone().map(|gate| InlineSlice::new(gate, started));
-    let mut store = Store::new(&engine.engine, StoreState { wasi, open_files: Default::default(), limiter, deadline, cancel: cancel.clone(), inline });
-    store.limiter(|s| &mut s.limiter);
+    let mut store = new_store(engine, settings, wasi, deadline, cancel.clone(), inline, req.host);
     let budget = if engine.key.fuel { settings.fuel_budget() } else { None };
     if engine.key.fuel {
         // A fuel engine always needs fuel set; Off mode never reaches here.
@@ -183,94 +271,47 @@ pub async fn run(
     if gate.is_some() {
         crate::inline::begin(&mut store).map_err(|e| SandboxError::new(ErrorCode::Internal, format!("inline slice: {e}")))?;
     }
-    // Every tick the guest yields to the executor; the callback stops it at
-    // the deadline or on cancellation, and otherwise lets it run one more tick.
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|ctx| {
-        let state = ctx.data();
-        if state.cancel.reason().is_some() {
-            return Err(wasmtime::Error::new(Cancelled));
-        }
-        if Instant::now() >= state.deadline {
-            return Err(wasmtime::Error::new(DeadlineReached));
-        }
-        Ok(UpdateDeadline::Yield(1))
-    });
     let _active = engine.active();
 
-    let result: Result<u32, wasmtime::Error> = {
-        let call = async {
-            let instance = loaded.pre.instantiate_async(&mut store).await?;
-            match req.entry {
-                Entry::Start => {
-                    let f = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+    let call = async {
+        let instance = loaded.pre.instantiate_async(&mut store).await?;
+        match req.entry {
+            Entry::Start => {
+                let f = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+                f.call_async(&mut store, ()).await.map(|()| 0u32)
+            }
+            Entry::Main { params: 0 } => {
+                let f = instance.get_typed_func::<(), i32>(&mut store, "main")?;
+                f.call_async(&mut store, ()).await.map(|v| v as u32)
+            }
+            Entry::Main { .. } => {
+                let f = instance.get_typed_func::<(i32, i32), i32>(&mut store, "main")?;
+                f.call_async(&mut store, (0, 0)).await.map(|v| v as u32)
+            }
+            Entry::Export { name, returns_i32, initialize } => {
+                // A WASI reactor sets itself up in `_initialize` first.
+                if *initialize {
+                    let init = instance.get_typed_func::<(), ()>(&mut store, "_initialize")?;
+                    init.call_async(&mut store, ()).await?;
+                }
+                if *returns_i32 {
+                    let f = instance.get_typed_func::<(), i32>(&mut store, name)?;
+                    f.call_async(&mut store, ()).await.map(|v| v as u32)
+                } else {
+                    let f = instance.get_typed_func::<(), ()>(&mut store, name)?;
                     f.call_async(&mut store, ()).await.map(|()| 0u32)
                 }
-                Entry::Main { params: 0 } => {
-                    let f = instance.get_typed_func::<(), i32>(&mut store, "main")?;
-                    f.call_async(&mut store, ()).await.map(|v| v as u32)
-                }
-                Entry::Main { .. } => {
-                    let f = instance.get_typed_func::<(i32, i32), i32>(&mut store, "main")?;
-                    f.call_async(&mut store, (0, 0)).await.map(|v| v as u32)
-                }
-                Entry::Export { name, returns_i32, initialize } => {
-                    // A WASI reactor sets itself up in `_initialize` first.
-                    if *initialize {
-                        let init = instance.get_typed_func::<(), ()>(&mut store, "_initialize")?;
-                        init.call_async(&mut store, ()).await?;
-                    }
-                    if *returns_i32 {
-                        let f = instance.get_typed_func::<(), i32>(&mut store, name)?;
-                        f.call_async(&mut store, ()).await.map(|v| v as u32)
-                    } else {
-                        let f = instance.get_typed_func::<(), ()>(&mut store, name)?;
-                        f.call_async(&mut store, ()).await.map(|()| 0u32)
-                    }
-                }
             }
-        };
-        // The epoch callback only runs inside wasm code; a guest blocked in a
-        // host call (poll_oneoff sleeping, a read) is stopped here instead,
-        // by dropping its future at the deadline or on cancellation.
-        let call = std::pin::pin!(call);
-        let call = crate::inline::ThroughYields::new(call, gate.clone());
-        tokio::select! {
-            r = call => r,
-            () = cancel.cancelled() => Err(wasmtime::Error::new(Cancelled)),
-            () = tokio::time::sleep_until(deadline.into()) => Err(wasmtime::Error::new(DeadlineReached)),
         }
     };
+    let result = drive(call, gate.clone(), &cancel, deadline).await;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     if let (Some(history), Some(gate)) = (history, &gate) {
         history.record(gate.on_caller_thread());
     }
     let events = store.data().limiter.events;
     let fuel_consumed = budget.and_then(|b| store.get_fuel().ok().map(|left| b.saturating_sub(left)));
+    let door = std::mem::take(&mut store.data_mut().door.log);
     drop(store);
-    let ending = classify(result.as_ref().map(|c| *c), events);
-    let mut out = RunOutcome {
-        stdout: io.stdout.take(),
-        stderr: io.stderr.take(),
-        exit_code: None,
-        timed_out: false,
-        trap: None,
-        error: None,
-        elapsed_ms,
-        fuel_consumed,
-    };
-    match ending {
-        Ending::Exited(code) => out.exit_code = Some(code),
-        Ending::TimedOut { reason } => {
-            out.timed_out = true;
-            out.error = Some(format!("{reason} after {elapsed_ms:.0} ms"));
-        }
-        Ending::Trapped { kind, message, exit_code } => {
-            out.trap = Some(kind);
-            out.error = Some(message);
-            out.exit_code = exit_code;
-        }
-        Ending::Cancelled => return Err(cancel.to_error()),
-    }
-    Ok(out)
+    outcome(Finished { result, events, elapsed_ms, fuel_consumed, door }, &io, &cancel)
 }

@@ -6,6 +6,7 @@ use crate::cache::{load_bytes_cached, load_module, lookup_fast, EntryCheck, Load
 use crate::engine::{engine_for, EngineKey, SharedEngine};
 use crate::inline::InlineGate;
 use crate::error::{ErrorCode, SandboxError, SbResult};
+use crate::host_call::HostCaller;
 use crate::run::{run, CancelFlag, CancelReason, RunOutcome, RunRequest};
 use crate::settings::{FuelMode, Settings};
 use std::collections::HashMap;
@@ -44,6 +45,8 @@ pub struct ExecuteOutcome {
 pub struct SandboxCore {
     settings: Settings,
     engine: Arc<SharedEngine>,
+    /// Answers `host.call` for executes and for sessions without their own.
+    host: std::sync::OnceLock<Arc<dyn HostCaller>>,
     permits: Arc<Semaphore>,
     inflight: Mutex<HashMap<u64, Arc<CancelFlag>>>,
     destroyed: AtomicBool,
@@ -71,7 +74,45 @@ impl SandboxCore {
             engine,
             inflight: Mutex::new(HashMap::new()),
             destroyed: AtomicBool::new(false),
+            host: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Binds the embedder's `host.call` answerer (once; later calls are ignored).
+    pub fn set_host(&self, host: Arc<dyn HostCaller>) {
+        let _ = self.host.set(host);
+    }
+
+    pub fn host(&self) -> Option<Arc<dyn HostCaller>> {
+        self.host.get().cloned()
+    }
+
+    pub fn engine_arc(&self) -> Arc<SharedEngine> {
+        self.engine.clone()
+    }
+
+    /// Unregisters `id` when dropped, however the work using it ends.
+    pub(crate) fn registered(&self, id: u64) -> Registered<'_> {
+        Registered { core: self, id }
+    }
+
+    /// Waits for a registered piece of work's concurrency slot (a session
+    /// call, a session opening); it can still be cancelled or time out.
+    pub(crate) async fn take_slot(&self, registration: Registration) -> SbResult<(Arc<CancelFlag>, OwnedSemaphorePermit)> {
+        let Registration { flag, slot } = registration;
+        let queue_deadline = self.settings.queue_timeout.map(|d| tokio::time::Instant::now() + d);
+        let permit = tokio::select! {
+            p = slot.wait() => p.map_err(|_| SandboxError::new(ErrorCode::Destroyed, "this sandbox was destroyed"))?,
+            () = flag.cancelled() => return Err(flag.to_error()),
+            () = wait_until(queue_deadline) => return Err(SandboxError::new(
+                ErrorCode::QueueTimeout,
+                format!("the session call waited over {} ms for a free slot: raise maxConcurrency or queueTimeoutMs", self.settings.queue_timeout.map_or(0, |d| d.as_millis())),
+            )),
+        };
+        if flag.reason().is_some() {
+            return Err(flag.to_error());
+        }
+        Ok((flag, permit))
     }
 
     pub fn engine(&self) -> &SharedEngine {
@@ -196,7 +237,7 @@ impl SandboxCore {
             &self.engine,
             &loaded,
             &self.settings,
-            RunRequest { entry: &entry, args: &req.args, env: &req.env, stdin: req.stdin, inline: req.inline },
+            RunRequest { entry: &entry, args: &req.args, env: &req.env, stdin: req.stdin, inline: req.inline, host: self.host() },
             flag,
         )
         .await?;
@@ -288,7 +329,7 @@ impl Loader {
     }
 }
 
-struct Registered<'a> {
+pub(crate) struct Registered<'a> {
     core: &'a SandboxCore,
     id: u64,
 }

@@ -91,6 +91,31 @@ impl Exports {
         self.entry(None, "").is_ok() || self.get("_initialize").is_some_and(|s| s.is(&[], &[]))
     }
 
+    /// Whether the module is a reactor that sets itself up in `_initialize`.
+    pub fn initializes(&self) -> bool {
+        self.get("_initialize").is_some_and(|s| s.is(&[], &[]))
+    }
+
+    /// A session call's export: `(i32, i32)` (pointer and length of its
+    /// input) when it has input, `()` when not; returning `()` or `i32`.
+    /// Ok(true) when it returns i32; NO_ENTRY saying what exists otherwise.
+    pub fn call_export(&self, name: &str, with_input: bool) -> SbResult<bool> {
+        let params: &[&str] = if with_input { &["i32", "i32"] } else { &[] };
+        let shape = if with_input { "(i32, i32) -> i32 or (i32, i32) -> () for a call with input" } else { "() -> i32 or () -> () for a call without input" };
+        match self.get(name) {
+            Some(sig) if sig.is(params, &["i32"]) => Ok(true),
+            Some(sig) if sig.is(params, &[]) => Ok(false),
+            Some(sig) => Err(SandboxError::new(
+                ErrorCode::NoEntry,
+                format!("export {name:?} has type {sig}; a session call needs {shape} (function exports: {})", self.names()),
+            )),
+            None => Err(SandboxError::new(
+                ErrorCode::NoEntry,
+                format!("the session's module has no function export {name:?}: its function exports are {}", self.names()),
+            )),
+        }
+    }
+
     /// The entry for `requested` (or the default one), or NO_ENTRY saying what exists.
     pub fn entry(&self, requested: Option<&str>, path: &str) -> SbResult<Entry> {
         let no_entry = |msg: String| Err(SandboxError::new(ErrorCode::NoEntry, msg));

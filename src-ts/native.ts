@@ -55,6 +55,36 @@ export interface NativeExecuteRequest {
 export interface NativeResult extends RawOutcome {
   /** "info: ..." / "warn: ..." lines. */
   log: string[];
+  /** Messages of the hostCall errors, each answered -2 to the guest. */
+  hostCallFaults: string[];
+  /** A session call's i32 result. */
+  returnValue?: number | null;
+  /** Set when a session call ended the session: 'timeout' | 'trap' | 'exit'. */
+  sessionEnded?: string | null;
+}
+
+/** A hostCall as the addon calls it: always resolves, or rejects with the fault's message. */
+export type NativeHostFunction = (request: Buffer) => Promise<{ bytes: Buffer | null }>;
+
+export interface NativeSessionOpen {
+  args: string[];
+  env: string[];
+  executionId: number;
+}
+
+export interface NativeSessionCall {
+  export: string;
+  input?: Uint8Array;
+  alloc?: string;
+  timeoutMs?: number;
+  fuel?: number;
+  executionId: number;
+}
+
+export interface NativeSessionInstance {
+  call(sandbox: NativeSandboxInstance, request: NativeSessionCall): Promise<NativeResult>;
+  close(shutdown: string | null | undefined, budgetMs: number): Promise<void>;
+  readonly ended: string | null;
 }
 
 /** A module compiled and linked once by `loadModule`. */
@@ -75,12 +105,15 @@ export interface NativeSandboxInstance {
   ): Promise<NativeModuleInstance>;
   cancel(executionId: number): void;
   destroy(): Promise<void>;
+  setHostCall(host: NativeHostFunction): void;
+  openSession(module: NativeModuleInstance, request: NativeSessionOpen, host?: NativeHostFunction | null): Promise<NativeSessionInstance>;
 }
 
 export interface NativeInfo {
   wasmtimeVersion: string;
   workerThreads: number;
   defaultCacheDir?: string | null;
+  hostCallMaxBytes: number;
 }
 
 /** The addon's exports (index.d.ts is the generated declaration of the same). */

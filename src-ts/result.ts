@@ -25,6 +25,7 @@ export interface RawOutcome {
   stderrTruncated: boolean;
   stdoutBytes: number;
   stderrBytes: number;
+  hostCallFaults?: string[];
 }
 
 export function buildResult(raw: RawOutcome, warnings: string[], backend: 'native' | 'js'): SandboxResult {
@@ -45,5 +46,6 @@ export function buildResult(raw: RawOutcome, warnings: string[], backend: 'nativ
   if (trap) result.trap = trap;
   if (raw.error) result.error = raw.error;
   if (raw.fuelConsumed !== null && raw.fuelConsumed !== undefined) result.fuelConsumed = raw.fuelConsumed;
+  if (raw.hostCallFaults !== undefined && raw.hostCallFaults.length > 0) result.hostCallFaults = [...raw.hostCallFaults];
   return result;
 }

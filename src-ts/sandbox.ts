@@ -2,9 +2,12 @@
 import { availableParallelism } from 'node:os';
 import { resolveConfig, resolveExecuteOptions, validateCommand, validateEntry, type ResolvedConfig } from './config.js';
 import { AbortError, ConfigError } from './errors.js';
+import { wrapHostCall } from './host-call.js';
 import {
   loadNativeBinding, type NativeExecuteRequest, type NativeModuleInstance, type NativeResult, type NativeSandboxInstance,
+  type NativeSessionInstance,
 } from './native.js';
+import { ManagedSession, resolveSessionOptions, type SessionDriver } from './session.js';
 import { fromNativeError } from './native-errors.js';
 import { buildResult } from './result.js';
 import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult, Session, SessionOptions } from './types.js';
@@ -16,6 +19,7 @@ export class WasmSandbox implements Sandbox {
   private readonly config: ResolvedConfig;
   private readonly native: NativeSandboxInstance;
   private destroyed = false;
+  private readonly sessions = new Set<ManagedSession>();
 
   constructor(config: SandboxConfig = {}) {
     this.config = resolveConfig(config, availableParallelism());
@@ -39,6 +43,7 @@ export class WasmSandbox implements Sandbox {
       maxModuleBytes: c.maxModuleBytes,
       unknownImports: c.unknownImports,
     });
+    if (c.hostCall !== undefined) this.native.setHostCall(wrapHostCall(c.hostCall));
   }
 
   async execute(cmd: string[], opts: ExecuteOptions = {}): Promise<SandboxResult> {
@@ -121,16 +126,68 @@ export class WasmSandbox implements Sandbox {
     }
   }
 
-  /** Sessions land in the next commits; until then this says so. */
-  async openSession(_module: string | Uint8Array, _options?: SessionOptions): Promise<Session> {
-    throw new ConfigError('openSession', 'sessions are not available yet on the native backend');
+  /**
+   * Instantiates a module once and keeps it for `session.call`s (see `Session`). `module` is a path,
+   * bytes, or a handle from `load` (the fastest: nothing is looked up again).
+   */
+  async openSession(module: string | Uint8Array | ModuleHandle, options: SessionOptions = {}): Promise<Session> {
+    this.assertLive();
+    const o = resolveSessionOptions(options, this.config.env);
+    const handle = module instanceof NativeModuleHandle ? module : ((await this.load(module as string | Uint8Array)) as NativeModuleHandle);
+    if (handle.owner !== this) throw new ConfigError('module', 'this module was loaded by another sandbox: load it with this one');
+    const openId = nextExecutionId++;
+    let native: NativeSessionInstance;
+    try {
+      native = await this.native.openSession(
+        handle.native,
+        { args: validateCommand([handle.name, ...o.args]).args, env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`), executionId: openId },
+        o.hostCall === undefined ? null : wrapHostCall(o.hostCall),
+      );
+    } catch (e) {
+      throw fromNativeError(e);
+    }
+    const driver: SessionDriver = {
+      call: async (exportName, call, executionId) => {
+        let raw: NativeResult;
+        try {
+          raw = await native.call(this.native, {
+            export: exportName,
+            executionId,
+            timeoutMs: call.timeoutMs,
+            ...(call.input !== undefined ? { input: call.input, alloc: call.alloc } : {}),
+            ...(call.fuel !== undefined ? { fuel: call.fuel } : {}),
+          });
+        } catch (e) {
+          throw fromNativeError(e);
+        }
+        const ended = raw.sessionEnded;
+        return {
+          result: buildResult(raw, this.config.warnings, 'native'),
+          returnValue: raw.returnValue ?? null,
+          ...(ended === 'timeout' || ended === 'trap' || ended === 'exit' ? { sessionEnded: ended } : {}),
+        };
+      },
+      cancel: (executionId) => this.native.cancel(executionId),
+      close: (shutdown, budgetMs) => native.close(shutdown ?? null, budgetMs).catch((e: unknown) => {
+        throw fromNativeError(e);
+      }),
+    };
+    const session = new ManagedSession(
+      driver,
+      { idleMs: o.idleMs, lifetimeMs: o.lifetimeMs, defaultTimeoutMs: this.config.timeoutMs },
+      (s) => this.sessions.delete(s),
+    );
+    this.sessions.add(session);
+    return session;
   }
 
   /** Stops running executes (they reject with code DESTROYED) and frees the sandbox. */
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
+    const ending = [...this.sessions].map((s) => s.end('destroyed').catch(() => undefined));
     await this.native.destroy();
+    await Promise.all(ending);
   }
 
   private emitLog(lines: string[]): void {
@@ -173,6 +230,16 @@ class NativeModuleHandle implements ModuleHandle {
     private readonly entry: string | undefined,
   ) {
     this.hash = module.hash;
+  }
+
+  /** @internal */
+  get owner(): WasmSandbox {
+    return this.sandbox;
+  }
+
+  /** @internal */
+  get native(): NativeModuleInstance {
+    return this.module;
   }
 
   run(args: string[] = [], opts: ExecuteOptions = {}): Promise<SandboxResult> {

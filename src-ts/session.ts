@@ -1,0 +1,261 @@
+// The lifecycle every backend's session shares: options checked once, calls
+// one at a time in call order, idle and lifetime bounds, and the rule that a
+// call which did not return ends the session. A backend supplies a driver
+// that runs one call on its kept instance.
+import { AbortError, ConfigError, SessionEndedError } from './errors.js';
+import { validateEnv } from './config.js';
+import type {
+  HostCall, SandboxResult, Session, SessionCallOptions, SessionCallResult, SessionCloseOptions, SessionEndReason,
+  SessionOptions,
+} from './types.js';
+
+const MAX_BOUND_MS = 7 * 24 * 3600 * 1000;
+/** How long a shutdown export may run when `close` names one and gives no budget. */
+export const DEFAULT_SHUTDOWN_BUDGET_MS = 1000;
+const EXPORT_NAME = /^[^\0]{1,256}$/;
+
+export interface ResolvedSessionOptions {
+  args: string[];
+  env: Record<string, string>;
+  idleMs: number | undefined;
+  lifetimeMs: number | undefined;
+  hostCall: HostCall | undefined;
+}
+
+export interface ResolvedCall {
+  input: Buffer | undefined;
+  alloc: string;
+  timeoutMs: number | undefined;
+  fuel: number | undefined;
+  signal: AbortSignal | undefined;
+}
+
+/** A backend's raw answer for one call. */
+export interface DriverResult {
+  result: SandboxResult;
+  returnValue: number | null;
+  /** Set by the backend when the call ended the instance: 'timeout' | 'trap' | 'exit'. */
+  sessionEnded?: 'timeout' | 'trap' | 'exit';
+}
+
+/** What a backend does for a session. */
+export interface SessionDriver {
+  /** Runs one call to its end. Rejects with a typed error (NO_ENTRY, ABORTED, DESTROYED, ...). */
+  call(exportName: string, call: ResolvedCall & { timeoutMs: number }, executionId: number): Promise<DriverResult>;
+  /** Stops the call with this id; its promise rejects with ABORTED. */
+  cancel(executionId: number): void;
+  /** Releases the instance, after calling `shutdown` within `budgetMs` when given. */
+  close(shutdown: string | undefined, budgetMs: number): Promise<void>;
+}
+
+function boundMs(field: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > MAX_BOUND_MS) {
+    throw new ConfigError(field, `must be a positive integer number of milliseconds (at most ${MAX_BOUND_MS})`);
+  }
+  return value;
+}
+
+function objectOf(field: string, value: unknown): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(field, 'must be an object');
+  return value as Record<string, unknown>;
+}
+
+function knownKeys(field: string, o: Record<string, unknown>, keys: readonly string[]): void {
+  for (const k of Object.keys(o)) {
+    if (!keys.includes(k)) throw new ConfigError(`${field}.${k}`, `is not a known option (known: ${keys.join(', ')})`);
+  }
+}
+
+export function resolveSessionOptions(options: unknown, sandboxEnv: Record<string, string>): ResolvedSessionOptions {
+  const o = objectOf('options', options);
+  knownKeys('options', o, ['args', 'env', 'idleMs', 'lifetimeMs', 'hostCall']);
+  const args = o.args ?? [];
+  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string' && !a.includes('\0'))) {
+    throw new ConfigError('options.args', 'must be an array of strings without NUL bytes');
+  }
+  if (o.hostCall !== undefined && typeof o.hostCall !== 'function') {
+    throw new ConfigError('options.hostCall', 'must be a function (request: Buffer) => Buffer | string | null | Promise<...>');
+  }
+  return {
+    args: args as string[],
+    env: { ...sandboxEnv, ...validateEnv('options.env', o.env) },
+    idleMs: boundMs('options.idleMs', o.idleMs),
+    lifetimeMs: boundMs('options.lifetimeMs', o.lifetimeMs),
+    hostCall: o.hostCall as HostCall | undefined,
+  };
+}
+
+export function resolveCall(exportName: unknown, options: unknown): ResolvedCall {
+  if (typeof exportName !== 'string' || !EXPORT_NAME.test(exportName)) {
+    throw new ConfigError('exportName', 'must be the name of a function export (1-256 characters, no NUL)');
+  }
+  const o = objectOf('options', options);
+  knownKeys('options', o, ['input', 'alloc', 'timeoutMs', 'fuel', 'signal']);
+  let input: Buffer | undefined;
+  if (typeof o.input === 'string') input = Buffer.from(o.input, 'utf8');
+  else if (o.input instanceof Uint8Array) input = Buffer.from(o.input.buffer, o.input.byteOffset, o.input.byteLength);
+  else if (o.input !== undefined) throw new ConfigError('options.input', 'must be a string, Buffer or Uint8Array');
+  const alloc = o.alloc ?? 'host_alloc';
+  if (typeof alloc !== 'string' || !EXPORT_NAME.test(alloc)) throw new ConfigError('options.alloc', 'must be an export name');
+  if (o.fuel !== undefined && (typeof o.fuel !== 'number' || !Number.isSafeInteger(o.fuel) || o.fuel <= 0)) {
+    throw new ConfigError('options.fuel', 'must be a positive integer');
+  }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new ConfigError('options.signal', 'must be an AbortSignal');
+  return {
+    input,
+    alloc,
+    timeoutMs: boundMs('options.timeoutMs', o.timeoutMs),
+    fuel: o.fuel as number | undefined,
+    signal: o.signal as AbortSignal | undefined,
+  };
+}
+
+let nextCallId = 1_000_000_000;
+
+/** A session on top of a backend's driver. */
+export class ManagedSession implements Session {
+  private endReason: SessionEndReason | null = null;
+  private tail: Promise<unknown> = Promise.resolve();
+  private running: number | undefined;
+  private pending = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private lifetimeTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly openedAt = performance.now();
+
+  constructor(
+    private readonly driver: SessionDriver,
+    private readonly bounds: { idleMs: number | undefined; lifetimeMs: number | undefined; defaultTimeoutMs: number },
+    private readonly onEnded: (session: ManagedSession) => void,
+  ) {
+    if (bounds.lifetimeMs !== undefined) {
+      this.lifetimeTimer = setTimeout(() => this.atLifetime(), bounds.lifetimeMs);
+      this.lifetimeTimer.unref();
+    }
+    this.armIdle();
+  }
+
+  get ended(): SessionEndReason | null {
+    return this.endReason;
+  }
+
+  call(exportName: string, options: SessionCallOptions = {}): Promise<SessionCallResult> {
+    let call: ResolvedCall;
+    try {
+      call = resolveCall(exportName, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.pending++;
+    this.disarmIdle();
+    const run = this.tail.then(() => this.runOne(exportName, call));
+    this.tail = run.catch(() => undefined);
+    return run.finally(() => {
+      this.pending--;
+      this.armIdle();
+    });
+  }
+
+  private async runOne(exportName: string, call: ResolvedCall): Promise<SessionCallResult> {
+    if (this.endReason !== null) throw new SessionEndedError(this.endReason);
+    if (call.signal?.aborted) {
+      // Before any guest code runs: nothing was unwound, the session goes on.
+      throw new AbortError(`the session call was aborted before it started: ${String(call.signal.reason ?? 'no reason given')}`);
+    }
+    let timeoutMs = call.timeoutMs ?? this.bounds.defaultTimeoutMs;
+    let cappedByLifetime = false;
+    if (this.bounds.lifetimeMs !== undefined) {
+      const left = Math.floor(this.openedAt + this.bounds.lifetimeMs - performance.now());
+      if (left <= 0) {
+        this.end('lifetime');
+        throw new SessionEndedError('lifetime');
+      }
+      if (left < timeoutMs) {
+        timeoutMs = left;
+        cappedByLifetime = true;
+      }
+    }
+    const id = nextCallId++;
+    const onAbort = () => this.driver.cancel(id);
+    call.signal?.addEventListener('abort', onAbort, { once: true });
+    this.running = id;
+    let raw: DriverResult;
+    try {
+      raw = await this.driver.call(exportName, { ...call, timeoutMs }, id);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === 'ABORTED' || code === 'DESTROYED') {
+        this.end(code === 'ABORTED' ? 'aborted' : 'destroyed');
+        if (code === 'ABORTED' && call.signal?.aborted) {
+          throw new AbortError(`the session call was aborted (the session has ended): ${String(call.signal.reason ?? 'no reason given')}`);
+        }
+      } else if (code === 'SESSION_ENDED') {
+        throw new SessionEndedError(this.endReason ?? 'error', (e as Error).message);
+      }
+      throw e;
+    } finally {
+      this.running = undefined;
+      call.signal?.removeEventListener('abort', onAbort);
+    }
+    const result: SessionCallResult = { ...raw.result, returnValue: raw.returnValue };
+    if (raw.sessionEnded !== undefined) {
+      const reason: SessionEndReason = raw.sessionEnded === 'timeout' && cappedByLifetime ? 'lifetime' : raw.sessionEnded;
+      result.sessionEnded = reason;
+      this.end(reason);
+    }
+    return result;
+  }
+
+  close(options: SessionCloseOptions = {}): Promise<void> {
+    const o = objectOf('options', options);
+    knownKeys('options', o, ['shutdown', 'budgetMs']);
+    if (o.shutdown !== undefined && (typeof o.shutdown !== 'string' || !EXPORT_NAME.test(o.shutdown))) {
+      return Promise.reject(new ConfigError('options.shutdown', 'must be an export name'));
+    }
+    let budgetMs: number;
+    try {
+      budgetMs = boundMs('options.budgetMs', o.budgetMs) ?? DEFAULT_SHUTDOWN_BUDGET_MS;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // After the calls already queued, in call order.
+    const closed = this.tail.then(() => this.end('closed', o.shutdown as string | undefined, budgetMs));
+    this.tail = closed.catch(() => undefined);
+    return closed;
+  }
+
+  /**
+   * Ends the session now for `reason` (idle, lifetime, destroyed, a call's
+   * ending): later calls reject with SESSION_ENDED; the instance is released.
+   */
+  end(reason: SessionEndReason, shutdown?: string, budgetMs = DEFAULT_SHUTDOWN_BUDGET_MS): Promise<void> {
+    if (this.endReason === null) this.endReason = reason;
+    this.disarmIdle();
+    if (this.lifetimeTimer !== undefined) clearTimeout(this.lifetimeTimer);
+    if (this.closing === undefined) {
+      this.closing = this.driver.close(shutdown, budgetMs).finally(() => this.onEnded(this));
+    }
+    return this.closing;
+  }
+
+  private atLifetime(): void {
+    // A running call's deadline is capped at the lifetime: it ends the session itself.
+    if (this.running === undefined && this.pending === 0) void this.end('lifetime').catch(() => undefined);
+  }
+
+  private armIdle(): void {
+    if (this.bounds.idleMs === undefined || this.endReason !== null || this.pending > 0) return;
+    this.disarmIdle();
+    this.idleTimer = setTimeout(() => {
+      if (this.pending === 0 && this.running === undefined) void this.end('idle').catch(() => undefined);
+    }, this.bounds.idleMs);
+    this.idleTimer.unref();
+  }
+
+  private disarmIdle(): void {
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+}
