@@ -18,8 +18,11 @@ export declare class NativeSandbox {
   execute(request: NativeExecuteRequest): NativeResult | Promise<NativeResult>
   /** Runs a module returned by `loadModule` (no path checks, no lookup). */
   executeLoaded(module: NativeModule, request: NativeExecuteRequest): NativeResult | Promise<NativeResult>
-  /** Compiles (or finds) a module once, from a path or from bytes. */
-  loadModule(path?: string | undefined | null, bytes?: Uint8Array | undefined | null, name?: string | undefined | null, entry?: string | undefined | null): Promise<NativeModule>
+  /**
+   * Compiles (or finds) a module once, from a path or from bytes. With
+   * `forSession`, any module is accepted (session calls name exports).
+   */
+  loadModule(path?: string | undefined | null, bytes?: Uint8Array | undefined | null, name?: string | undefined | null, entry?: string | undefined | null, forSession?: boolean | undefined | null): Promise<NativeModule>
   /**
    * Binds `host.call` for this sandbox's executes and sessions. The
    * function must resolve (never throw): the TypeScript layer wraps it.

@@ -379,7 +379,8 @@ impl NativeSandbox {
         self.start_execute(env, request, source)
     }
 
-    /// Compiles (or finds) a module once, from a path or from bytes.
+    /// Compiles (or finds) a module once, from a path or from bytes. With
+    /// `forSession`, any module is accepted (session calls name exports).
     #[napi(ts_return_type = "Promise<NativeModule>")]
     pub fn load_module<'env>(
         &self,
@@ -388,6 +389,7 @@ impl NativeSandbox {
         bytes: Option<Uint8Array>,
         name: Option<String>,
         entry: Option<String>,
+        for_session: Option<bool>,
     ) -> Result<PromiseRaw<'env, NativeModule>> {
         let source = match (path, bytes) {
             (Some(p), None) => LoadSource::Path(p),
@@ -396,7 +398,7 @@ impl NativeSandbox {
         };
         let core = self.core.clone();
         env.spawn_future(async move {
-            let (loaded, log) = guarded(core.load(source, entry)).await?;
+            let (loaded, log) = guarded(core.load(source, entry, for_session.unwrap_or(false))).await?;
             Ok(NativeModule { loaded, owner: core, log })
         })
     }

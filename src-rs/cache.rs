@@ -48,6 +48,8 @@ pub enum EntryCheck<'a> {
     Named(&'a str),
     /// A default entry, or a reactor whose entry each run names (`load()`).
     Runnable,
+    /// Any module: a session's calls name their exports (`openSession`).
+    Any,
 }
 
 /// How to find and build a module.
@@ -117,6 +119,7 @@ fn check_entry(exports: &Exports, entry: EntryCheck<'_>, path: &str) -> SbResult
         EntryCheck::Named(name) => exports.entry(Some(name), path).map(drop),
         EntryCheck::Runnable if exports.runnable() => Ok(()),
         EntryCheck::Runnable => exports.entry(None, path).map(drop),
+        EntryCheck::Any => Ok(()),
     }
 }
 

@@ -29,7 +29,7 @@ fn fresh_module(rt: &tokio::runtime::Runtime, core: &SandboxCore, rel: &str) -> 
     // Custom section: id 0, size, name "t" (length 1), then the tag.
     bytes.extend_from_slice(&[0, 1 + 1 + tag.len() as u8, 1, b't']);
     bytes.extend_from_slice(&tag);
-    rt.block_on(core.load(LoadSource::Bytes { name: rel.into(), bytes }, None)).unwrap().0
+    rt.block_on(core.load(LoadSource::Bytes { name: rel.into(), bytes }, None, false)).unwrap().0
 }
 
 struct Started {

@@ -22,7 +22,7 @@ fn core(cache: &std::path::Path, tweak: impl FnOnce(&mut Settings)) -> Arc<Sandb
 }
 
 async fn load(core: &SandboxCore, bytes: Vec<u8>, entry: Option<&str>) -> Result<crate::cache::LoadedModule, crate::error::SandboxError> {
-    core.load(LoadSource::Bytes { name: "m.wasm".into(), bytes }, entry.map(str::to_owned)).await.map(|(m, _)| m)
+    core.load(LoadSource::Bytes { name: "m.wasm".into(), bytes }, entry.map(str::to_owned), false).await.map(|(m, _)| m)
 }
 
 async fn run(core: &SandboxCore, module: &crate::cache::LoadedModule, entry: Option<&str>) -> Result<RunOutcome, crate::error::SandboxError> {
@@ -179,7 +179,7 @@ async fn a_new_engine_maps_the_artefact_and_concurrent_loads_share_one_compile()
         .map(|_| {
             let core = first.clone();
             let bytes = bytes.clone();
-            tokio::spawn(async move { core.load(LoadSource::Bytes { name: "m.wasm".into(), bytes }, None).await.map(|(_, log)| log) })
+            tokio::spawn(async move { core.load(LoadSource::Bytes { name: "m.wasm".into(), bytes }, None, false).await.map(|(_, log)| log) })
         })
         .collect();
     let mut compiled = 0;
@@ -191,6 +191,6 @@ async fn a_new_engine_maps_the_artefact_and_concurrent_loads_share_one_compile()
     drop(first);
     // Another engine (the first is gone with its memory map) finds it on disk.
     let second = core(tmp.path(), |s| s.pool_instances = 3);
-    let (_, log) = second.load(LoadSource::Bytes { name: "m.wasm".into(), bytes }, None).await.unwrap();
+    let (_, log) = second.load(LoadSource::Bytes { name: "m.wasm".into(), bytes }, None, false).await.unwrap();
     assert!(log.iter().any(|l| l.contains("from cache")), "{log:?}");
 }

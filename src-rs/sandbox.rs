@@ -279,12 +279,16 @@ impl SandboxCore {
     /// Loads a module once (from a file or from bytes) for repeated runs
     /// that skip the per-execute path checks. With `entry`, that export must
     /// exist; without, the module needs a default entry or must be a reactor.
-    pub async fn load(&self, source: LoadSource, entry: Option<String>) -> SbResult<(LoadedModule, Vec<String>)> {
+    pub async fn load(&self, source: LoadSource, entry: Option<String>, for_session: bool) -> SbResult<(LoadedModule, Vec<String>)> {
         if self.destroyed.load(Ordering::SeqCst) {
             return Err(SandboxError::new(ErrorCode::Destroyed, "this sandbox was destroyed: create a new one"));
         }
         self.load_blocking(move |loader, log| {
-            let check = entry.as_deref().map_or(EntryCheck::Runnable, EntryCheck::Named);
+            let check = match entry.as_deref() {
+                Some(name) => EntryCheck::Named(name),
+                None if for_session => EntryCheck::Any,
+                None => EntryCheck::Runnable,
+            };
             match &source {
                 LoadSource::Path(path) => load_module(&loader.engine, path, &loader.options(check), log),
                 LoadSource::Bytes { name, bytes } => load_bytes_cached(&loader.engine, name, bytes, &loader.options(check), log),

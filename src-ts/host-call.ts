@@ -3,9 +3,9 @@
 // a message for result.hostCallFaults). Nothing of it reaches the guest.
 import type { HostCall } from './types.js';
 
-/** What a backend gets from a wrapped hostCall: bytes, or null for "no host here" (-1). */
+/** What a backend gets from a wrapped hostCall: bytes, or none for "no host here" (-1). */
 export interface HostAnswerBytes {
-  bytes: Buffer | null;
+  bytes?: Buffer;
 }
 
 function describeError(e: unknown): string {
@@ -25,7 +25,7 @@ export function wrapHostCall(hostCall: HostCall): (request: Buffer) => Promise<H
     } catch (e) {
       throw new Error(describeError(e));
     }
-    if (answer === null) return { bytes: null };
+    if (answer === null) return {};
     if (typeof answer === 'string') return { bytes: Buffer.from(answer, 'utf8') };
     if (answer instanceof Uint8Array) {
       return { bytes: Buffer.isBuffer(answer) ? answer : Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength) };

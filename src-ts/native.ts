@@ -64,7 +64,7 @@ export interface NativeResult extends RawOutcome {
 }
 
 /** A hostCall as the addon calls it: always resolves, or rejects with the fault's message. */
-export type NativeHostFunction = (request: Buffer) => Promise<{ bytes: Buffer | null }>;
+export type NativeHostFunction = (request: Buffer) => Promise<{ bytes?: Buffer }>;
 
 export interface NativeSessionOpen {
   args: string[];
@@ -102,6 +102,7 @@ export interface NativeSandboxInstance {
     bytes?: Uint8Array | null,
     name?: string | null,
     entry?: string | null,
+    forSession?: boolean | null,
   ): Promise<NativeModuleInstance>;
   cancel(executionId: number): void;
   destroy(): Promise<void>;

@@ -57,20 +57,24 @@ export class WasmSandbox implements Sandbox {
    * program many times: `handle.run(args)` skips the per-execute path checks,
    * stat and lookup. A Buffer is identified by its SHA-256, never by a path.
    */
-  async load(source: string | Uint8Array, options: LoadOptions = {}): Promise<ModuleHandle> {
+  load(source: string | Uint8Array, options: LoadOptions = {}): Promise<ModuleHandle> {
+    return this.loadHandle(source, options, false);
+  }
+
+  private async loadHandle(source: unknown, options: LoadOptions, forSession: boolean): Promise<NativeModuleHandle> {
     this.assertLive();
     const entry = validateEntry('options.entry', options.entry) ?? null;
     let name: string;
     let loading: Promise<NativeModuleInstance>;
     if (typeof source === 'string') {
       name = validateCommand([source]).path;
-      loading = this.native.loadModule(source, null, null, entry);
+      loading = this.native.loadModule(source, null, null, entry, forSession);
     } else if (source instanceof Uint8Array) {
       name = options.name ?? 'module.wasm';
       if (typeof name !== 'string' || name.length === 0 || name.includes('\0')) {
         throw new ConfigError('options.name', 'must be a non-empty string without NUL bytes');
       }
-      loading = this.native.loadModule(null, source, name, entry);
+      loading = this.native.loadModule(null, source, name, entry, forSession);
     } else {
       throw new ConfigError('source', 'must be a module path or a Buffer/Uint8Array of module bytes');
     }
@@ -133,7 +137,7 @@ export class WasmSandbox implements Sandbox {
   async openSession(module: string | Uint8Array | ModuleHandle, options: SessionOptions = {}): Promise<Session> {
     this.assertLive();
     const o = resolveSessionOptions(options, this.config.env);
-    const handle = module instanceof NativeModuleHandle ? module : ((await this.load(module as string | Uint8Array)) as NativeModuleHandle);
+    const handle = module instanceof NativeModuleHandle ? module : await this.loadHandle(module, {}, true);
     if (handle.owner !== this) throw new ConfigError('module', 'this module was loaded by another sandbox: load it with this one');
     const openId = nextExecutionId++;
     let native: NativeSessionInstance;
