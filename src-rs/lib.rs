@@ -35,3 +35,5 @@ mod core_tests;
 mod inline_tests;
 #[cfg(test)]
 mod load_tests;
+#[cfg(test)]
+mod session_tests;
