@@ -5,7 +5,7 @@
 //   node bench/child.mjs '<json spec>'   -> prints one JSON line on stdout
 //
 // spec.mode: 'suite' (see measure.mjs runSuite), 'cold', 'rss', 'baseline'
-// or 'python-cold'; for cold/rss: { backend: 'native' | 'js' | 'node-wasi',
+// 'python-cold' or 'python-session'; for cold/rss: { backend: 'native' | 'js' | 'node-wasi',
 // config, wasm, args, runs, inflight, dataDir }; for python-cold: { config, code }.
 import './quiet.mjs';
 import { openSync, readFileSync } from 'node:fs';
@@ -48,6 +48,7 @@ async function main() {
     return { results, vmHwmKiB: vmHwmKiB() };
   }
   if (spec.mode === 'python-cold') return pythonCold();
+  if (spec.mode === 'python-session') return (await import('./python-session.mjs')).pythonSession(spec);
   const out = {};
   const t0 = now();
   let pkg;

@@ -66,6 +66,6 @@ export function parseArgs(argv) {
  */
 export function budget(quick) {
   return quick
-    ? { warmMs: 50, windowMs: 250, cpuWindowMs: 400, minSamples: 3, tputMs: 200, coldSamples: 3, rssRuns: 8, programWindowMs: 400, programMinSamples: 2, pythonColdSamples: 3, pythonWindowMs: 600 }
-    : { warmMs: 300, windowMs: 2000, cpuWindowMs: 3000, minSamples: 8, tputMs: 2000, coldSamples: 15, rssRuns: 24, programWindowMs: 4000, programMinSamples: 5, pythonColdSamples: 10, pythonWindowMs: 4000 };
+    ? { warmMs: 50, windowMs: 250, cpuWindowMs: 400, minSamples: 3, tputMs: 200, coldSamples: 3, rssRuns: 8, programWindowMs: 400, programMinSamples: 2, pythonColdSamples: 3, pythonWindowMs: 600, session: { openSamples: 3, turnSamples: 30, oneShotSamples: 5, toolSamples: 2 } }
+    : { warmMs: 300, windowMs: 2000, cpuWindowMs: 3000, minSamples: 8, tputMs: 2000, coldSamples: 15, rssRuns: 24, programWindowMs: 4000, programMinSamples: 5, pythonColdSamples: 10, pythonWindowMs: 4000, session: { openSamples: 15, turnSamples: 300, oneShotSamples: 30, toolSamples: 7 } };
 }

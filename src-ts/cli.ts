@@ -34,6 +34,7 @@ Commands:
   bench [ARGS...]              run the benchmark harness (bench/run.mjs)
   cache {path,clear,stats}     inspect or clear the compiled-module cache
   worker [--redis URL] ...     run sandbox jobs from a BullMQ queue on Redis
+  python [options]             a Python REPL in a sandbox (one session, state kept)
   help [COMMAND]               show help for a command
 
 Options:
@@ -182,10 +183,13 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       case 'worker':
         // Loaded on demand: only this command loads BullMQ.
         return await (await import('./cli-worker.js')).workerCommand(rest, io);
+      case 'python':
+        return await (await import('./cli-python.js')).pythonCommand(rest, io);
       case 'help': {
         const topic = rest[0];
         const text = topic === 'run' ? RUN_HELP : topic === 'bench' ? BENCH_HELP : topic === 'cache' ? CACHE_HELP
-          : topic === 'worker' ? (await import('./cli-worker.js')).WORKER_HELP : undefined;
+          : topic === 'worker' ? (await import('./cli-worker.js')).WORKER_HELP
+          : topic === 'python' ? (await import('./cli-python.js')).PYTHON_HELP : undefined;
         if (topic !== undefined && text === undefined) throw usage(`unknown command ${JSON.stringify(topic)}`);
         await write(io.stdout, text ?? MAIN_HELP);
         return 0;

@@ -124,6 +124,16 @@ function pythonSection(results, b) {
   for (const [name, k] of parts) row([name, fmtMs(cold[k].p50), fmtMs(cold[k].p95), String(cold[k].n)]);
   row(['peak RSS (VmHWM)', mib(cold.vmHwm.p50), mib(cold.vmHwm.p95), String(cold.vmHwm.n)]);
   L.push('');
+  const s = results.python?.sessions;
+  if (!s) return;
+  L.push('### CPython agent sessions (one process, snapshot, warm cache)', '');
+  if (s.error) { L.push(`error: ${s.error}`, ''); return; }
+  L.push(`A tool round trip is (a turn calling \`tools.echo\` 500 times − the same loop calling a local function) / 500, in pairs run back to back.`, '');
+  head(['what', 'P50', 'P95', 'n']);
+  for (const [name, k] of [['open a session (incl. its prelude turn)', 'open'], ['open + first turn `x = 41`', 'openFirstTurn'], ['warm turn `x + 1`', 'turn'], ['one-shot `print(6*7)` (a fresh interpreter)', 'oneShot'], ['tool round trip', 'toolRoundTrip']]) {
+    row([name, fmtMs(s[k].p50), fmtMs(s[k].p95), String(s[k].n)]);
+  }
+  L.push('');
 }
 
 function rssSection(results, b, guestKeys) {

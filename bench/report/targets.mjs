@@ -86,9 +86,19 @@ function programTargets(results, t) {
   }
 }
 
+/** Issue 15: agent sessions on CPython. */
+function sessionTargets(results, t) {
+  const s = results.python?.sessions;
+  if (!s || s.error) return;
+  t.push({ target: 'CPython session, a warm turn (`x + 1`): P50 ≤ 2 ms', measured: `${fmtMs(s.turn.p50)} (one-shot \`print(6*7)\` on the same runner: ${fmtMs(s.oneShot.p50)})`, value: s.turn.p50, met: s.turn.p50 <= 2 });
+  t.push({ target: 'CPython session, a tool round trip (Python → Node handler → Python): P50 ≤ 200 µs', measured: fmtMs(s.toolRoundTrip.p50), value: s.toolRoundTrip.p50, met: s.toolRoundTrip.p50 <= 0.2 });
+  t.push({ target: 'CPython session, opening one on the snapshot: ≤ 15 ms', measured: `${fmtMs(s.open.p50)} (with its first turn: ${fmtMs(s.openFirstTurn.p50)})`, value: s.open.p50, met: s.open.p50 <= 15 });
+}
+
 export function targets(results) {
   const t = [];
   coreTargets(results, t);
   programTargets(results, t);
+  sessionTargets(results, t);
   return t;
 }

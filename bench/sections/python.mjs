@@ -36,6 +36,11 @@ export async function sectionPython(c) {
     const p = c.results.python.cold;
     c.log(`  python     cold      ${error ? `ERROR ${error}` : `p50 ${fmtMs(p.cold.p50)} (import ${fmtMs(p.import.p50)}, createPython ${fmtMs(p.create.p50)}, first run ${fmtMs(p.firstRun.p50)}; process ${fmtMs(p.processWall.p50)}, peak RSS ${(p.vmHwm.p50 / 1024).toFixed(0)} MiB)`}`);
   }
+  c.log('bench: CPython agent sessions: opening one, a warm turn, a tool round trip (one process)');
+  const sessions = await child({ mode: 'python-session', config: {}, ...c.budget.session });
+  c.results.python.sessions = sessions.error ? { error: sessions.error } : sessions;
+  if (sessions.error) c.notes.push(`CPython sessions: ${sessions.error}`);
+  else c.log(`  python     session   open p50 ${fmtMs(sessions.open.p50)} (+ first turn ${fmtMs(sessions.openFirstTurn.p50)}), turn \`x + 1\` p50 ${fmtMs(sessions.turn.p50)} vs one-shot print ${fmtMs(sessions.oneShot.p50)}, tool round trip p50 ${fmtMs(sessions.toolRoundTrip.p50)}`);
   c.log('bench: CPython hot runs (the epoch-only artefact is compiled once if the cache lacks it: minutes)');
   await pythonPrograms(c);
 }

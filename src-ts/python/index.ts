@@ -10,8 +10,11 @@ import { loadNativeBinding } from '../native.js';
 import { WasmSandbox, type ModuleHandle } from '../sandbox.js';
 import type { ExecuteOptions, SandboxConfig, SandboxResult } from '../types.js';
 import { findPythonHome, stdlibDir, STDLIB_GUEST_DIR, type PythonHome } from './home.js';
+import { PythonSession, type PythonSessionOptions } from './session.js';
 
 export { findPythonHome, PYTHON_HOME_ENV, type PythonHome } from './home.js';
+export { PythonSession, type PythonSessionOptions, type PythonTurnOptions, type PythonTurnResult } from './session.js';
+export type { PythonTool, ToolCallInfo, ToolCallRecord, ToolContext, ToolErrorKind, ToolHostOptions, ToolRecord } from './tools/index.js';
 
 /** Memory CPython needs for numpy, pandas, scipy and scikit-learn. */
 export const PYTHON_DEFAULT_MEMORY_MB = 256;
@@ -64,8 +67,8 @@ const FAST_EXIT =
 /** One interpreter binary, loaded once, run many times: each `run` is a fresh interpreter. */
 export class PythonRunner {
   private constructor(
-    private readonly sandbox: WasmSandbox,
-    private readonly module: ModuleHandle,
+    /** @internal */ readonly sandbox: WasmSandbox,
+    /** @internal */ readonly module: ModuleHandle,
     /** Where the artefacts came from. */
     readonly home: PythonHome,
   ) {}
@@ -103,6 +106,18 @@ export class PythonRunner {
     return this.module.run(['-c', finalize ? code : code + FAST_EXIT, ...args], execute);
   }
 
+  /**
+   * Opens a session: one interpreter kept across turns (`session.run(code)`), with `tools` the
+   * guest can call. Open many on one runner; each is isolated from the others.
+   */
+  openSession(options: PythonSessionOptions = {}): Promise<PythonSession> {
+    return PythonSession.open(
+      (hostCall, bounds) => this.sandbox.openSession(this.module, { ...bounds, hostCall }),
+      options,
+      async () => undefined,
+    );
+  }
+
   /** Stops running interpreters and frees the sandbox. */
   destroy(): Promise<void> {
     return this.sandbox.destroy();
@@ -112,6 +127,35 @@ export class PythonRunner {
 /** A runner for repeated runs (one compile or cache map, then ~10 ms a run). */
 export function createPython(options: PythonOptions = {}): Promise<PythonRunner> {
   return PythonRunner.create(options);
+}
+
+const SESSION_KEYS = ['tools', 'gate', 'maxCallsPerTurn', 'toolTimeoutMs', 'idleMs', 'lifetimeMs'] as const;
+
+/**
+ * Opens a Python session on a runner of its own (closed with the session). For many sessions,
+ * create one runner with `createPython` and call `runner.openSession` on it.
+ */
+export async function openPythonSession(options: PythonOptions & PythonSessionOptions = {}): Promise<PythonSession> {
+  if (options === null || typeof options !== 'object') throw new ConfigError('options', 'must be an object');
+  const config: Record<string, unknown> = { ...options };
+  const session: Record<string, unknown> = {};
+  for (const key of SESSION_KEYS) {
+    if (key in config) {
+      session[key] = config[key];
+      delete config[key];
+    }
+  }
+  const runner = await PythonRunner.create(config as PythonOptions);
+  try {
+    return await PythonSession.open(
+      (hostCall, bounds) => runner.sandbox.openSession(runner.module, { ...bounds, hostCall }),
+      session as PythonSessionOptions,
+      () => runner.destroy(),
+    );
+  } catch (e) {
+    await runner.destroy();
+    throw e;
+  }
 }
 
 /** Runs one piece of Python code in a fresh sandbox. For many runs, use `createPython`. */
