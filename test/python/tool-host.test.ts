@@ -5,6 +5,7 @@ import { ConfigError } from '../../dist/esm/errors.js';
 import {
   ToolDenied,
   ToolHost,
+  toolStubs,
   type PythonTool,
   type ToolContext,
   type ToolHostOptions,
@@ -567,5 +568,57 @@ describe('the constructor refuses what would fail later', () => {
     schema.properties.n.type = 'string';
     expect((await call(h, 'a', { n: 1 })).ok).toBe(true);
     expect((h.descriptors[0]!.inputSchema as typeof schema).properties.n.type).toBe('integer');
+  });
+});
+
+describe('toolStubs', () => {
+  test('each tool as the def the guest sees: required first, defaults, hints, docstring', () => {
+    const text = toolStubs([
+      lookupTool(),
+      {
+        name: 'put',
+        description: 'Store "data" under a key.',
+        inputSchema: {
+          type: 'object',
+          properties: {
+            mode: { enum: ['a', "it's"], default: 'a' },
+            data: { type: 'string', contentEncoding: 'base64' },
+            tags: { type: 'array', items: { type: 'string' } },
+            meta: { type: 'object', additionalProperties: { type: ['integer', 'null'] } },
+          },
+          required: ['data'],
+        },
+        handler: () => 1,
+      },
+      { name: 'ping', handler: () => 'pong' },
+    ]);
+    expect(text).toBe(
+      [
+        'from host import tools',
+        '',
+        'def lookup(code: str, year: int = ...) -> dict:',
+        '    """Look up a sales region by its code.',
+        '',
+        '    Args:',
+        '        code: A region code',
+        '        year',
+        '    """',
+        '',
+        'def put(data: bytes, mode: Literal[\'a\', "it\'s"] = \'a\', tags: list[str] = ..., meta: dict[str, int | None] = ...):',
+        '    """Store "data" under a key.',
+        '',
+        '    Args:',
+        '        mode',
+        '        data',
+        '        tags',
+        '        meta',
+        '    """',
+        '',
+        'def ping():',
+        '    """"""',
+        '',
+      ].join('\n'),
+    );
+    expect(() => toolStubs([{ name: 'def', handler: () => 1 }])).toThrow(ConfigError);
   });
 });
