@@ -1,0 +1,252 @@
+// A tool's input schema, compiled once with Ajv, and each call's arguments checked against it.
+//
+// Ajv is given a rewritten copy of the schema, so that what a guest sends cannot make the check
+// slow or wrong:
+// - every node counts one step per visit against a budget (a `oneOf` nested on itself can
+//   otherwise cost 2^depth visits): past it the arguments are "too complex to check";
+// - `uniqueItems` is checked with a hash of each item, not Ajv's pairwise comparison (quadratic:
+//   20,000 one-item arrays take 5 s);
+// - `pattern` and `patternProperties` are refused at construction: a regular expression run on
+//   guest text can backtrack for minutes, and V8 has no linear-time engine by default;
+// - bytes (`{"type": "string", "contentEncoding": "base64"}`) are matched in their wire form,
+//   `{"$bytes": "<base64>"}`, and only there; after the check they are decoded to Buffers, and a
+//   `$bytes` object anywhere else is refused, as the reference host refuses bytes where its schema
+//   does not say bytes.
+import { Ajv, type ErrorObject, type SchemaValidateFunction, type ValidateFunction } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { echo, isBytesObject, type Json } from './frames.js';
+
+const STEP = 'x-mimobox-step';
+const BYTES = 'x-mimobox-bytes';
+const UNIQUE = 'x-mimobox-unique';
+/**
+ * Schema nodes visited per call. A visit costs Ajv 0.1 to 0.7 us (the dearer ones in a `oneOf` that
+ * keeps its branches' errors), so a check blocks the event loop for 150 ms at the very worst; a flat
+ * array of 200,000 items still passes (the reference host allows 100,000 steps).
+ */
+export const VALIDATION_STEPS = 200_000;
+const SCHEMA_DEPTH = 256;
+
+/** Keywords whose value is one subschema, a map of them, or a list of them. */
+const ONE = ['additionalProperties', 'additionalItems', 'contains', 'propertyNames', 'not', 'if', 'then', 'else', 'unevaluatedItems', 'unevaluatedProperties', 'contentSchema', 'items'];
+const MAP = ['properties', '$defs', 'definitions', 'dependentSchemas', 'dependencies'];
+const LIST = ['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items'];
+const REFUSED = ['pattern', 'patternProperties'];
+const DRAFT_07 = /^https?:\/\/json-schema\.org\/draft-07\/schema#?$/;
+
+/** The state of the one check running now: validation is synchronous, so one slot serves all. */
+let steps = 0;
+let matchedBytes: Set<object> | null = null;
+class TooComplex extends Error {}
+
+export class SchemaRefused extends Error {}
+
+interface BytesRule {
+  minLength?: number;
+  maxLength?: number;
+  also: string[];
+}
+
+function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  return typeof value;
+}
+
+/** A key equal for two items exactly when they are equal as JSON (objects' keys in any order). */
+function itemKey(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(itemKey).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${itemKey((value as Json)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function bytesLength(base64: string): number {
+  const pad = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
+  return (base64.length / 4) * 3 - pad;
+}
+
+function bytesError(message: string): Partial<ErrorObject>[] {
+  return [{ keyword: BYTES, message, params: {} }];
+}
+
+function makeAjv(draft07: boolean): Ajv {
+  const options = {
+    strictTypes: false,
+    strictTuples: false,
+    allowUnionTypes: true,
+    validateFormats: false, // `format` is an annotation here, as on the reference host
+    addUsedSchema: false, // two tools may carry the same $id
+    logger: false as const,
+  };
+  const ajv = draft07 ? new Ajv(options) : new Ajv2020(options);
+  ajv.addKeyword({
+    keyword: STEP,
+    schemaType: 'boolean',
+    validate: () => {
+      if (++steps > VALIDATION_STEPS) throw new TooComplex();
+      return true;
+    },
+  });
+  const unique: SchemaValidateFunction = (_schema: boolean, data: unknown): boolean => {
+    if (!Array.isArray(data)) return true;
+    // Scalars keyed by themselves (a Map tells 1 from '1'); containers by a canonical text.
+    const scalars = new Map<unknown, number>();
+    const containers = new Map<string, number>();
+    for (let i = 0; i < data.length; i++) {
+      const item: unknown = data[i];
+      const object = item !== null && typeof item === 'object';
+      const seen: Map<unknown, number> = object ? containers : scalars;
+      const key = object ? itemKey(item) : item;
+      const j = seen.get(key);
+      if (j !== undefined) {
+        unique.errors = [{ keyword: UNIQUE, message: `must NOT have duplicate items (items ${j} and ${i} are identical)`, params: {} }];
+        return false;
+      }
+      seen.set(key, i);
+    }
+    return true;
+  };
+  ajv.addKeyword({ keyword: UNIQUE, schemaType: 'boolean', errors: true, validate: unique });
+  const bytes: SchemaValidateFunction = (rule: BytesRule, data: unknown): boolean => {
+    if (isBytesObject(data)) {
+      const n = bytesLength(data.$bytes);
+      if (rule.minLength !== undefined && n < rule.minLength) {
+        bytes.errors = bytesError(`must NOT have fewer than ${rule.minLength} bytes`);
+        return false;
+      }
+      if (rule.maxLength !== undefined && n > rule.maxLength) {
+        bytes.errors = bytesError(`must NOT have more than ${rule.maxLength} bytes`);
+        return false;
+      }
+      matchedBytes?.add(data);
+      return true;
+    }
+    const type = jsonType(data);
+    if (rule.also.includes(type) || (type === 'integer' && rule.also.includes('number'))) return true;
+    bytes.errors = bytesError(`must be bytes${rule.also.length ? ` or ${rule.also.join(',')}` : ''}`);
+    return false;
+  };
+  ajv.addKeyword({ keyword: BYTES, schemaType: 'object', errors: true, validate: bytes });
+  return ajv;
+}
+
+let ajv2020: Ajv | null = null;
+let ajv07: Ajv | null = null;
+
+/** The copy Ajv compiles: see the top of this file. Throws SchemaRefused. */
+function rewrite(node: unknown, path: string, depth: number): unknown {
+  if (depth > SCHEMA_DEPTH) throw new SchemaRefused(`${path}: nests deeper than ${SCHEMA_DEPTH} levels`);
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return node; // Ajv judges it
+  const out: Json = { ...(node as Json) };
+  for (const key of REFUSED) {
+    if (key in out) {
+      throw new SchemaRefused(
+        `${path}: the keyword ${key} is refused: a regular expression run on guest text can ` +
+          'backtrack without end on the event loop; check the string in the handler',
+      );
+    }
+  }
+  for (const key of ONE) {
+    const child = out[key];
+    if (child !== null && typeof child === 'object' && !Array.isArray(child)) out[key] = rewrite(child, `${path}/${key}`, depth + 1);
+  }
+  for (const key of LIST) {
+    const list = out[key];
+    if (Array.isArray(list)) out[key] = list.map((c, i) => rewrite(c, `${path}/${key}/${i}`, depth + 1));
+  }
+  for (const key of MAP) {
+    const map = out[key];
+    if (map === null || typeof map !== 'object' || Array.isArray(map)) continue;
+    out[key] = Object.fromEntries(
+      Object.entries(map as Json).map(([k, c]) => [k, Array.isArray(c) ? c : rewrite(c, `${path}/${key}/${k}`, depth + 1)]),
+    );
+  }
+  if (out.uniqueItems === true) out[UNIQUE] = true;
+  delete out.uniqueItems;
+  const types = typeof out.type === 'string' ? [out.type] : Array.isArray(out.type) ? out.type : null;
+  if (out.contentEncoding === 'base64' && types !== null && types.includes('string')) {
+    const rule: BytesRule = { also: types.filter((t): t is string => typeof t === 'string' && t !== 'string') };
+    if (typeof out.minLength === 'number') rule.minLength = out.minLength;
+    if (typeof out.maxLength === 'number') rule.maxLength = out.maxLength;
+    delete out.type;
+    delete out.minLength;
+    delete out.maxLength;
+    delete out.contentEncoding;
+    out[BYTES] = rule;
+  }
+  out[STEP] = true;
+  return out;
+}
+
+/** A compiled input schema: `check` gives null (the arguments, with bytes decoded in place) or what is wrong. */
+export interface CompiledSchema {
+  check(args: Json): string | null;
+}
+
+/** Compiles a tool's input schema (a plain JSON copy). Throws SchemaRefused or Ajv's own error. */
+export function compileSchema(schema: Json): CompiledSchema {
+  const draft07 = typeof schema.$schema === 'string' && DRAFT_07.test(schema.$schema);
+  const ajv = draft07 ? (ajv07 ??= makeAjv(true)) : (ajv2020 ??= makeAjv(false));
+  const validate: ValidateFunction = ajv.compile(rewrite(schema, '#', 0) as Json);
+  return {
+    check(args) {
+      const matched = new Set<object>();
+      steps = 0;
+      matchedBytes = matched;
+      let valid: boolean;
+      try {
+        valid = validate(args) as boolean;
+      } catch (e) {
+        // The step budget, or a $ref loop that never descends into the value (a stack overflow).
+        if (e instanceof TooComplex || e instanceof RangeError) return 'the arguments are too complex to check';
+        throw e;
+      } finally {
+        matchedBytes = null;
+      }
+      if (!valid) return describe(validate.errors?.[0]);
+      return decodeBytes(args, matched, '');
+    },
+  };
+}
+
+function describe(error: ErrorObject | undefined): string {
+  if (error === undefined) return 'the arguments are not valid';
+  const where = error.instancePath.length > 200 ? `${error.instancePath.slice(0, 200)}...` : error.instancePath;
+  let text = `${where ? `${where} ` : ''}${error.message ?? 'is not valid'}`;
+  const extra = (error.params as { additionalProperty?: unknown }).additionalProperty;
+  if (error.keyword === 'additionalProperties' && extra !== undefined) text += ` (${echo(extra)})`;
+  return text;
+}
+
+/** Each `$bytes` object the schema matched as bytes made a Buffer; any other is refused. */
+function decodeBytes(value: unknown, matched: Set<object>, path: string): string | null {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const why = decodeItem(value as unknown as Json, i, matched, path);
+      if (why !== null) return why;
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const key of Object.keys(value)) {
+      const why = decodeItem(value as Json, key, matched, path);
+      if (why !== null) return why;
+    }
+  }
+  return null;
+}
+
+function decodeItem(container: Record<string | number, unknown>, key: string | number, matched: Set<object>, path: string): string | null {
+  const item = container[key];
+  if (item === null || typeof item !== 'object') return null;
+  const at = `${path}/${key}`;
+  if (!isBytesObject(item)) return decodeBytes(item, matched, at);
+  if (!matched.has(item)) {
+    const shown = at.length > 200 ? `${at.slice(0, 200)}...` : at;
+    return `${shown} holds bytes where the schema does not say {"type": "string", "contentEncoding": "base64"}`;
+  }
+  container[key] = Buffer.from(item.$bytes, 'base64');
+  return null;
+}
