@@ -291,6 +291,19 @@ describe('handler failures', () => {
     }
   });
 
+  test('a message is cut at 4096 characters, never inside a surrogate pair', async () => {
+    const h = host([{ name: 'emoji', handler: () => { throw new Error(`${'x'.repeat(4095)}😀`); } }]);
+    const raw = await h.answer(frame({ v: 1, id: 1, op: 'call', tool: 'emoji', args: {} }));
+    expect(raw.toString()).not.toMatch(/\\ud83d/);
+    expect((JSON.parse(raw.toString()) as Answer).error?.message).toBe('x'.repeat(4095));
+  });
+
+  test('a tool list over 16 MiB answers too_large; calls still work', async () => {
+    const h = host([{ name: 'wordy', description: 'x'.repeat(17 << 20), handler: () => 'ok' }]);
+    expect((await send(h, frame({ v: 1, id: 1, op: 'list' }))).error).toEqual({ kind: 'too_large', message: 'the tool list is over the 16 MiB answer cap' });
+    expect((await call(h, 'wordy', {})).value).toBe('ok');
+  });
+
   test('a result over 16 MiB once encoded answers too_large', async () => {
     const h = host([
       { name: 'huge', handler: () => 'x'.repeat(17 << 20) },
@@ -438,6 +451,7 @@ describe('frames that break the protocol', () => {
     ['a number out of range', '{"v":1,"id":1,"op":"call","tool":"lookup","args":{"code":"x","year":1e400}}', /out of range/],
     ['an integer past 2^53', '{"v":1,"id":1,"op":"call","tool":"lookup","args":{"code":"x","year":9007199254740993}}', /beyond 2\^53 - 1/],
     ['a 65-character number', `{"v":1,"id":1,"op":"list","n":${'1'.repeat(65)}}`, /a number of 65 characters; at most 64/],
+    ['a "__proto__" key', '{"v":1,"id":1,"op":"call","tool":"lookup","args":{"code":"x","__proto__":{"admin":true}}}', /"__proto__" is refused/],
     ['nesting of 65 levels', `{"v":1,"id":1,"op":"list","n":${'['.repeat(64)}${']'.repeat(64)}}`, /nests deeper than 64 levels/],
   ])('%s answers protocol', async (_name, raw, message) => {
     const a = await send(h, raw);
@@ -560,6 +574,13 @@ describe('the constructor refuses what would fail later', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).field).toBe(field);
     expect((error as ConfigError).code).toBe('CONFIG_INVALID');
+  });
+
+  test('a host keeps its compiled checks while hundreds of other schemas are compiled', async () => {
+    const first = host([lookupTool()]);
+    for (let i = 0; i < 300; i++) host([{ name: 'a', inputSchema: { type: 'object', properties: { [`p${i}`]: { type: 'integer' } } }, handler: () => 1 }]);
+    expect((await call(first, 'lookup', { code: 'EMEA', year: 'soon' })).error?.message).toBe('lookup: /year must be integer');
+    expect((await call(host([lookupTool()]), 'lookup', { code: 1 })).error?.message).toBe('lookup: /code must be string');
   });
 
   test('the schema is copied: changing the caller\'s object later changes nothing', async () => {

@@ -14,7 +14,7 @@
 //   does not say bytes.
 import { Ajv, type ErrorObject, type SchemaValidateFunction, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { echo, isBytesObject, type Json } from './frames.js';
+import { cut, echo, isBytesObject, type Json } from './frames.js';
 
 const STEP = 'x-mimobox-step';
 const BYTES = 'x-mimobox-bytes';
@@ -249,7 +249,7 @@ function run(validate: ValidateFunction, args: Json): string | null {
 
 function describe(error: ErrorObject | undefined): string {
   if (error === undefined) return 'the arguments are not valid';
-  const where = error.instancePath.length > 200 ? `${error.instancePath.slice(0, 200)}...` : error.instancePath;
+  const where = error.instancePath.length > 200 ? `${cut(error.instancePath, 200)}...` : error.instancePath;
   let text = `${where ? `${where} ` : ''}${error.message ?? 'is not valid'}`;
   const extra = (error.params as { additionalProperty?: unknown }).additionalProperty;
   if (error.keyword === 'additionalProperties' && extra !== undefined) text += ` (${echo(extra)})`;
@@ -278,7 +278,7 @@ function decodeItem(container: Record<string | number, unknown>, key: string | n
   const at = `${path}/${key}`;
   if (!isBytesObject(item)) return decodeBytes(item, matched, at);
   if (!matched.has(item)) {
-    const shown = at.length > 200 ? `${at.slice(0, 200)}...` : at;
+    const shown = at.length > 200 ? `${cut(at, 200)}...` : at;
     return `${shown} holds bytes where the schema does not say {"type": "string", "contentEncoding": "base64"}`;
   }
   container[key] = Buffer.from(item.$bytes, 'base64');
