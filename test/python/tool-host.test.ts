@@ -149,6 +149,7 @@ describe('handler failures', () => {
       { name: 'long', handler: () => { throw new Error('x'.repeat(10_000)); } },
       { name: 'odd', handler: () => { throw 42; } },
       { name: 'deny', handler: () => { throw new ToolDenied('not yours'); } },
+      { name: 'hostile', handler: () => { const e = new Error('x'); Object.defineProperty(e, 'name', { value: Symbol('s') }); Object.defineProperty(e, 'message', { get() { throw new Error('no'); } }); throw e; } },
     ]);
     const boom = await call(h, 'boom', {});
     expect(boom.error).toEqual({ kind: 'tool_error', message: 'the shelf is empty\nsecond line' });
@@ -157,7 +158,9 @@ describe('handler failures', () => {
     expect((await call(h, 'long', {})).error?.message).toHaveLength(4096);
     expect((await call(h, 'odd', {})).error).toEqual({ kind: 'tool_error', message: 'odd failed' });
     expect((await call(h, 'deny', {})).error).toEqual({ kind: 'denied', message: 'not yours' });
+    expect((await call(h, 'hostile', {})).error).toEqual({ kind: 'tool_error', message: 'hostile failed' });
     const record = h.endTurn();
+    expect(record.calls[5]!.fault).toBe('Error');
     expect(record.calls[0]!.fault).toBe('RangeError: the shelf is empty');
     expect(record.calls[2]!.fault).toHaveLength(200);
     expect(record.calls[3]!.fault).toBe('number: 42');

@@ -44,24 +44,25 @@ export function echo(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-/** An error's type and first line, for the record: never shown to the guest. */
+/** An error's type and first line, for the record: never shown to the guest. Total: a hostile
+ * error (a symbol for a name, a throwing getter) gives what can be read of it. */
 export function faultOf(error: unknown): string {
   let name = 'an exception';
   let text = '';
   try {
     if (error instanceof Error) {
-      name = error.name || error.constructor.name || 'Error';
-      text = error.message;
+      const own = error.name;
+      name = typeof own === 'string' && own ? own : 'Error';
+      text = typeof error.message === 'string' ? error.message : '';
     } else {
       name = typeof error;
       text = String(error);
     }
   } catch {
-    // A hostile toString: the type alone.
+    // What was read so far.
   }
   const first = text.trim().split('\n', 1)[0] ?? '';
-  const described = first ? `${name}: ${first}` : name;
-  return cut(described, TOOL_FAULT_CHARS);
+  return cut(first ? `${name}: ${first}` : name, TOOL_FAULT_CHARS);
 }
 
 /**

@@ -22,8 +22,8 @@ export interface Work {
 /** A thrown error's own message, bounded, for the guest; never its stack. */
 function messageOf(error: unknown, fallback: string): string {
   try {
-    const text = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
-    return text ? bounded(text) : fallback;
+    const text: unknown = error instanceof Error ? error.message : error;
+    return typeof text === 'string' && text ? bounded(text) : fallback;
   } catch {
     return fallback;
   }
