@@ -243,6 +243,7 @@ describe('handler failures', () => {
     const a = await call(h, 'slow', {});
     expect(a.error).toEqual({ kind: 'timeout', message: 'slow timed out after 50 ms' });
     expect(signal?.aborted).toBe(true);
+    expect((signal?.reason as Error).name).toBe('TimeoutError');
     expect(finished).toBe(false); // answered before the handler's own end
     expect((await call(h, 'never', {})).error).toEqual({ kind: 'timeout', message: 'never timed out after 80 ms' });
     await sleep(350); // the late rejection happens here; vitest fails the run if it is unhandled
@@ -323,6 +324,7 @@ describe('turns and caps', () => {
     controller.abort();
     expect((await pending).error).toEqual({ kind: 'cancelled', message: 'wait was cancelled' });
     expect(signal?.aborted).toBe(true);
+    expect((signal?.reason as Error).name).toBe('AbortError');
     // Later calls in the aborted turn are cancelled before they run.
     expect((await call(h, 'wait', {})).error?.kind).toBe('cancelled');
     expect(h.endTurn().calls.map((c) => c.outcome)).toEqual(['cancelled', 'cancelled']);
