@@ -33,6 +33,7 @@ const HAVE_BINARY = existsSync(BINARY);
 const ROOT_PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   version: string;
   napi: { targets: string[] };
+  dependencies?: Record<string, string>;
 };
 /** Not copied into the staging dir: never part of the published package, or rebuilt there. */
 const NOT_STAGED = new Set(['node_modules', 'dist', 'target', '.git', '.github', '.ci', '.cache', 'test', 'bench', 'examples', 'docs']);
@@ -41,6 +42,8 @@ let work = '';
 let env: NodeJS.ProcessEnv = {};
 let mainTarball = '';
 let platformTarball = '';
+/** The runtime dependencies, packed from the checkout: installed beside the package, offline. */
+let dependencyTarballs: string[] = [];
 const timings: Record<string, number> = {};
 
 interface Out {
@@ -60,6 +63,28 @@ function run(cmd: string, args: string[], cwd: string, extraEnv: NodeJS.ProcessE
       },
     );
   });
+}
+
+/**
+ * The package's runtime dependencies and theirs (ajv), packed from the checkout's node_modules:
+ * the installs below are offline with an empty private cache, so the registry is never asked.
+ */
+async function packDependencies(dest: string): Promise<string[]> {
+  const names = new Set<string>();
+  const todo = Object.keys(ROOT_PKG.dependencies ?? {});
+  while (todo.length > 0) {
+    const name = todo.pop()!;
+    if (names.has(name)) continue;
+    names.add(name);
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    todo.push(...Object.keys(manifest.dependencies ?? {}));
+  }
+  const out: string[] = [];
+  for (const name of names) {
+    const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dest, join(ROOT, 'node_modules', name)], dest);
+    out.push(join(dest, (JSON.parse(stdout) as { filename: string }[])[0]!.filename));
+  }
+  return out;
 }
 
 async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -163,6 +188,7 @@ describe.skipIf(!HAVE_BINARY)(`published shape (npm pack + install, ${SUFFIX})`,
     await timed('pack', async () => {
       await run('npm', ['pack', '--ignore-scripts', '--pack-destination', tarballs], stage);
       await run('npm', ['pack', '--ignore-scripts', '--pack-destination', tarballs], join(stage, 'npm', SUFFIX));
+      dependencyTarballs = await packDependencies(tarballs);
     });
     mainTarball = join(tarballs, `mimobox-wasm-${ROOT_PKG.version}.tgz`);
     platformTarball = join(tarballs, `mimobox-wasm-${SUFFIX}-${ROOT_PKG.version}.tgz`);
@@ -223,7 +249,7 @@ describe.skipIf(!HAVE_BINARY)(`published shape (npm pack + install, ${SUFFIX})`,
   test('project with the platform package: ESM and CommonJS run a guest on the native backend; the CLI works', async () => {
     const project = newProject('consumer-native');
     const install = await timed('install-native', () =>
-      run('npm', ['install', '--offline', '--foreground-scripts', mainTarball, platformTarball], project),
+      run('npm', ['install', '--offline', '--foreground-scripts', mainTarball, platformTarball, ...dependencyTarballs], project),
     );
     // The install script stays quiet when the prebuilt binary is there.
     expect(install.stdout + install.stderr).not.toMatch(/pure-JS backend|building from source/);
@@ -253,7 +279,7 @@ describe.skipIf(!HAVE_BINARY)(`published shape (npm pack + install, ${SUFFIX})`,
   test('project without a prebuilt binary (MIMOBOX_SKIP_NATIVE_BUILD=1): notice, exit 0, pure-JS backend', async () => {
     const project = newProject('consumer-js');
     const install = await timed('install-js', () =>
-      run('npm', ['install', '--offline', '--foreground-scripts', mainTarball], project, { MIMOBOX_SKIP_NATIVE_BUILD: '1' }),
+      run('npm', ['install', '--offline', '--foreground-scripts', mainTarball, ...dependencyTarballs], project, { MIMOBOX_SKIP_NATIVE_BUILD: '1' }),
     );
     expect(install.stdout + install.stderr).toMatch(
       new RegExp(`mimobox-wasm: no prebuilt native binary for ${SUFFIX} \\(mimobox-wasm-${SUFFIX} is not installed\\) and MIMOBOX_SKIP_NATIVE_BUILD=1.*pure-JS backend`),

@@ -1,69 +1,10 @@
 // The host side of tool protocol 1 (src-ts/python/tools), driven with fake frames: no interpreter.
-// Every error kind and every cap has a test that fails if it breaks.
+// Every error kind and every cap has a test that fails if it breaks; schemas, the constructor's
+// refusals and stubs are in tool-schema.test.ts, frames that break the protocol in
+// tool-protocol.test.ts.
 import { describe, expect, test } from 'vitest';
-import { ConfigError } from '../../dist/esm/errors.js';
-import {
-  ToolDenied,
-  ToolHost,
-  toolStubs,
-  type PythonTool,
-  type ToolContext,
-  type ToolHostOptions,
-} from '../../dist/esm/python/tools/index.js';
-
-type Answer = {
-  v: number;
-  id: number | null;
-  ok: boolean;
-  value?: unknown;
-  tools?: Record<string, unknown>[];
-  error?: { kind: string; message: string };
-};
-
-const frame = (request: unknown): Buffer => Buffer.from(JSON.stringify(request), 'utf8');
-let nextId = 1;
-
-async function send(host: ToolHost, raw: Buffer | string): Promise<Answer> {
-  const answer = await host.answer(typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw);
-  expect(Buffer.isBuffer(answer)).toBe(true);
-  return JSON.parse(answer.toString('utf8')) as Answer;
-}
-
-function call(host: ToolHost, tool: string, args?: unknown): Promise<Answer> {
-  const request: Record<string, unknown> = { v: 1, id: nextId++, op: 'call', tool };
-  if (args !== undefined) request.args = args;
-  return send(host, frame(request));
-}
-
-const LOOKUP_SCHEMA = {
-  type: 'object',
-  properties: {
-    code: { type: 'string', description: 'A region code' },
-    year: { type: 'integer' },
-  },
-  required: ['code'],
-  additionalProperties: false,
-};
-
-function lookupTool(seen: unknown[] = []): PythonTool {
-  return {
-    name: 'lookup',
-    description: 'Look up a sales region by its code.',
-    inputSchema: LOOKUP_SCHEMA,
-    outputSchema: { type: 'object' },
-    annotations: { readOnlyHint: true },
-    handler: (args, context) => {
-      seen.push({ args, seq: context.seq });
-      return { region: args.code, year: args.year ?? 2026 };
-    },
-  };
-}
-
-function host(tools: PythonTool[], options?: ToolHostOptions): ToolHost {
-  return new ToolHost(tools, options);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+import { ToolDenied, type ToolContext } from '../../dist/esm/python/tools/index.js';
+import { call, frame, host, lookupTool, LOOKUP_SCHEMA, send, sleep, type Answer } from './tool-frames.js';
 
 describe('list and call', () => {
   test('a list answers the descriptors in MCP field names, with the frame id', async () => {
@@ -113,44 +54,6 @@ describe('list and call', () => {
     ]);
     expect((await call(h, 'later', {})).value).toEqual([1, 'two', null, true]);
     expect(await call(h, 'nothing')).toMatchObject({ ok: true, value: null });
-  });
-
-  test('bytes cross as {"$bytes": base64} both ways, and reach the handler as a Buffer', async () => {
-    let got: unknown;
-    const h = host([
-      {
-        name: 'digest',
-        inputSchema: {
-          type: 'object',
-          properties: {
-            data: { type: 'string', contentEncoding: 'base64', maxLength: 4 },
-            maybe: { type: ['string', 'null'], contentEncoding: 'base64' },
-            name: { type: 'string' },
-            any: {},
-          },
-        },
-        handler: (args) => {
-          got = args;
-          return { same: args.data, view: new Uint8Array([255, 0, 1]) };
-        },
-      },
-    ]);
-    const a = await call(h, 'digest', { data: { $bytes: 'AAEC' }, maybe: null });
-    expect(a.ok).toBe(true);
-    expect(Buffer.isBuffer((got as { data: unknown }).data)).toBe(true);
-    expect([...((got as { data: Buffer }).data)]).toEqual([0, 1, 2]);
-    expect(a.value).toEqual({ same: { $bytes: 'AAEC' }, view: { $bytes: '/wAB' } });
-    expect((await call(h, 'digest', { maybe: { $bytes: '' } })).ok).toBe(true);
-    // Bytes only where the schema says bytes, and a string never where it does.
-    expect((await call(h, 'digest', { data: 'AAEC' })).error).toEqual({ kind: 'invalid_arguments', message: 'digest: /data must be bytes' });
-    expect((await call(h, 'digest', { maybe: 3 })).error?.message).toBe('digest: /maybe must be bytes or null');
-    expect((await call(h, 'digest', { name: { $bytes: 'AA==' } })).error).toMatchObject({ kind: 'invalid_arguments' });
-    expect((await call(h, 'digest', { any: [{ $bytes: 'AA==' }] })).error?.message).toMatch(/^digest: \/any\/0 holds bytes where the schema does not say/);
-    expect((await call(h, 'digest', { data: { $bytes: 'AAECAwQ=' } })).error?.message).toBe('digest: /data must NOT have more than 4 bytes');
-    // A malformed $bytes object breaks the frame itself.
-    for (const bad of [{ $bytes: 'AAE' }, { $bytes: 'A-E=' }, { $bytes: 'AAF=' }, { $bytes: 1 }, { $bytes: 'AA==', x: 1 }]) {
-      expect((await call(h, 'digest', { data: bad })).error?.kind).toBe('protocol');
-    }
   });
 });
 
@@ -247,6 +150,7 @@ describe('handler failures', () => {
       { name: 'long', handler: () => { throw new Error('x'.repeat(10_000)); } },
       { name: 'odd', handler: () => { throw 42; } },
       { name: 'deny', handler: () => { throw new ToolDenied('not yours'); } },
+      { name: 'hostile', handler: () => { const e = new Error('x'); Object.defineProperty(e, 'name', { value: Symbol('s') }); Object.defineProperty(e, 'message', { get() { throw new Error('no'); } }); throw e; } },
     ]);
     const boom = await call(h, 'boom', {});
     expect(boom.error).toEqual({ kind: 'tool_error', message: 'the shelf is empty\nsecond line' });
@@ -255,7 +159,9 @@ describe('handler failures', () => {
     expect((await call(h, 'long', {})).error?.message).toHaveLength(4096);
     expect((await call(h, 'odd', {})).error).toEqual({ kind: 'tool_error', message: 'odd failed' });
     expect((await call(h, 'deny', {})).error).toEqual({ kind: 'denied', message: 'not yours' });
+    expect((await call(h, 'hostile', {})).error).toEqual({ kind: 'tool_error', message: 'hostile failed' });
     const record = h.endTurn();
+    expect(record.calls[5]!.fault).toBe('Error');
     expect(record.calls[0]!.fault).toBe('RangeError: the shelf is empty');
     expect(record.calls[2]!.fault).toHaveLength(200);
     expect(record.calls[3]!.fault).toBe('number: 42');
@@ -289,6 +195,26 @@ describe('handler failures', () => {
       expect(a.error?.message).toContain(`${name}: the result cannot be sent as JSON`);
       expect(a.error?.message).toContain(text);
     }
+  });
+
+  test('a message is cut at 4096 characters, never inside a surrogate pair', async () => {
+    const h = host([{ name: 'emoji', handler: () => { throw new Error(`${'x'.repeat(4095)}😀`); } }]);
+    const raw = await h.answer(frame({ v: 1, id: 1, op: 'call', tool: 'emoji', args: {} }));
+    expect(raw.toString()).not.toMatch(/\\ud83d/);
+    expect((JSON.parse(raw.toString()) as Answer).error?.message).toBe('x'.repeat(4095));
+  });
+
+  test('a tool list over 16 MiB answers too_large; calls still work', async () => {
+    const h = host([{ name: 'wordy', description: 'x'.repeat(17 << 20), handler: () => 'ok' }]);
+    expect((await send(h, frame({ v: 1, id: 1, op: 'list' }))).error).toEqual({ kind: 'too_large', message: 'the tool list is over the 16 MiB answer cap' });
+    expect((await call(h, 'wordy', {})).value).toBe('ok');
+  });
+
+  test('a result may nest 63 levels (its answer frame 64, the guest\'s cap); 64 answers tool_error', async () => {
+    const nest = (n: number): unknown => (n === 0 ? 1 : [nest(n - 1)]);
+    const h = host([{ name: 'n63', handler: () => nest(63) }, { name: 'n64', handler: () => nest(64) }]);
+    expect((await call(h, 'n63', {})).value).toEqual(nest(63));
+    expect((await call(h, 'n64', {})).error).toEqual({ kind: 'tool_error', message: 'n64: the result cannot be sent as JSON: the value nests deeper than 63 levels' });
   });
 
   test('a result over 16 MiB once encoded answers too_large', async () => {
@@ -325,6 +251,7 @@ describe('handler failures', () => {
     const a = await call(h, 'slow', {});
     expect(a.error).toEqual({ kind: 'timeout', message: 'slow timed out after 50 ms' });
     expect(signal?.aborted).toBe(true);
+    expect((signal?.reason as Error).name).toBe('TimeoutError');
     expect(finished).toBe(false); // answered before the handler's own end
     expect((await call(h, 'never', {})).error).toEqual({ kind: 'timeout', message: 'never timed out after 80 ms' });
     await sleep(350); // the late rejection happens here; vitest fails the run if it is unhandled
@@ -405,6 +332,7 @@ describe('turns and caps', () => {
     controller.abort();
     expect((await pending).error).toEqual({ kind: 'cancelled', message: 'wait was cancelled' });
     expect(signal?.aborted).toBe(true);
+    expect((signal?.reason as Error).name).toBe('AbortError');
     // Later calls in the aborted turn are cancelled before they run.
     expect((await call(h, 'wait', {})).error?.kind).toBe('cancelled');
     expect(h.endTurn().calls.map((c) => c.outcome)).toEqual(['cancelled', 'cancelled']);
@@ -421,204 +349,5 @@ describe('turns and caps', () => {
     expect(signal?.aborted).toBe(true);
     expect((await pending).error?.kind).toBe('cancelled');
     expect(h.endTurn()).toEqual({ frames: 0, calls: [] });
-  });
-});
-
-describe('frames that break the protocol', () => {
-  const h = host([lookupTool()]);
-
-  test.each([
-    ['not JSON', '{"v":1,', /^the frame is not JSON \(/],
-    ['not an object', '[1,2]', /^the frame is not a JSON object$/],
-    ['a wrong version', '{"v":2,"id":1,"op":"list"}', /^this host serves protocol version 1; the frame asks for 2$/],
-    ['no version', '{"id":1,"op":"list"}', /asks for none$/],
-    ['an unknown op', '{"v":1,"id":1,"op":"batch"}', /^unknown operation 'batch'; this host serves list and call$/],
-    ['a tool that is not a string', '{"v":1,"id":1,"op":"call","tool":3}', /^a call names its tool with a string$/],
-    ['a lone surrogate', '{"v":1,"id":1,"op":"call","tool":"lookup","args":{"code":"\\ud800"}}', /lone surrogate/],
-    ['a number out of range', '{"v":1,"id":1,"op":"call","tool":"lookup","args":{"code":"x","year":1e400}}', /out of range/],
-    ['an integer past 2^53', '{"v":1,"id":1,"op":"call","tool":"lookup","args":{"code":"x","year":9007199254740993}}', /beyond 2\^53 - 1/],
-    ['a 65-character number', `{"v":1,"id":1,"op":"list","n":${'1'.repeat(65)}}`, /a number of 65 characters; at most 64/],
-    ['nesting of 65 levels', `{"v":1,"id":1,"op":"list","n":${'['.repeat(64)}${']'.repeat(64)}}`, /nests deeper than 64 levels/],
-  ])('%s answers protocol', async (_name, raw, message) => {
-    const a = await send(h, raw);
-    expect(a.ok).toBe(false);
-    expect(a.error?.kind).toBe('protocol');
-    expect(a.error?.message).toMatch(message);
-  });
-
-  test('brackets and quotes inside strings do not count as nesting; 64 levels are allowed', async () => {
-    const inString = `{"v":1,"id":1,"op":"call","tool":"lookup","args":{"code":"${'[{\\"'.repeat(100)}"}}`;
-    expect((await send(h, inString)).ok).toBe(true);
-    expect((await send(h, `{"v":1,"id":2,"op":"list","n":${'['.repeat(63)}${']'.repeat(63)}}`)).ok).toBe(true);
-  });
-
-  test('not UTF-8 answers protocol', async () => {
-    const a = await send(h, Buffer.from([0x7b, 0xff, 0x7d]));
-    expect(a.error).toEqual({ kind: 'protocol', message: 'the frame is not UTF-8' });
-  });
-
-  test('an id outside 0..2^53-1, or not an integer, answers with id null', async () => {
-    expect((await send(h, '{"v":1,"id":-1,"op":"list"}')).id).toBeNull();
-    expect((await send(h, '{"v":1,"id":1.5,"op":"list"}')).id).toBeNull();
-    expect((await send(h, '{"v":1,"id":"7","op":"list"}')).id).toBeNull();
-    expect((await send(h, '{"v":1,"id":9007199254740991,"op":"list"}')).id).toBe(9007199254740991);
-  });
-
-  test('a 1 MiB frame of nesting is refused by a linear scan, before JSON.parse', async () => {
-    const deep = Buffer.alloc(1 << 20, '[');
-    const started = performance.now();
-    const a = await send(h, deep);
-    // Generous bound for a loaded machine: the scan stops at level 65; a parser that recursed
-    // would overflow its stack or take far longer.
-    expect(performance.now() - started).toBeLessThan(1_000);
-    expect(a.error).toEqual({ kind: 'protocol', message: 'the frame nests deeper than 64 levels' });
-  });
-
-  test('answer never throws: a non-Buffer answers protocol, a throwing getter answers tool_error', async () => {
-    const bad = new ToolHost([{ name: 'trap', handler: () => ({ get x(): never { throw new Error('getter'); } }) }]);
-    const a = JSON.parse((await bad.answer(null as unknown as Buffer)).toString()) as Answer;
-    expect(a.error?.kind).toBe('protocol');
-    const b = await call(bad, 'trap', {});
-    expect(b.error).toEqual({ kind: 'tool_error', message: 'trap failed: its result could not be read' });
-  });
-});
-
-describe('schemas Ajv would check too slowly', () => {
-  test('uniqueItems is checked by hash: 40,000 distinct arrays pass quickly; a repeat is found', async () => {
-    const h = host([{ name: 'u', inputSchema: { type: 'object', properties: { xs: { type: 'array', uniqueItems: true } } }, handler: (a) => (a.xs as unknown[]).length }]);
-    const xs = Array.from({ length: 40_000 }, (_, i) => [i, { k: i }]);
-    const started = performance.now();
-    expect((await call(h, 'u', { xs })).value).toBe(40_000);
-    // Ajv's own pairwise check takes ~20 s on this input; a hash takes well under a second.
-    expect(performance.now() - started).toBeLessThan(5_000);
-    expect((await call(h, 'u', { xs: [[1, { a: 1, b: 2 }], 3, '3', [1, { b: 2, a: 1 }]] })).error?.message).toBe(
-      'u: /xs must NOT have duplicate items (items 0 and 3 are identical)',
-    );
-  });
-
-  test('a schema that visits 2^depth nodes meets the step budget: too complex to check', async () => {
-    const branch = { type: 'array', items: { $ref: '#/$defs/n' } };
-    const h = host([{
-      name: 'e',
-      inputSchema: { type: 'object', properties: { n: { $ref: '#/$defs/n' } }, $defs: { n: { oneOf: [branch, branch] } } },
-      handler: () => 1,
-    }]);
-    let n: unknown[] = [];
-    for (let i = 0; i < 60; i++) n = [n];
-    // Without the budget this is 2^60 visits; with it, about 100 ms.
-    expect((await call(h, 'e', { n })).error).toEqual({ kind: 'invalid_arguments', message: 'e: the arguments are too complex to check' });
-  });
-
-  test('a $ref loop that never descends answers too complex, not a thrown stack overflow', async () => {
-    const h = host([{
-      name: 'r',
-      inputSchema: { type: 'object', properties: { a: { $ref: '#/$defs/x' } }, $defs: { x: { $ref: '#/$defs/y' }, y: { $ref: '#/$defs/x' } } },
-      handler: () => 1,
-    }]);
-    expect((await call(h, 'r', { a: 1 })).error?.message).toBe('r: the arguments are too complex to check');
-  });
-
-  test('draft-07 schemas are compiled as draft-07', async () => {
-    const h = host([{
-      name: 'd',
-      inputSchema: { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', properties: { p: { $ref: '#/definitions/P' }, t: { type: 'array', items: [{ type: 'string' }] } }, definitions: { P: { type: 'integer' } } },
-      handler: () => 1,
-    }]);
-    expect((await call(h, 'd', { p: 'x' })).error?.message).toBe('d: /p must be integer');
-    expect((await call(h, 'd', { t: [1] })).error?.message).toBe('d: /t/0 must be string');
-  });
-});
-
-describe('the constructor refuses what would fail later', () => {
-  const ok = (): unknown => 1;
-  test.each<[string, unknown, ToolHostOptions | undefined, string]>([
-    ['a name that starts with a digit', [{ name: '1x', handler: ok }], undefined, 'tools[0].name'],
-    ['a Python keyword', [{ name: 'class', handler: ok }], undefined, 'tools[0].name'],
-    ['a name of 65 characters', [{ name: `a${'b'.repeat(64)}`, handler: ok }], undefined, 'tools[0].name'],
-    ['a duplicate', [{ name: 'a', handler: ok }, { name: 'a', handler: ok }], undefined, 'tools[1].name'],
-    ['a handler that is not a function', [{ name: 'a', handler: 'no' }], undefined, 'tools[0].handler'],
-    ['a root that is not an object', [{ name: 'a', handler: ok, inputSchema: { type: 'array' } }], undefined, 'tools[0].inputSchema'],
-    ['a property that is a Python keyword', [{ name: 'a', handler: ok, inputSchema: { type: 'object', properties: { from: {} } } }], undefined, 'tools[0].inputSchema.properties'],
-    ['required naming no property', [{ name: 'a', handler: ok, inputSchema: { type: 'object', required: ['x'] } }], undefined, 'tools[0].inputSchema.required'],
-    ['an unknown keyword', [{ name: 'a', handler: ok, inputSchema: { type: 'object', properties: { x: { typo: 1 } } } }], undefined, 'tools[0].inputSchema'],
-    ['a bad type', [{ name: 'a', handler: ok, inputSchema: { type: 'object', properties: { x: { type: 'str' } } } }], undefined, 'tools[0].inputSchema'],
-    ['pattern (a guest could make it backtrack)', [{ name: 'a', handler: ok, inputSchema: { type: 'object', properties: { x: { type: 'string', pattern: '^(a+)+$' } } } }], undefined, 'tools[0].inputSchema'],
-    ['a schema under another name', [{ name: 'a', handler: ok, parameters: { type: 'object' } }], undefined, 'tools[0].parameters'],
-    ['a bad tool timeout', [{ name: 'a', handler: ok, timeoutMs: 0 }], undefined, 'tools[0].timeoutMs'],
-    ['tools that are not an array', { name: 'a', handler: ok }, undefined, 'tools'],
-    ['a negative maxCallsPerTurn', [], { maxCallsPerTurn: -1 }, 'maxCallsPerTurn'],
-    ['a fractional maxCallsPerTurn', [], { maxCallsPerTurn: 1.5 }, 'maxCallsPerTurn'],
-    ['a NaN toolTimeoutMs', [], { toolTimeoutMs: NaN }, 'toolTimeoutMs'],
-    ['a gate that is not a function', [], { gate: true as never }, 'gate'],
-  ])('%s', (_name, tools, options, field) => {
-    let error: unknown;
-    try {
-      new ToolHost(tools as PythonTool[], options);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).field).toBe(field);
-    expect((error as ConfigError).code).toBe('CONFIG_INVALID');
-  });
-
-  test('the schema is copied: changing the caller\'s object later changes nothing', async () => {
-    const schema = { type: 'object', properties: { n: { type: 'integer' } } };
-    const h = host([{ name: 'a', inputSchema: schema, handler: () => 1 }]);
-    schema.properties.n.type = 'string';
-    expect((await call(h, 'a', { n: 1 })).ok).toBe(true);
-    expect((h.descriptors[0]!.inputSchema as typeof schema).properties.n.type).toBe('integer');
-  });
-});
-
-describe('toolStubs', () => {
-  test('each tool as the def the guest sees: required first, defaults, hints, docstring', () => {
-    const text = toolStubs([
-      lookupTool(),
-      {
-        name: 'put',
-        description: 'Store "data" under a key.',
-        inputSchema: {
-          type: 'object',
-          properties: {
-            mode: { enum: ['a', "it's"], default: 'a' },
-            data: { type: 'string', contentEncoding: 'base64' },
-            tags: { type: 'array', items: { type: 'string' } },
-            meta: { type: 'object', additionalProperties: { type: ['integer', 'null'] } },
-          },
-          required: ['data'],
-        },
-        handler: () => 1,
-      },
-      { name: 'ping', handler: () => 'pong' },
-    ]);
-    expect(text).toBe(
-      [
-        'from host import tools',
-        '',
-        'def lookup(code: str, year: int = ...) -> dict:',
-        '    """Look up a sales region by its code.',
-        '',
-        '    Args:',
-        '        code: A region code',
-        '        year',
-        '    """',
-        '',
-        'def put(data: bytes, mode: Literal[\'a\', "it\'s"] = \'a\', tags: list[str] = ..., meta: dict[str, int | None] = ...):',
-        '    """Store "data" under a key.',
-        '',
-        '    Args:',
-        '        mode',
-        '        data',
-        '        tags',
-        '        meta',
-        '    """',
-        '',
-        'def ping():',
-        '    """"""',
-        '',
-      ].join('\n'),
-    );
-    expect(() => toolStubs([{ name: 'def', handler: () => 1 }])).toThrow(ConfigError);
   });
 });

@@ -20,16 +20,22 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 export type Json = Record<string, unknown>;
 export type Parsed = { ok: true; request: Json } | { ok: false; message: string };
 
+/** The first `n` UTF-16 units of a text, never ending on half a surrogate pair. */
+export function cut(text: string, n: number): string {
+  if (text.length <= n) return text;
+  const code = text.charCodeAt(n - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? n - 1 : n);
+}
+
 /** A message for the guest, bounded. */
 export function bounded(message: string): string {
-  return message.length > TOOL_MESSAGE_CHARS ? message.slice(0, TOOL_MESSAGE_CHARS) : message;
+  return cut(message, TOOL_MESSAGE_CHARS);
 }
 
 /** A piece of guest text for a message: a string cut to 64 characters, anything else by its kind. */
 export function echo(value: unknown): string {
   if (typeof value === 'string') {
-    const cut = value.length > ECHO_CHARS ? `${value.slice(0, ECHO_CHARS)}...` : value;
-    return `'${cut}'`;
+    return `'${value.length > ECHO_CHARS ? `${cut(value, ECHO_CHARS)}...` : value}'`;
   }
   if (value === null || typeof value === 'boolean') return String(value);
   if (typeof value === 'number') return String(value);
@@ -38,24 +44,25 @@ export function echo(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-/** An error's type and first line, for the record: never shown to the guest. */
+/** An error's type and first line, for the record: never shown to the guest. Total: a hostile
+ * error (a symbol for a name, a throwing getter) gives what can be read of it. */
 export function faultOf(error: unknown): string {
   let name = 'an exception';
   let text = '';
   try {
     if (error instanceof Error) {
-      name = error.name || error.constructor.name || 'Error';
-      text = error.message;
+      const own = error.name;
+      name = typeof own === 'string' && own ? own : 'Error';
+      text = typeof error.message === 'string' ? error.message : '';
     } else {
       name = typeof error;
       text = String(error);
     }
   } catch {
-    // A hostile toString: the type alone.
+    // What was read so far.
   }
   const first = text.trim().split('\n', 1)[0] ?? '';
-  const described = first ? `${name}: ${first}` : name;
-  return described.slice(0, TOOL_FAULT_CHARS);
+  return cut(first ? `${name}: ${first}` : name, TOOL_FAULT_CHARS);
 }
 
 /**
@@ -142,6 +149,9 @@ function check(value: unknown): string | null {
     }
     for (const key of Object.keys(object)) {
       if (LONE_SURROGATE.test(key)) return `a key holds a lone surrogate: ${echo(key)}`;
+      // JSON.parse makes it an own key, but Object.assign or a copy by assignment in a handler
+      // would set the copy's prototype from it.
+      if (key === '__proto__') return 'the key "__proto__" is refused: JavaScript reads it as a prototype';
       const why = check(object[key]);
       if (why !== null) return why;
     }
@@ -163,7 +173,7 @@ export function parseFrame(bytes: Uint8Array): Parsed {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    const first = (e instanceof Error ? e.message : String(e)).split('\n', 1)[0]!.slice(0, 200);
+    const first = cut((e instanceof Error ? e.message : String(e)).split('\n', 1)[0]!, 200);
     return { ok: false, message: `the frame is not JSON (${first})` };
   }
   const why = check(value); // recursion bounded by the scan's nesting cap

@@ -1,7 +1,7 @@
 // The frame host: one request frame in, one answer frame out, each counted and recorded per turn.
 // Nothing a guest sends, and nothing a gate or handler does, throws out of `answer`.
 import { checkConfig, type ReadyOptions, type ReadyTool } from './config.js';
-import { bounded, echo, encodeError, encodeOk, faultOf, frameId, parseFrame, ECHO_CHARS, type Json } from './frames.js';
+import { bounded, cut, echo, encodeError, encodeOk, faultOf, frameId, parseFrame, ECHO_CHARS, type Json } from './frames.js';
 import { runWork } from './run.js';
 import {
   TOOL_ANSWER_BYTES,
@@ -155,7 +155,7 @@ export class ToolHost {
     }
     f.op = 'call';
     if (typeof request.tool !== 'string') return this.#fail(turn, f, 'protocol', 'a call names its tool with a string');
-    f.tool = request.tool.slice(0, ECHO_CHARS);
+    f.tool = cut(request.tool, ECHO_CHARS);
     const tool = this.#config.tools.get(request.tool);
     if (tool === undefined) {
       const offered = [...this.#config.tools.keys()].join(', ') || 'none';

@@ -22,8 +22,8 @@ export interface Work {
 /** A thrown error's own message, bounded, for the guest; never its stack. */
 function messageOf(error: unknown, fallback: string): string {
   try {
-    const text = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
-    return text ? bounded(text) : fallback;
+    const text: unknown = error instanceof Error ? error.message : error;
+    return typeof text === 'string' && text ? bounded(text) : fallback;
   } catch {
     return fallback;
   }
@@ -48,8 +48,9 @@ async function gateAndHandler(work: Work, signal: AbortSignal, answered: () => b
     }
   }
   if (answered()) return { kind: 'cancelled', message: `${tool.name} was not run: its call had ended` };
+  const { handler } = tool; // called as a plain function: `this` is not the host's record of the tool
   try {
-    return { kind: 'ok', value: await tool.handler(args, { signal, seq }) };
+    return { kind: 'ok', value: await handler(args, { signal, seq }) };
   } catch (e) {
     const kind = e instanceof ToolDenied ? 'denied' : 'tool_error';
     return { kind, message: messageOf(e, `${tool.name} failed`), fault: faultOf(e) };
@@ -69,7 +70,10 @@ export function runWork(work: Work): Promise<WorkOutcome> {
       clearTimeout(timer);
       turn.removeEventListener('abort', onAbort);
       resolve(outcome);
-      if (outcome.kind === 'timeout' || outcome.kind === 'cancelled') controller.abort(new Error(outcome.message));
+      if (outcome.kind === 'timeout' || outcome.kind === 'cancelled') {
+        // As AbortSignal.timeout() and fetch() name their reasons.
+        controller.abort(new DOMException(outcome.message, outcome.kind === 'timeout' ? 'TimeoutError' : 'AbortError'));
+      }
     };
     const onAbort = (): void => settle({ kind: 'cancelled', message: `${tool.name} was cancelled` });
     if (turn.aborted) return onAbort();

@@ -14,17 +14,18 @@
 //   does not say bytes.
 import { Ajv, type ErrorObject, type SchemaValidateFunction, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { echo, isBytesObject, type Json } from './frames.js';
+import { cut, echo, isBytesObject, type Json } from './frames.js';
 
 const STEP = 'x-mimobox-step';
 const BYTES = 'x-mimobox-bytes';
 const UNIQUE = 'x-mimobox-unique';
 /**
- * Schema nodes visited per call. A visit costs Ajv 0.1 to 0.7 us (the dearer ones in a `oneOf` that
- * keeps its branches' errors), so a check blocks the event loop for 150 ms at the very worst; a flat
- * array of 200,000 items still passes (the reference host allows 100,000 steps).
+ * Schema nodes visited per call, as on the reference host. A visit costs Ajv 0.1 to 1 us (the
+ * dearer ones in a `oneOf` that keeps its branches' errors), so one check blocks the event loop
+ * for 100 ms at the very worst; a flat array of 100,000 items checked against an `items` schema
+ * is about the most that passes.
  */
-export const VALIDATION_STEPS = 200_000;
+export const VALIDATION_STEPS = 100_000;
 const SCHEMA_DEPTH = 256;
 
 /** Keywords whose value is one subschema, a map of them, or a list of them. */
@@ -134,8 +135,23 @@ function makeAjv(draft07: boolean): Ajv {
   return ajv;
 }
 
-let ajv2020: Ajv | null = null;
-let ajv07: Ajv | null = null;
+/**
+ * The Ajv instances, one per draft, each replaced after COMPILED_KEPT compiles: Ajv keeps some state
+ * for every schema it compiled (about 6 KB, removeSchema or not), which a server that opens
+ * sessions with ever new schemas must not accumulate. A replaced instance is collected once the
+ * checks it compiled are no longer kept.
+ */
+const instances = new Map<boolean, { ajv: Ajv; compiles: number }>();
+
+function ajvFor(draft07: boolean): Ajv {
+  let entry = instances.get(draft07);
+  if (entry === undefined || entry.compiles >= COMPILED_KEPT) {
+    entry = { ajv: makeAjv(draft07), compiles: 0 };
+    instances.set(draft07, entry);
+  }
+  entry.compiles++;
+  return entry.ajv;
+}
 
 /** The copy Ajv compiles: see the top of this file. Throws SchemaRefused. */
 function rewrite(node: unknown, path: string, depth: number): unknown {
@@ -187,35 +203,54 @@ export interface CompiledSchema {
   check(args: Json): string | null;
 }
 
+/**
+ * Compiled checks by schema text. A server gives each session the same tools: this spares a
+ * compile per tool per session (several ms each), and bounds what Ajv keeps.
+ */
+const COMPILED_KEPT = 256;
+const compiled = new Map<string, CompiledSchema>();
+
 /** Compiles a tool's input schema (a plain JSON copy). Throws SchemaRefused or Ajv's own error. */
 export function compileSchema(schema: Json): CompiledSchema {
   const draft07 = typeof schema.$schema === 'string' && DRAFT_07.test(schema.$schema);
-  const ajv = draft07 ? (ajv07 ??= makeAjv(true)) : (ajv2020 ??= makeAjv(false));
-  const validate: ValidateFunction = ajv.compile(rewrite(schema, '#', 0) as Json);
-  return {
-    check(args) {
-      const matched = new Set<object>();
-      steps = 0;
-      matchedBytes = matched;
-      let valid: boolean;
-      try {
-        valid = validate(args) as boolean;
-      } catch (e) {
-        // The step budget, or a $ref loop that never descends into the value (a stack overflow).
-        if (e instanceof TooComplex || e instanceof RangeError) return 'the arguments are too complex to check';
-        throw e;
-      } finally {
-        matchedBytes = null;
-      }
-      if (!valid) return describe(validate.errors?.[0]);
-      return decodeBytes(args, matched, '');
-    },
-  };
+  const key = `${draft07 ? '07' : '2020'}:${JSON.stringify(schema)}`;
+  const kept = compiled.get(key);
+  if (kept !== undefined) {
+    compiled.delete(key); // most recently used last
+    compiled.set(key, kept);
+    return kept;
+  }
+  const ajv = ajvFor(draft07);
+  const rewritten = rewrite(schema, '#', 0) as Json;
+  const validate: ValidateFunction = ajv.compile(rewritten);
+  ajv.removeSchema(rewritten); // Ajv would keep every schema it compiled, for the process's life
+  const check: CompiledSchema = { check: (args) => run(validate, args) };
+  compiled.set(key, check);
+  if (compiled.size > COMPILED_KEPT) compiled.delete(compiled.keys().next().value!);
+  return check;
+}
+
+function run(validate: ValidateFunction, args: Json): string | null {
+  const matched = new Set<object>();
+  steps = 0;
+  matchedBytes = matched;
+  let valid: boolean;
+  try {
+    valid = validate(args) as boolean;
+  } catch (e) {
+    // The step budget, or a $ref loop that never descends into the value (a stack overflow).
+    if (e instanceof TooComplex || e instanceof RangeError) return 'the arguments are too complex to check';
+    throw e;
+  } finally {
+    matchedBytes = null;
+  }
+  if (!valid) return describe(validate.errors?.[0]);
+  return decodeBytes(args, matched, '');
 }
 
 function describe(error: ErrorObject | undefined): string {
   if (error === undefined) return 'the arguments are not valid';
-  const where = error.instancePath.length > 200 ? `${error.instancePath.slice(0, 200)}...` : error.instancePath;
+  const where = error.instancePath.length > 200 ? `${cut(error.instancePath, 200)}...` : error.instancePath;
   let text = `${where ? `${where} ` : ''}${error.message ?? 'is not valid'}`;
   const extra = (error.params as { additionalProperty?: unknown }).additionalProperty;
   if (error.keyword === 'additionalProperties' && extra !== undefined) text += ` (${echo(extra)})`;
@@ -244,7 +279,7 @@ function decodeItem(container: Record<string | number, unknown>, key: string | n
   const at = `${path}/${key}`;
   if (!isBytesObject(item)) return decodeBytes(item, matched, at);
   if (!matched.has(item)) {
-    const shown = at.length > 200 ? `${at.slice(0, 200)}...` : at;
+    const shown = at.length > 200 ? `${cut(at, 200)}...` : at;
     return `${shown} holds bytes where the schema does not say {"type": "string", "contentEncoding": "base64"}`;
   }
   container[key] = Buffer.from(item.$bytes, 'base64');
