@@ -152,16 +152,6 @@ describe.skipIf(!HAVE_BINARY)(`published shape (npm pack + install, ${SUFFIX})`,
       MIMOBOX_SKIP_NATIVE_BUILD: '1',
     };
 
-    // The installs below are offline, into a cache of the test's own: put the package's runtime
-    // dependencies (the lock file's closure, with their registry metadata) into it first.
-    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
-      packages: Record<string, { version?: string; dev?: boolean; optional?: boolean; peer?: boolean }>;
-    };
-    const runtime = Object.entries(lock.packages)
-      .filter(([path, p]) => path.startsWith('node_modules/') && !p.dev && !p.optional && !p.peer)
-      .map(([path, p]) => `${path.slice('node_modules/'.length)}@${p.version}`);
-    if (runtime.length > 0) await timed('npm-cache-add', () => run('npm', ['cache', 'add', ...runtime], work));
-
     // 1. Stage and build.
     const stage = join(work, 'stage');
     mkdirSync(stage);
