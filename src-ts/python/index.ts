@@ -14,6 +14,7 @@ import { PythonSession, type PythonSessionOptions } from './session.js';
 
 export { findPythonHome, PYTHON_HOME_ENV, type PythonHome } from './home.js';
 export { PythonSession, type PythonSessionOptions, type PythonTurnOptions, type PythonTurnResult } from './session.js';
+export { toolStubs, ToolDenied } from './tools/index.js';
 export type { PythonTool, ToolCallInfo, ToolCallRecord, ToolContext, ToolErrorKind, ToolHostOptions, ToolRecord } from './tools/index.js';
 
 /** Memory CPython needs for numpy, pandas, scipy and scikit-learn. */

@@ -2,6 +2,10 @@
 // state across turns, per-turn limits, bounds, isolation, and the host's
 // tools over tool protocol 1. A 10 ms timer runs through every test: nothing
 // here may block the event loop.
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { createPython, openPythonSession, type PythonRunner, type PythonSession, type PythonTool } from '../../dist/esm/python/index.js';
 import { HAVE_PYTHON, PYTHON_HOME } from './python-home.js';
@@ -253,4 +257,25 @@ describe.skipIf(!HAVE_PYTHON)('Python sessions', () => {
     await s.close();
     expect(s.ended).toBe('closed');
   }, 60_000);
+
+  test("README's agent-session example runs as written, through the package name", async () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Agent sessions and tools'));
+    const code = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(code).toContain('openPythonSession');
+    const dir = mkdtempSync(join(tmpdir(), 'mimobox-readme-'));
+    try {
+      mkdirSync(join(dir, 'node_modules'));
+      symlinkSync(join(import.meta.dirname, '..', '..'), join(dir, 'node_modules', 'mimobox-wasm'), 'junction');
+      writeFileSync(join(dir, 'agent.mjs'), code!);
+      const out = await new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, ['agent.mjs'], { cwd: dir, env: { ...process.env, MIMOBOX_PYTHON_HOME: home }, timeout: 120_000 }, (e, stdout, stderr) =>
+          e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout),
+        );
+      });
+      expect(out).toBe('11.0 3\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
