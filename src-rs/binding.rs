@@ -7,7 +7,7 @@ use crate::error::{ErrorCode, SandboxError};
 use crate::inline::{poll_inline, InlineGate};
 use crate::budget::budget;
 use crate::cache::LoadedModule;
-use crate::host_call::{HostAnswer, HostCaller, HostFuture};
+use crate::door::{HostAnswer, HostCaller, HostFuture};
 use crate::run::RunOutcome;
 use crate::sandbox::{ExecuteOutcome, ExecuteRequest, LoadSource, ModuleSource, SandboxCore};
 use crate::session::{CallOutcome, SessionCall, SessionCore};
@@ -530,7 +530,7 @@ pub fn native_info() -> NativeInfo {
         wasmtime_version: WASMTIME_VERSION.to_owned(),
         worker_threads: u32::try_from(worker_threads()).unwrap_or(u32::MAX),
         default_cache_dir: default_cache_dir(None).map(|p| p.display().to_string()),
-        host_call_max_bytes: crate::host_call::HOST_CALL_MAX_BYTES as f64,
+        host_call_max_bytes: crate::door::HOST_CALL_MAX_BYTES as f64,
     }
 }
 

@@ -8,7 +8,9 @@ use crate::artefact;
 use crate::engine::{provides_import, SharedEngine};
 use crate::error::{ErrorCode, SandboxError, SbResult};
 use crate::fingerprint::Fingerprint;
-use crate::run::StoreState;
+pub use crate::loaded::{LoadedModule, ModuleMap};
+use crate::store::StoreState;
+use wasmtime::InstancePre;
 use crate::scan::{scan, Exports, ModuleScan};
 use crate::settings::UnknownImports;
 use sha2::{Digest, Sha256};
@@ -17,27 +19,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
-use wasmtime::{ExternType, InstancePre, Module};
+use wasmtime::{ExternType, Module};
 
-/// Compiled, linked modules kept in memory per engine, so hot executes skip disk.
-pub type ModuleMap = Mutex<HashMap<(Hash, UnknownImports), LoadedModule>>;
 /// Bound on modules kept in memory per engine.
 const MAX_MODULES_IN_MEMORY: usize = 256;
-
-#[derive(Clone)]
-pub struct LoadedModule {
-    pub pre: InstancePre<StoreState>,
-    pub exports: Arc<Exports>,
-    pub hash: Hash,
-    /// How its inline starts went; None when it may not start inline.
-    pub inline: Option<Arc<crate::inline::InlineHistory>>,
-}
-
-impl std::fmt::Debug for LoadedModule {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedModule").field("hash", &hex(&self.hash)).field("exports", &self.exports).finish_non_exhaustive()
-    }
-}
 
 /// Which entry point a load must find before it compiles anything.
 #[derive(Clone, Copy, Debug)]

@@ -1,19 +1,16 @@
 //! One wasmtime `Engine` per distinct engine configuration, shared by every
 //! sandbox that uses it, with its `Linker` and one epoch ticker thread.
 
-use crate::run::StoreState;
+use crate::settings::EPOCH_TICK;
+use crate::store::StoreState;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::thread::JoinHandle;
-use std::time::Duration;
 use crate::scan::FuncSig;
 use crate::settings::MAX_MEMORY_BYTES;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, OptLevel, PoolingAllocationConfig};
 
-/// How often the ticker advances the epoch; also how often a running guest
-/// yields to check its deadline and cancellation.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Room on each async fiber stack beyond the wasm stack, for host calls
 /// (WASI, wasmtime's own frames) made at the deepest wasm frame.
 const HOST_STACK_HEADROOM: usize = 1536 * 1024;
@@ -39,7 +36,7 @@ pub struct SharedEngine {
     /// Identifies compiled artefacts this engine can load (version + settings).
     pub compat_tag: String,
     ticker: Ticker,
-    pub modules: crate::cache::ModuleMap,
+    pub modules: crate::loaded::ModuleMap,
     /// One permit per pooling slot: executes wait for a slot instead of
     /// failing when every slot is in use. None with on-demand allocation.
     pub slots: Option<tokio::sync::Semaphore>,

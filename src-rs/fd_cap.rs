@@ -5,8 +5,7 @@
 //! descriptors the guest opened, and refuse opens past the cap with EMFILE,
 //! as the JS backend does.
 
-use crate::run::StoreState;
-use std::collections::HashSet;
+use crate::store::StoreState;
 use wasmtime::{Caller, Linker};
 use wasmtime_wasi::p1::wasi_snapshot_preview1 as p1;
 
@@ -15,18 +14,6 @@ pub const MAX_OPEN_FILES: usize = 1024;
 const ERRNO_SUCCESS: i32 = 0;
 const ERRNO_MFILE: i32 = 33;
 const WASI: &str = "wasi_snapshot_preview1";
-
-/// Per-store record of the descriptors the guest opened.
-#[derive(Default)]
-pub struct OpenFiles {
-    fds: HashSet<u32>,
-}
-
-impl OpenFiles {
-    pub fn count(&self) -> usize {
-        self.fds.len()
-    }
-}
 
 /// Runs one wasmtime-wasi preview 1 function against the caller's memory,
 /// exactly as the generated linker glue does.

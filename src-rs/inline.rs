@@ -14,7 +14,7 @@
 //! - instantiation, which copies data and element segments without fuel:
 //!   modules with large ones never start inline (`scan::ModuleScan::inline_ok`).
 
-use crate::run::StoreState;
+use crate::settings::EPOCH_TICK;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -86,20 +86,27 @@ impl InlineHistory {
     }
 }
 
+/// What the inline start needs of a store's state: its slice, while the
+/// execute may still be on the calling thread.
+pub trait InlineState {
+    fn inline_slice(&self) -> Option<&InlineSlice>;
+    fn end_inline_slice(&mut self);
+}
+
 /// Installs the slice on a fuel-metered store: a fuel yield every
 /// `INLINE_SLICE_FUEL` units. The interval is lifted at the first host call
 /// after the move: a host call is the one place where wasmtime reloads fuel
 /// from the store (the epoch callback is not: changing fuel there is lost).
-pub fn begin(store: &mut wasmtime::Store<StoreState>) -> wasmtime::Result<()> {
+pub fn begin<T>(store: &mut wasmtime::Store<T>) -> wasmtime::Result<()> {
     store.fuel_async_yield_interval(Some(INLINE_SLICE_FUEL))
 }
 
 /// Runs first in every shadowed host call. On a worker it ends the slice
 /// (once). On the calling thread it moves the execute to a worker first when
 /// the slice's time is up or `costly` says this call is too big to run here.
-pub async fn at_host_call(
-    caller: &mut Caller<'_, StoreState>,
-    costly: impl FnOnce(&mut Caller<'_, StoreState>) -> bool,
+pub async fn at_host_call<T: InlineState>(
+    caller: &mut Caller<'_, T>,
+    costly: impl FnOnce(&mut Caller<'_, T>) -> bool,
 ) -> wasmtime::Result<()> {
     if must_move(caller, costly)? {
         YieldOnce(false).await;
@@ -107,10 +114,10 @@ pub async fn at_host_call(
     Ok(())
 }
 
-fn must_move(caller: &mut Caller<'_, StoreState>, costly: impl FnOnce(&mut Caller<'_, StoreState>) -> bool) -> wasmtime::Result<bool> {
-    let Some(slice) = &caller.data().inline else { return Ok(false) };
+fn must_move<T: InlineState>(caller: &mut Caller<'_, T>, costly: impl FnOnce(&mut Caller<'_, T>) -> bool) -> wasmtime::Result<bool> {
+    let Some(slice) = caller.data().inline_slice() else { return Ok(false) };
     if !slice.gate.on_caller_thread() {
-        caller.data_mut().inline = None;
+        caller.data_mut().end_inline_slice();
         caller.fuel_async_yield_interval(None)?;
         return Ok(false);
     }
@@ -211,7 +218,7 @@ impl<F: Future + Unpin> Future for ThroughYields<F> {
             }
         }
         let waker = std::task::Waker::from(wake.clone());
-        let until = Instant::now() + crate::engine::EPOCH_TICK;
+        let until = Instant::now() + EPOCH_TICK;
         loop {
             wake.polling.store(true, Ordering::SeqCst);
             let r = Pin::new(&mut this.inner).poll(&mut Context::from_waker(&waker));

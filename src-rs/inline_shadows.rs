@@ -7,7 +7,7 @@
 
 use crate::fd_cap::with_memory;
 use crate::inline::at_host_call;
-use crate::run::StoreState;
+use crate::store::StoreState;
 use wasmtime::{Caller, Linker};
 
 const WASI: &str = "wasi_snapshot_preview1";

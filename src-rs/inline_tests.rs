@@ -143,7 +143,7 @@ fn unbounded_work_leaves_the_calling_thread_at_once() {
             assert!(s.outcome.unwrap().run.timed_out, "{rel}");
             fastest = fastest.min(s.first_poll);
         }
-        assert!(fastest < crate::engine::EPOCH_TICK / 2, "{rel}: the first poll held the calling thread for {fastest:?}");
+        assert!(fastest < crate::settings::EPOCH_TICK / 2, "{rel}: the first poll held the calling thread for {fastest:?}");
     }
 }
 
@@ -152,7 +152,7 @@ fn every_shadowed_wasi_call_keeps_its_signature() {
     let core = core_with(Settings::default());
     let engine = core.engine();
     let module = wasmtime::Module::from_file(&engine.engine, guest("wat/all_imports.wasm")).unwrap();
-    let mut plain: wasmtime::Linker<crate::run::StoreState> = wasmtime::Linker::new(&engine.engine);
+    let mut plain: wasmtime::Linker<crate::store::StoreState> = wasmtime::Linker::new(&engine.engine);
     wasmtime_wasi::p1::add_to_linker_async(&mut plain, |s| &mut s.wasi).unwrap();
     plain.instantiate_pre(&module).expect("all_imports.wat matches wasmtime-wasi's signatures");
     engine.linker.instantiate_pre(&module).expect("our shadows keep wasmtime-wasi's signatures");

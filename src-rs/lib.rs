@@ -8,6 +8,7 @@ pub mod artefact;
 pub mod budget;
 pub mod cache;
 pub mod compile;
+pub mod door;
 pub mod engine;
 pub mod error;
 pub mod fd_cap;
@@ -15,6 +16,7 @@ pub mod fingerprint;
 pub mod host_call;
 pub mod inline;
 pub mod inline_shadows;
+pub mod loaded;
 pub mod outcome;
 pub mod output;
 pub mod run;
@@ -22,6 +24,7 @@ pub mod sandbox;
 pub mod scan;
 pub mod session;
 pub mod settings;
+pub mod store;
 pub mod wasi_ctx;
 
 #[cfg(feature = "napi")]

@@ -6,8 +6,9 @@ use crate::cache::{load_bytes_cached, load_module, lookup_fast, EntryCheck, Load
 use crate::engine::{engine_for, EngineKey, SharedEngine};
 use crate::inline::InlineGate;
 use crate::error::{ErrorCode, SandboxError, SbResult};
-use crate::host_call::HostCaller;
-use crate::run::{run, CancelFlag, CancelReason, RunOutcome, RunRequest};
+use crate::door::HostCaller;
+use crate::run::{run, RunOutcome, RunRequest};
+use crate::store::{CancelFlag, CancelReason};
 use crate::settings::{FuelMode, Settings};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -9,9 +9,10 @@ use crate::budget::{budget, mb_for};
 use crate::cache::LoadedModule;
 use crate::engine::SharedEngine;
 use crate::error::{ErrorCode, SandboxError, SbResult};
-use crate::host_call::HostCaller;
+use crate::door::HostCaller;
 use crate::scan::Exports;
-use crate::run::{drive, new_store, outcome, CancelFlag, Finished, RunOutcome, StoreState};
+use crate::run::{drive, outcome, Finished, RunOutcome};
+use crate::store::{new_store, CancelFlag, StoreState};
 use crate::sandbox::{Registration, SandboxCore};
 use crate::settings::{FuelMode, FUEL_PER_TIMEOUT_SECOND};
 use crate::wasi_ctx::{build_wasi, GuestIo};
@@ -136,7 +137,7 @@ impl SessionCore {
         let started = Instant::now();
         let deadline = started + settings.timeout;
         let host = host.or_else(|| sandbox.host());
-        let mut store = new_store(&engine, &settings, wasi, deadline, flag.clone(), None, host);
+        let mut store = new_store(&engine.engine, &settings, wasi, deadline, flag.clone(), None, host);
         let budget_fuel = settings.fuel_budget();
         if engine.key.fuel {
             store.set_fuel(budget_fuel.unwrap_or(u64::MAX)).map_err(internal)?;

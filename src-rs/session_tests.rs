@@ -2,7 +2,7 @@
 //! (the guest the TypeScript conformance tests use too).
 
 use crate::error::{ErrorCode, SandboxError};
-use crate::host_call::{HostAnswer, HostCaller, HostFuture};
+use crate::door::{HostAnswer, HostCaller, HostFuture};
 use crate::sandbox::{ExecuteRequest, LoadSource, ModuleSource, SandboxCore};
 use crate::session::{CallOutcome, EndReason, SessionCall, SessionCore};
 use crate::settings::{FuelMode, Settings};
@@ -66,7 +66,7 @@ impl HostCaller for TestHost {
             TestHost::Fails => Box::pin(async { Err("Error: the price list is down".to_owned()) }),
             TestHost::Never => Box::pin(std::future::pending()),
             TestHost::NoHost => Box::pin(async { Ok(HostAnswer::NoHost) }),
-            TestHost::Huge => Box::pin(async { Ok(HostAnswer::Bytes(vec![b'x'; crate::host_call::HOST_CALL_MAX_BYTES + 1])) }),
+            TestHost::Huge => Box::pin(async { Ok(HostAnswer::Bytes(vec![b'x'; crate::door::HOST_CALL_MAX_BYTES + 1])) }),
         }
     }
 }

@@ -5,6 +5,10 @@ use crate::error::{ErrorCode, SandboxError, SbResult};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// How often the epoch advances while guests run: the granularity of
+/// deadlines and cancellation inside wasm code.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
 /// Fuel units granted per second of timeout when the caller gives no exact
 /// budget. Measured on the 2-core CI machine (README, "Fuel"): compiled wasm
 /// burns 1.2 G (a tight branch loop) to 23 G (sha256, n-body) fuel per CPU
