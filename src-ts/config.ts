@@ -3,7 +3,7 @@
 import { isAbsolute, normalize } from 'node:path';
 import { statSync } from 'node:fs';
 import { AbortError, ConfigError } from './errors.js';
-import type { DirGrant, ExecuteOptions, Logger, SandboxConfig } from './types.js';
+import type { DirGrant, ExecuteOptions, HostCall, Logger, SandboxConfig } from './types.js';
 
 export const DEFAULT_MEMORY_LIMIT_MB = 64;
 export const MAX_MEMORY_LIMIT_MB = 4096; // wasm32's whole address space
@@ -54,6 +54,8 @@ export interface ResolvedConfig {
   maxModuleBytes: number;
   /** Function imports the sandbox does not provide: refuse the module, or link each as a trap. */
   unknownImports: UnknownImports;
+  /** Serves the guest's host.call import; undefined: it answers -1. */
+  hostCall: HostCall | undefined;
   logger: Logger | undefined;
   warnings: string[];
 }
@@ -61,7 +63,7 @@ export interface ResolvedConfig {
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'memoryLimitMb', 'timeoutSecs', 'timeoutMs', 'fuel', 'fsReadonly', 'fsReadwrite', 'env',
   'defaultEnv', 'denyNetwork', 'maxOutputBytes', 'cache', 'cacheDir', 'maxConcurrency',
-  'queueTimeoutMs', 'pool', 'inline', 'stackLimitKb', 'maxModuleMb', 'unknownImports', 'logger', 'seccompProfile', 'allowFork', 'allowedHttpDomains',
+  'queueTimeoutMs', 'pool', 'inline', 'stackLimitKb', 'maxModuleMb', 'unknownImports', 'hostCall', 'logger', 'seccompProfile', 'allowFork', 'allowedHttpDomains',
 ]);
 
 function positiveInteger(field: string, value: unknown, max: number): number {
@@ -216,6 +218,9 @@ export function resolveConfig(config: SandboxConfig = {}, cpuCount = 1): Resolve
   if (c.unknownImports !== undefined && c.unknownImports !== 'error' && c.unknownImports !== 'trap') {
     throw new ConfigError('unknownImports', `must be 'error' or 'trap', got ${describe(c.unknownImports)}`);
   }
+  if (c.hostCall !== undefined && typeof c.hostCall !== 'function') {
+    throw new ConfigError('hostCall', `must be a function (request: Buffer) => answer, got ${describe(c.hostCall)}`);
+  }
   if (c.logger !== undefined && typeof c.logger !== 'function') {
     throw new ConfigError('logger', `must be a function (level, message) => void, got ${describe(c.logger)}`);
   }
@@ -251,6 +256,7 @@ export function resolveConfig(config: SandboxConfig = {}, cpuCount = 1): Resolve
     stackLimitBytes: stackLimitKb * 1024,
     maxModuleBytes: maxModuleMb * 1024 * 1024,
     unknownImports: (c.unknownImports as UnknownImports | undefined) ?? 'error',
+    hostCall: c.hostCall as HostCall | undefined,
     logger: (c.logger as Logger | undefined) ?? envLogger(),
     warnings,
   };
