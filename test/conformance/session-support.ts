@@ -1,0 +1,56 @@
+// Shared by the session and host-door conformance tests: which backends have
+// sessions yet, the session guest, and a 10 ms ticker that proves the event
+// loop kept running while guests ran, waited or were stopped.
+import { loadNativeBinding } from '../../dist/esm/native.js';
+import { wat } from './helpers.js';
+import type { BackendName } from './backends.js';
+
+export const SESSION_GUEST = wat('session');
+
+/** The native rows run once the addon exports its session class (the lead's Rust work). */
+export function nativeHasSessions(): boolean {
+  try {
+    return 'NativeSession' in (loadNativeBinding() as object);
+  } catch {
+    return false;
+  }
+}
+
+export const hasSessions = (backend: BackendName): boolean => backend === 'js' || nativeHasSessions();
+
+export interface Ticks {
+  ticks: number;
+  /** The longest time between two ticks (or from the start to the first), in ms. */
+  maxGapMs: number;
+  elapsedMs: number;
+}
+
+/** Starts a 10 ms setInterval; stop() says how often it fired and its longest gap. */
+export function ticker(): { stop(): Ticks } {
+  const start = performance.now();
+  let last = start;
+  let ticks = 0;
+  let maxGapMs = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    maxGapMs = Math.max(maxGapMs, now - last);
+    last = now;
+    ticks++;
+  }, 10);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      const now = performance.now();
+      return { ticks, maxGapMs: Math.max(maxGapMs, now - last), elapsedMs: now - start };
+    },
+  };
+}
+
+/** The module `(func (export "_initialize") unreachable)`: an open whose _initialize traps. */
+export const TRAPPING_INIT = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type 0: () -> ()
+  0x03, 0x02, 0x01, 0x00, // one function of type 0
+  0x07, 0x0f, 0x01, 0x0b, ...Buffer.from('_initialize'), 0x00, 0x00, // export it as _initialize
+  0x0a, 0x05, 0x01, 0x03, 0x00, 0x00, 0x0b, // body: unreachable
+]);
