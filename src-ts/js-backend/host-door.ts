@@ -39,6 +39,8 @@ export class HostDoor {
   private faults: string[] = [];
   private dropped = 0;
   private closed = false;
+  /** Set from the start of close(): a request still in the channel is not served. */
+  private closing = false;
 
   constructor(private readonly hostCall: HostCall) {
     const { port1, port2 } = new MessageChannel();
@@ -63,6 +65,7 @@ export class HostDoor {
   /** Stops serving (faults already posted are kept for takeFaults): a pending answer is dropped, and a worker waiting on the door wakes up to be stopped. */
   close(): void {
     if (this.closed) return;
+    this.closing = true;
     this.drain();
     this.closed = true;
     Atomics.store(this.cell, 0, CLOSED);
@@ -83,7 +86,7 @@ export class HostDoor {
 
   private receive(m: ToHost): void {
     if ('fault' in m) this.record(m.fault);
-    else void this.serve(Buffer.from(m.request.buffer, m.request.byteOffset, m.request.byteLength));
+    else if (!this.closing) void this.serve(Buffer.from(m.request.buffer, m.request.byteOffset, m.request.byteLength));
   }
 
   private async serve(request: Buffer): Promise<void> {
