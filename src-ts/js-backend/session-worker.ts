@@ -8,7 +8,7 @@ import { FuelCounters } from './fuel-counters.js';
 import { importObject, lowerThreadPriority, outcomeOf, refusedGrow } from './guest-run.js';
 import { GuestDoor } from './host-door.js';
 import { CappedOutput } from './limits.js';
-import type { JobOutcome, SessionCallMessage, SessionOpenMessage, SessionReply } from './protocol.js';
+import type { JobOutcome, SessionCallMessage, SessionDisposeMessage, SessionOpenMessage, SessionReply } from './protocol.js';
 import { Wasi } from './wasi.js';
 
 interface Live {
@@ -107,10 +107,14 @@ function call(m: SessionCallMessage): SessionReply {
 
 lowerThreadPriority();
 
-parentPort?.on('message', (m: SessionOpenMessage | SessionCallMessage) => {
+parentPort?.on('message', (m: SessionOpenMessage | SessionCallMessage | SessionDisposeMessage) => {
   let reply: SessionReply;
   try {
-    reply = m.type === 'open' ? open(m) : call(m);
+    if (m.type === 'dispose') {
+      live?.wasi.closeAll();
+      live = undefined;
+      reply = { exitCode: null, returnValue: null, ended: true };
+    } else reply = m.type === 'open' ? open(m) : call(m);
   } catch (e) {
     reply = { exitCode: null, trap: 'other', error: `the session worker failed: ${e instanceof Error ? e.message : String(e)}`, returnValue: null, ended: true };
   }
