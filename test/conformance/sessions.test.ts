@@ -2,7 +2,9 @@
 // limits, the ways a session ends, on both backends. The guest is
 // test/guests/wat/session.wat (its exports are listed at its top). Native rows
 // run once the addon has sessions (session-support.ts).
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import {
   AbortError, ConfigError, ModuleError, SessionEndedError, type Sandbox, type SandboxConfig, type Session,
@@ -12,6 +14,7 @@ import { sandbox } from './helpers.js';
 import { hasSessions, SESSION_GUEST, ticker, TRAPPING_INIT } from './session-support.js';
 
 const g = SESSION_GUEST;
+const INDEX_URL = new URL('../../dist/esm/index.js', import.meta.url).href;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function endedWith(p: Promise<unknown>): Promise<SessionEndedError> {
@@ -279,6 +282,17 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     await Promise.all(sessions.map((s) => s.close()));
     tick.stop();
     expect(sessions.every((s) => s.ended === 'closed')).toBe(true);
+  });
+
+  t('an open session left idle does not keep the process alive', async () => {
+    // The child opens a session with far-off idle and lifetime bounds, calls it, and never closes it:
+    // its event loop must still empty (execFile's timeout kills it, and fails the test, if not).
+    const script = `import { createSandbox } from ${JSON.stringify(INDEX_URL)};
+      const sb = createSandbox({ hostCall: () => 'x' }, { backend: ${JSON.stringify(backend)} });
+      const s = await sb.openSession(${JSON.stringify(g)}, { idleMs: 600000, lifetimeMs: 600000 });
+      console.log('bump', (await s.call('bump')).returnValue, (await s.call('ask', { input: 'q' })).returnValue);`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000 });
+    expect(stdout.trim()).toBe('bump 1 1');
   });
 
   t('an _initialize that traps rejects the open with SessionEndedError (error)', async () => {
