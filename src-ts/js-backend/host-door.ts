@@ -13,7 +13,7 @@ import { HOST_CALL_MAX_BYTES, type HostAnswer, type HostCall } from '../types.js
 /** What the worker gets: its end of the channel and the cell it waits on. */
 export interface DoorEnd {
   port: MessagePort;
-  /** Int32 cell: 0 waiting, 1 answered, 2 closed (the run is being stopped). */
+  /** Int32 cells: [0] 0 waiting, 1 answered, 2 closed (the run is being stopped); [1] faults past the cap, counted. */
   cell: SharedArrayBuffer;
 }
 
@@ -45,7 +45,7 @@ export class HostDoor {
   constructor(private readonly hostCall: HostCall) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.cell = new Int32Array(new SharedArrayBuffer(4));
+    this.cell = new Int32Array(new SharedArrayBuffer(8));
     this.end = { port: port2, cell: this.cell.buffer as SharedArrayBuffer };
     port1.on('message', (m: ToHost) => this.receive(m));
     // The worker (ref'd while it runs) and the hostCall's own work keep the process alive, not the door.
@@ -56,6 +56,7 @@ export class HostDoor {
   takeFaults(): string[] {
     this.drain();
     const out = this.faults;
+    this.dropped += Atomics.exchange(this.cell, 1, 0);
     if (this.dropped > 0) out.push(`... and ${this.dropped} more host.call faults (only the first ${MAX_RECORDED_FAULTS} are kept)`);
     this.faults = [];
     this.dropped = 0;
@@ -195,7 +196,9 @@ export class GuestDoor {
   }
 
   private fault(message: string): number {
-    if (this.faults++ < MAX_RECORDED_FAULTS + 1) this.end.port.postMessage({ fault: message } satisfies ToHost);
+    // Past the cap only a count crosses (one shared add), not a message per fault.
+    if (this.faults++ < MAX_RECORDED_FAULTS) this.end.port.postMessage({ fault: message } satisfies ToHost);
+    else Atomics.add(this.cell, 1, 1);
     return -2;
   }
 }

@@ -10,7 +10,7 @@ import {
 } from '../../dist/esm/index.js';
 import { BACKENDS } from './backends.js';
 import { sandbox, wat } from './helpers.js';
-import { hasSessions, SESSION_GUEST, ticker } from './session-support.js';
+import { FAULT_FLOOD, hasSessions, SESSION_GUEST, ticker } from './session-support.js';
 
 const g = SESSION_GUEST;
 const faults = (r: { hostCallFaults?: string[] }): string[] => r.hostCallFaults ?? [];
@@ -120,6 +120,17 @@ describe.each(BACKENDS)('host.call [%s]', (backend) => {
     expect(faults(r)).toHaveLength(1);
     expect(calls).toBe(0);
     expect(s.ended).toBeNull();
+  });
+
+  t('the faults kept per call are capped (a guest looping on bad requests cannot grow the host)', async () => {
+    let calls = 0;
+    const s = await make({ hostCall: () => (calls++, 'x') }).openSession(FAULT_FLOOD);
+    const r = await s.call('flood');
+    expect(r.returnValue).toBe(1000);
+    expect(calls).toBe(0);
+    const list = faults(r);
+    expect(list).toHaveLength(101); // 100 kept, then one line counting the rest
+    expect(list.at(-1)).toMatch(/\b900 more\b/);
   });
 
   t('an answer over 16 MiB is refused (-2, fault)', async () => {
