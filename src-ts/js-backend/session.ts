@@ -3,8 +3,8 @@
 // The main thread keeps every bound: each call's deadline and abort (the
 // worker is terminated, which ends the session), the idle and lifetime timers
 // (unref'd, so an idle session never keeps the process alive), destroy. The
-// session's threads are its own, outside the process-wide pool of executes.
-import { Worker, type Transferable } from 'node:worker_threads';
+// session's thread is its own (session-threads.ts), outside the executes' pool.
+import type { Transferable, Worker } from 'node:worker_threads';
 import type { ResolvedConfig } from '../config.js';
 import { AbortError, ConfigError, InternalError, SessionEndedError } from '../errors.js';
 import { buildResult } from '../result.js';
@@ -17,7 +17,7 @@ import type { LinkPlan } from './linking.js';
 import type { LoadedModule } from './module-cache.js';
 import type { SessionCallMessage, SessionDisposeMessage, SessionOpenMessage, SessionReply } from './protocol.js';
 import { checkSessionExport, hasHostAlloc, hasInitialize, withFaults } from './session-plan.js';
-import { WORKER_LIMITS } from './threads.js';
+import { sessionThread } from './session-threads.js';
 
 export interface SessionSetup {
   loaded: LoadedModule;
@@ -58,6 +58,7 @@ const DISPOSE_MS = 500;
 
 function dispose(worker: Worker): Promise<void> {
   return new Promise<void>((resolve) => {
+    worker.ref(); // until it is gone: close() is awaited on it
     const timer = setTimeout(resolve, DISPOSE_MS);
     timer.unref();
     worker.once('message', () => {
@@ -157,12 +158,11 @@ export class JsSession implements Session {
     const { loaded, plan, options, config } = this.s;
     let worker: Worker;
     try {
-      worker = new Worker(this.s.workerUrl, { execArgv: [], resourceLimits: WORKER_LIMITS });
+      worker = sessionThread(this.s.workerUrl);
     } catch (e) {
       await this.end('error');
       throw new InternalError(`the JS backend could not start a worker thread for the session: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
-    worker.unref();
     this.worker = worker;
     worker.on('message', (r: SessionReply) => {
       if (this.worker === worker) this.current?.settle({ kind: 'reply', reply: r });
