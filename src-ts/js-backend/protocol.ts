@@ -59,11 +59,6 @@ export interface SessionCallMessage {
   fuel?: number;
 }
 
-/** The session ends while its thread is idle: close the guest's host files, then reply. */
-export interface SessionDisposeMessage {
-  type: 'dispose';
-}
-
 export interface SessionReply extends JobOutcome {
   /** The export's i32 result, or null (no result, or it did not return). */
   returnValue: number | null;

@@ -8,7 +8,7 @@ import { FuelCounters } from './fuel-counters.js';
 import { importObject, lowerThreadPriority, outcomeOf, refusedGrow } from './guest-run.js';
 import { GuestDoor } from './host-door.js';
 import { CappedOutput } from './limits.js';
-import type { JobOutcome, SessionCallMessage, SessionDisposeMessage, SessionOpenMessage, SessionReply } from './protocol.js';
+import type { JobOutcome, SessionCallMessage, SessionOpenMessage, SessionReply } from './protocol.js';
 import { Wasi } from './wasi.js';
 
 interface Live {
@@ -44,7 +44,7 @@ function guarded(s: Live, fn: () => unknown): SessionReply {
   outcome = refusedGrow(outcome, s.memory, s.memoryLimitBytes);
   if (s.fuel) outcome.fuelConsumed = s.fuel.consumed(outcome.trap);
   if (s.memory) outcome.memoryBytes = s.memory.buffer.byteLength;
-  // Host descriptors the guest opened go now: a terminated thread would leave them open in the process.
+  // An unwound instance's files go now (Node would close them when the thread exits, in any case).
   if (ended) s.wasi.closeAll();
   return { ...outcome, returnValue, ended };
 }
@@ -107,14 +107,10 @@ function call(m: SessionCallMessage): SessionReply {
 
 lowerThreadPriority();
 
-parentPort?.on('message', (m: SessionOpenMessage | SessionCallMessage | SessionDisposeMessage) => {
+parentPort?.on('message', (m: SessionOpenMessage | SessionCallMessage) => {
   let reply: SessionReply;
   try {
-    if (m.type === 'dispose') {
-      live?.wasi.closeAll();
-      live = undefined;
-      reply = { exitCode: null, returnValue: null, ended: true };
-    } else reply = m.type === 'open' ? open(m) : call(m);
+    reply = m.type === 'open' ? open(m) : call(m);
   } catch (e) {
     reply = { exitCode: null, trap: 'other', error: `the session worker failed: ${e instanceof Error ? e.message : String(e)}`, returnValue: null, ended: true };
   }

@@ -15,7 +15,7 @@ import { HostDoor } from './host-door.js';
 import { outputBufferSize, readCaptured } from './limits.js';
 import type { LinkPlan } from './linking.js';
 import type { LoadedModule } from './module-cache.js';
-import type { SessionCallMessage, SessionDisposeMessage, SessionOpenMessage, SessionReply } from './protocol.js';
+import type { SessionCallMessage, SessionOpenMessage, SessionReply } from './protocol.js';
 import { checkSessionExport, hasHostAlloc, hasInitialize, withFaults } from './session-plan.js';
 import { sessionThread } from './session-threads.js';
 
@@ -52,26 +52,6 @@ const abortedError = (signal: AbortSignal | undefined): AbortError =>
 
 const notRunError = (signal: AbortSignal | undefined): AbortError =>
   new AbortError(`the session call was aborted before it ran (the session goes on): ${String(signal?.reason ?? 'no reason given')}`);
-
-/** How long an idle session thread gets to close its guest's files before it is terminated anyway. */
-const DISPOSE_MS = 500;
-
-function dispose(worker: Worker): Promise<void> {
-  return new Promise<void>((resolve) => {
-    worker.ref(); // until it is gone: close() is awaited on it
-    const timer = setTimeout(resolve, DISPOSE_MS);
-    timer.unref();
-    worker.once('message', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    try {
-      worker.postMessage({ type: 'dispose' } satisfies SessionDisposeMessage);
-    } catch {
-      resolve();
-    }
-  });
-}
 
 export class JsSession implements Session {
   private reason: SessionEndReason | null = null;
@@ -326,13 +306,14 @@ export class JsSession implements Session {
       this.door?.close();
       const worker = this.worker;
       this.worker = undefined;
-      // An idle thread first closes the host files its guest left open (a terminated one cannot).
-      const disposed = worker && !this.current ? dispose(worker) : Promise.resolve();
       // Wake a guest asleep in poll_oneoff, then stop the thread (and a running call with it).
       Atomics.store(this.wake, 0, 1);
       Atomics.notify(this.wake, 0);
       this.current?.settle({ kind: 'stopped', why: reason as Stop });
-      this.stopped = disposed.then(() => worker?.terminate()).then(() => undefined, () => undefined).then(() => {
+      // Ref'd until it has exited, so an awaited close() or destroy() keeps the process alive that long.
+      // Node closes the files the guest's thread left open as it exits (Worker trackUnmanagedFds).
+      worker?.ref();
+      this.stopped = (worker ? worker.terminate() : Promise.resolve()).then(() => undefined, () => undefined).then(() => {
         this.s.releaseBudget();
         this.s.onEnd(this);
       });
