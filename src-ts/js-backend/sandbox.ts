@@ -23,6 +23,9 @@ export interface JsSandboxOptions {
   extraWarnings?: string[];
 }
 
+/** argv[0] of a session opened from the module's bytes (there is no path to show). */
+export const BYTES_ARGV0 = 'module.wasm';
+
 export class JsSandbox implements Sandbox {
   readonly backend = 'js' as const;
   private readonly config: ResolvedConfig;
@@ -159,7 +162,7 @@ export class JsSandbox implements Sandbox {
     }
     let session: JsSession | undefined;
     const opening = JsSession.open({
-      loaded, plan, options: resolved, config: this.config, preopens: this.preopens, fuel: this.fuel,
+      loaded, plan, options: resolved, argv0: typeof module === 'string' ? module : BYTES_ARGV0, config: this.config, preopens: this.preopens, fuel: this.fuel,
       warnings: this.warnings, workerUrl: new URL('js-backend/session-worker.js', moduleUrl), releaseBudget,
       onEnd: (s) => this.sessions.delete(s),
     }, (s) => {

@@ -23,6 +23,8 @@ export interface SessionSetup {
   loaded: LoadedModule;
   plan: LinkPlan;
   options: ResolvedSessionOptions;
+  /** The guest's argv[0]: the module path as given, or BYTES_ARGV0. */
+  argv0: string;
   config: ResolvedConfig;
   preopens: Preopen[];
   /** The sandbox's exact fuel budget; undefined: not metered. */
@@ -156,7 +158,7 @@ export class JsSession implements Session {
     worker.on('exit', (code) => gone(`the worker exited with code ${code}`));
     const message: SessionOpenMessage = {
       type: 'open', module: loaded.module, initialize: hasInitialize(loaded.functions), traps: plan.traps,
-      args: options.args, env: Object.entries(options.env).map(([k, v]) => `${k}=${v}`), preopens: this.s.preopens,
+      args: [this.s.argv0, ...options.args], env: Object.entries(options.env).map(([k, v]) => `${k}=${v}`), preopens: this.s.preopens,
       memoryLimitBytes: config.memoryLimitBytes, maxOutputBytes: config.maxOutputBytes, output: this.output,
       wake: this.wake.buffer as SharedArrayBuffer, hostAlloc: hasHostAlloc(loaded.functions),
       ...(this.s.fuel === undefined ? {} : { fuel: this.s.fuel }),

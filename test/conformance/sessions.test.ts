@@ -10,7 +10,7 @@ import {
   AbortError, ConfigError, ModuleError, SessionEndedError, type Sandbox, type SandboxConfig, type Session,
 } from '../../dist/esm/index.js';
 import { BACKENDS } from './backends.js';
-import { sandbox } from './helpers.js';
+import { c, sandbox } from './helpers.js';
 import { hasSessions, SESSION_GUEST, ticker, TRAPPING_INIT } from './session-support.js';
 
 const g = SESSION_GUEST;
@@ -69,6 +69,15 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect(b.stdoutBytes).toBe(5);
     const none = await s.call('bump');
     expect(none.stdout.length).toBe(0);
+  });
+
+  t('the instance sees argv [module, ...args] and the env merged over the sandbox\'s, for its whole life', async () => {
+    const guest = c('args_env');
+    const s = await make({ env: { BASE: 'b' } }).openSession(guest, { args: ['one', 'two'], env: { RUN: '7' } });
+    const out = (await s.call('_start')).stdout.toString();
+    expect(out).toContain(`argv[0]=${guest}\nargv[1]=one\nargv[2]=two\n`);
+    expect(out).toContain('env:BASE=b\n');
+    expect(out).toContain('env:RUN=7\n');
   });
 
   t('a missing or wrongly typed export is NO_ENTRY and the session goes on', async () => {
