@@ -80,6 +80,16 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect(out).toContain('env:RUN=7\n');
   });
 
+  t('the output cap holds per call', async () => {
+    const s = await open({ maxOutputBytes: 4 });
+    const a = await s.call('echo', { input: 'hello world' });
+    expect(a).toMatchObject({ stdoutTruncated: true, stdoutBytes: 11, returnValue: 11 });
+    expect(a.stdout.toString()).toBe('hell');
+    const b = await s.call('echo', { input: 'ab' });
+    expect(b).toMatchObject({ stdoutTruncated: false, stdoutBytes: 2 });
+    expect(b.stdout.toString()).toBe('ab');
+  });
+
   t('a missing or wrongly typed export is NO_ENTRY and the session goes on', async () => {
     const s = await open();
     expect((await s.call('bump')).returnValue).toBe(1);
