@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import {
   AbortError, ConfigError, ModuleError, SessionEndedError, type Sandbox, type SandboxConfig, type Session,
 } from '../../dist/esm/index.js';
+import { memoryBudgetStats } from '../../dist/esm/memory-budget.js';
 import { BACKENDS } from './backends.js';
 import { c, sandbox } from './helpers.js';
 import { hasSessions, SESSION_GUEST, ticker, TRAPPING_INIT } from './session-support.js';
@@ -302,6 +303,30 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     await Promise.all(sessions.map((s) => s.close()));
     tick.stop();
     expect(sessions.every((s) => s.ended === 'closed')).toBe(true);
+  });
+
+  t('bad options are ConfigError', async () => {
+    const sb = make();
+    for (const bad of [{ idleMs: -1 }, { lifetimeMs: 1.5 }, { args: [1] }, { hostCall: 'x' }, { nope: 1 }]) {
+      const e = await sb.openSession(g, bad as never).catch((x: unknown) => x);
+      expect(e, JSON.stringify(bad)).toBeInstanceOf(ConfigError);
+    }
+    const s = await sb.openSession(g);
+    for (const bad of [{ timeoutMs: 0 }, { fuel: -1 }, { input: 5 }, { signal: 'x' }, { alloc: '' }]) {
+      const e = await s.call('bump', bad as never).catch((x: unknown) => x);
+      expect(e, JSON.stringify(bad)).toBeInstanceOf(ConfigError);
+    }
+    expect(await s.close({ budgetMs: 'x' } as never).catch((x: unknown) => x)).toBeInstanceOf(ConfigError);
+    expect(s.ended).toBeNull();
+    expect((await s.call('bump')).returnValue).toBe(1);
+  });
+
+  test.runIf(backend === 'js')('js: a session holds its memory cap from the process budget until it ends', async () => {
+    const before = memoryBudgetStats().reservedBytes;
+    const s = await open({ memoryLimitMb: 48 });
+    expect(memoryBudgetStats().reservedBytes - before).toBe(48 * 1024 * 1024);
+    await s.close();
+    expect(memoryBudgetStats().reservedBytes).toBe(before);
   });
 
   t('an open session left idle does not keep the process alive', async () => {
