@@ -244,6 +244,23 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect((await s.call('bump')).returnValue).toBe(1);
   });
 
+  t('aborting a call still queued rejects it without running it; the session goes on; close() waits for queued calls', async () => {
+    // `ask` waits 300 ms on the host, so the calls behind it stay queued that long.
+    const s = await open({ hostCall: () => new Promise((res) => setTimeout(() => res('ok'), 300)) });
+    const running = s.call('ask', { input: 'x' });
+    const ac = new AbortController();
+    const queued = s.call('bump', { signal: ac.signal }).catch((x: unknown) => x);
+    setTimeout(() => ac.abort(), 50);
+    expect(await queued).toBeInstanceOf(AbortError);
+    const behind = s.call('bump');
+    const closing = s.close();
+    expect(await endedWith(s.call('bump'))).toBeInstanceOf(SessionEndedError); // after close(): refused at once
+    expect((await running).stdout.toString()).toBe('ok');
+    expect((await behind).returnValue).toBe(1); // the aborted bump never ran
+    await closing;
+    expect(s.ended).toBe('closed');
+  });
+
   t('destroy() ends every session of the sandbox (destroyed); a running call rejects DESTROYED', async () => {
     const sb = make({ timeoutMs: 30_000 });
     const a = await sb.openSession(g);
