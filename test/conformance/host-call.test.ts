@@ -4,36 +4,28 @@
 // the host must refuse) and reactor.wat (`probe`: host.call(0, 0, 0, 0) + 100,
 // no host_alloc). Native rows run once the native backend has sessions and
 // the door (session-support.ts).
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import {
-  AbortError, HOST_CALL_MAX_BYTES, type HostCall, type Sandbox, type SandboxConfig, type SessionCallResult,
+  AbortError, HOST_CALL_MAX_BYTES, type HostCall, type SandboxConfig, type SessionCallResult,
 } from '../../dist/esm/index.js';
+import { stallMeter } from '../hostile/health.js';
 import { BACKENDS } from './backends.js';
 import { sandbox, wat } from './helpers.js';
-import { FAULT_FLOOD, hasSessions, SESSION_GUEST, ticker } from './session-support.js';
+import { FAULT_FLOOD, hasSessions, trackedSandboxes, SESSION_GUEST } from './session-support.js';
 
 const g = SESSION_GUEST;
 const faults = (r: { hostCallFaults?: string[] }): string[] => r.hostCallFaults ?? [];
 
 describe.each(BACKENDS)('host.call [%s]', (backend) => {
   const t = hasSessions(backend) ? test : test.skip;
-  let sandboxes: Sandbox[] = [];
-  const make = (config: SandboxConfig = {}): Sandbox => {
-    const sb = sandbox(backend, config);
-    sandboxes.push(sb);
-    return sb;
-  };
+  const tracked = trackedSandboxes(backend);
+  const make = tracked.make;
   /** One `ask` call with `input` on a new session of a sandbox with `hostCall`. */
   const ask = async (hostCall: HostCall | undefined, input: string | Uint8Array, config: SandboxConfig = {}): Promise<SessionCallResult> => {
     const s = await make({ ...config, ...(hostCall ? { hostCall } : {}) }).openSession(g);
     return s.call('ask', { input });
   };
-  beforeEach(() => {
-    sandboxes = [];
-  });
-  afterEach(async () => {
-    await Promise.all(sandboxes.map((sb) => sb.destroy()));
-  });
+  afterEach(() => tracked.destroyAll());
 
   t('the answer round-trips: request bytes in, answer bytes placed through host_alloc', async () => {
     const seen: Buffer[] = [];
@@ -50,7 +42,7 @@ describe.each(BACKENDS)('host.call [%s]', (backend) => {
 
   t('a string answer is sent as UTF-8; an async answer works; the event loop runs meanwhile', async () => {
     expect((await ask(() => 'héllo', 'x')).stdout.toString()).toBe('héllo');
-    const tick = ticker();
+    const tick = stallMeter();
     const r = await ask(async (req) => {
       await new Promise((res) => setTimeout(res, 300));
       return `late:${req.toString()}`;
@@ -155,7 +147,7 @@ describe.each(BACKENDS)('host.call [%s]', (backend) => {
 
   t('the deadline ends a call waiting on a hostCall that never answers; its late answer is dropped', async () => {
     const s = await make({ timeoutMs: 30_000, hostCall: () => new Promise(() => undefined) }).openSession(g);
-    const tick = ticker();
+    const tick = stallMeter();
     const r = await s.call('ask', { input: 'x', timeoutMs: 600 });
     const ticks = tick.stop();
     expect(r).toMatchObject({ timedOut: true, sessionEnded: 'timeout', returnValue: null });
@@ -212,7 +204,7 @@ describe.each(BACKENDS)('host.call [%s]', (backend) => {
   });
 
   t('execute: the deadline ends an execute waiting on a hostCall that never answers', async () => {
-    const tick = ticker();
+    const tick = stallMeter();
     const r = await make({ timeoutMs: 600, hostCall: () => new Promise(() => undefined) }).execute([wat('reactor')], { entry: 'probe' });
     const ticks = tick.stop();
     expect(r.timedOut).toBe(true);

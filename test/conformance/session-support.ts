@@ -1,9 +1,9 @@
 // Shared by the session and host-door conformance tests: which backends have
-// sessions yet, the session guest, and a 10 ms ticker that proves the event
-// loop kept running while guests ran, waited or were stopped.
-import { ConfigError, createSandbox } from '../../dist/esm/index.js';
+// sessions yet, the session guest, sandboxes destroyed after each test, and
+// small hand-assembled guests.
+import { ConfigError, createSandbox, type Sandbox, type SandboxConfig } from '../../dist/esm/index.js';
 import { loadNativeBinding } from '../../dist/esm/native.js';
-import { wat } from './helpers.js';
+import { sandbox, wat } from './helpers.js';
 import type { BackendName } from './backends.js';
 
 export const SESSION_GUEST = wat('session');
@@ -34,30 +34,19 @@ export const NATIVE_SESSIONS = await probeNative();
 
 export const hasSessions = (backend: BackendName): boolean => backend === 'js' || NATIVE_SESSIONS;
 
-export interface Ticks {
-  ticks: number;
-  /** The longest time between two ticks (or from the start to the first), in ms. */
-  maxGapMs: number;
-  elapsedMs: number;
-}
-
-/** Starts a 10 ms setInterval; stop() says how often it fired and its longest gap. */
-export function ticker(): { stop(): Ticks } {
-  const start = performance.now();
-  let last = start;
-  let ticks = 0;
-  let maxGapMs = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    maxGapMs = Math.max(maxGapMs, now - last);
-    last = now;
-    ticks++;
-  }, 10);
+/** Sandboxes made during a test, destroyed after it by `destroyAll` (call it from afterEach). */
+export function trackedSandboxes(backend: BackendName): { make(config?: SandboxConfig): Sandbox; destroyAll(): Promise<void> } {
+  let made: Sandbox[] = [];
   return {
-    stop: () => {
-      clearInterval(timer);
-      const now = performance.now();
-      return { ticks, maxGapMs: Math.max(maxGapMs, now - last), elapsedMs: now - start };
+    make: (config = {}) => {
+      const sb = sandbox(backend, config);
+      made.push(sb);
+      return sb;
+    },
+    destroyAll: async () => {
+      const all = made;
+      made = [];
+      await Promise.all(all.map((sb) => sb.destroy()));
     },
   };
 }

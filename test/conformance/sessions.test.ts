@@ -5,14 +5,15 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import {
-  AbortError, ConfigError, ModuleError, SessionEndedError, type Sandbox, type SandboxConfig, type Session,
+  AbortError, ConfigError, ModuleError, SessionEndedError, type SandboxConfig, type Session,
 } from '../../dist/esm/index.js';
 import { memoryBudgetStats } from '../../dist/esm/memory-budget.js';
+import { stallMeter } from '../hostile/health.js';
 import { BACKENDS } from './backends.js';
-import { c, sandbox } from './helpers.js';
-import { hasSessions, SESSION_GUEST, ticker, TRAPPING_INIT } from './session-support.js';
+import { c } from './helpers.js';
+import { hasSessions, trackedSandboxes, SESSION_GUEST, TRAPPING_INIT } from './session-support.js';
 
 const g = SESSION_GUEST;
 const INDEX_URL = new URL('../../dist/esm/index.js', import.meta.url).href;
@@ -27,19 +28,10 @@ async function endedWith(p: Promise<unknown>): Promise<SessionEndedError> {
 
 describe.each(BACKENDS)('sessions [%s]', (backend) => {
   const t = hasSessions(backend) ? test : test.skip;
-  let sandboxes: Sandbox[] = [];
-  const make = (config: SandboxConfig = {}): Sandbox => {
-    const sb = sandbox(backend, config);
-    sandboxes.push(sb);
-    return sb;
-  };
+  const tracked = trackedSandboxes(backend);
+  const make = tracked.make;
   const open = async (config: SandboxConfig = {}, options = {}): Promise<Session> => make(config).openSession(g, options);
-  beforeEach(() => {
-    sandboxes = [];
-  });
-  afterEach(async () => {
-    await Promise.all(sandboxes.map((sb) => sb.destroy()));
-  });
+  afterEach(() => tracked.destroyAll());
 
   t('state carries across calls, _initialize ran once, ended is null while open', async () => {
     const s = await open();
@@ -106,7 +98,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
   t('a call past its timeoutMs is stopped, ends the session (timeout), and later calls say SESSION_ENDED; the event loop runs', async () => {
     const s = await open({ timeoutMs: 30_000 });
     expect((await s.call('bump')).returnValue).toBe(1);
-    const tick = ticker();
+    const tick = stallMeter();
     const spin = s.call('spin', { timeoutMs: 800 });
     const queued = s.call('bump').then(() => 'ran', (e: unknown) => e); // behind the spin: rejected when the session ends
     const r = await spin;
@@ -202,7 +194,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
       await sleep(20);
     }
     expect(s.ended).toBeNull();
-    const tick = ticker();
+    const tick = stallMeter();
     for (let i = 0; i < 100 && s.ended === null; i++) await sleep(50);
     tick.stop();
     expect(s.ended).toBe('idle');
@@ -214,7 +206,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     for (let i = 0; i < 100 && idle.ended === null; i++) await sleep(50);
     expect(idle.ended).toBe('lifetime');
     const s = await open({ timeoutMs: 30_000 }, { lifetimeMs: 500 });
-    const tick = ticker();
+    const tick = stallMeter();
     const r = await s.call('spin');
     const ticks = tick.stop();
     expect(r).toMatchObject({ timedOut: true, sessionEnded: 'lifetime', returnValue: null });
@@ -287,7 +279,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect((await endedWith(s.call('bump'))).reason).toBe('closed');
     // A shutdown export that never returns is stopped at its budget: close still ends the session.
     const spinning = await open({ timeoutMs: 30_000 });
-    const tick = ticker();
+    const tick = stallMeter();
     await spinning.close({ shutdown: 'spin', budgetMs: 300 });
     tick.stop();
     expect(spinning.ended).toBe('closed');
@@ -310,7 +302,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
 
   t('20 sessions open at once, each with its own state', async () => {
     const sb = make();
-    const tick = ticker();
+    const tick = stallMeter();
     const sessions = await Promise.all(Array.from({ length: 20 }, () => sb.openSession(g)));
     await Promise.all(sessions.map(async (s, i) => {
       for (let k = 0; k <= i; k++) await s.call('bump');
