@@ -3,11 +3,22 @@
 // exit, a trap, a refused grow) becomes an outcome.
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { nearMemoryCap } from './limits.js';
-import type { JobOutcome } from './protocol.js';
+import { CappedOutput, nearMemoryCap } from './limits.js';
+import type { JobMessage, JobOutcome } from './protocol.js';
 import { classifyTrap } from './traps.js';
-import { ExitSignal, type Wasi } from './wasi.js';
+import { ExitSignal, Wasi } from './wasi.js';
 import { HOST_CALL, WASI_MODULE } from './wasi-defs.js';
+
+/** The guest's WASI over the job's shared output buffer (both streams emptied first). */
+export function guestWasi(job: Pick<JobMessage, 'output' | 'maxOutputBytes' | 'args' | 'env' | 'preopens' | 'wake'>,
+  stdin: Uint8Array): { wasi: Wasi; stdout: CappedOutput; stderr: CappedOutput } {
+  const stdout = new CappedOutput(job.output, 0, job.maxOutputBytes);
+  const stderr = new CappedOutput(job.output, 1, job.maxOutputBytes);
+  stdout.reset();
+  stderr.reset();
+  const wasi = new Wasi({ args: job.args, env: job.env, stdin, stdout, stderr, preopens: job.preopens, wake: new Int32Array(job.wake) });
+  return { wasi, stdout, stderr };
+}
 
 /** Thrown by an import linked as a trap (unknownImports: 'trap'); names the import. */
 export class UnknownImportCalled extends Error {}

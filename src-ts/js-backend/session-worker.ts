@@ -5,11 +5,11 @@
 // session: an unwound instance is never called again.
 import { parentPort } from 'node:worker_threads';
 import { FuelCounters } from './fuel-counters.js';
-import { importObject, lowerThreadPriority, outcomeOf, refusedGrow } from './guest-run.js';
+import { guestWasi, importObject, lowerThreadPriority, outcomeOf, refusedGrow } from './guest-run.js';
 import { GuestDoor } from './host-door.js';
-import { CappedOutput } from './limits.js';
+import type { CappedOutput } from './limits.js';
 import type { JobOutcome, SessionCallMessage, SessionOpenMessage, SessionReply } from './protocol.js';
-import { Wasi } from './wasi.js';
+import type { Wasi } from './wasi.js';
 
 interface Live {
   instance: WebAssembly.Instance | undefined;
@@ -50,13 +50,7 @@ function guarded(s: Live, fn: () => unknown): SessionReply {
 }
 
 function open(m: SessionOpenMessage): SessionReply {
-  const stdout = new CappedOutput(m.output, 0, m.maxOutputBytes);
-  const stderr = new CappedOutput(m.output, 1, m.maxOutputBytes);
-  stdout.reset();
-  stderr.reset();
-  const wasi = new Wasi({
-    args: m.args, env: m.env, stdin: new Uint8Array(0), stdout, stderr, preopens: m.preopens, wake: new Int32Array(m.wake),
-  });
+  const { wasi, stdout, stderr } = guestWasi(m, new Uint8Array(0));
   const s: Live = { instance: undefined, memory: undefined, wasi, stdout, stderr, fuel: undefined, door: undefined, memoryLimitBytes: m.memoryLimitBytes };
   if (m.door) {
     s.door = new GuestDoor(m.door, {

@@ -3,22 +3,13 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
-import { CappedOutput } from './limits.js';
 import type { JobMessage, JobOutcome } from './protocol.js';
-import { Wasi } from './wasi.js';
 import { FuelCounters } from './fuel-counters.js';
-import { importObject, lowerThreadPriority, outcomeOf, refusedGrow } from './guest-run.js';
+import { guestWasi, importObject, lowerThreadPriority, outcomeOf, refusedGrow } from './guest-run.js';
 import { GuestDoor } from './host-door.js';
 
 function run(job: JobMessage): JobOutcome {
-  const stdout = new CappedOutput(job.output, 0, job.maxOutputBytes);
-  const stderr = new CappedOutput(job.output, 1, job.maxOutputBytes);
-  stdout.reset();
-  stderr.reset();
-  const wasi = new Wasi({
-    args: job.args, env: job.env, stdin: job.stdin, stdout, stderr, preopens: job.preopens,
-    wake: new Int32Array(job.wake),
-  });
+  const { wasi } = guestWasi(job, job.stdin);
   let memory: WebAssembly.Memory | undefined;
   let instance: WebAssembly.Instance | undefined;
   let fuel: FuelCounters | undefined;
