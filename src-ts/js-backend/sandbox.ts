@@ -143,7 +143,7 @@ export class JsSandbox implements Sandbox {
     let loaded: LoadedModule;
     let where: string;
     if (typeof module === 'string') {
-      validateCommand([module]);
+      if (module.length === 0 || module.includes('\0')) throw new ConfigError('module', 'must be a non-empty path without NUL bytes, or the module\'s bytes');
       where = absolutePath(module);
       loaded = await loadModule(module, this.limits, this.config.logger);
     } else if (module instanceof Uint8Array) {
