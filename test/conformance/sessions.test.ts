@@ -301,7 +301,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
   });
 
   t('20 sessions open at once, each with its own state', async () => {
-    const sb = make();
+    const sb = make({ hostCall: async (req) => `re:${req.toString()}` });
     const tick = stallMeter();
     const sessions = await Promise.all(Array.from({ length: 20 }, () => sb.openSession(g)));
     await Promise.all(sessions.map(async (s, i) => {
@@ -309,6 +309,9 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     }));
     const last = await Promise.all(sessions.map((s) => s.call('bump')));
     expect(last.map((r) => r.returnValue)).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    // Each door answers its own session, all at once.
+    const asked = await Promise.all(sessions.map((s, i) => s.call('ask', { input: `session-${i}` })));
+    expect(asked.map((r) => r.stdout.toString())).toEqual(Array.from({ length: 20 }, (_, i) => `re:session-${i}`));
     await Promise.all(sessions.map((s) => s.close()));
     tick.stop();
     expect(sessions.every((s) => s.ended === 'closed')).toBe(true);
