@@ -110,3 +110,5 @@ parentPort?.on('message', (m: SessionOpenMessage | SessionCallMessage) => {
   }
   parentPort?.postMessage(reply);
 });
+// Loaded: the host hands this thread to a session now (session-threads.ts).
+parentPort?.postMessage({ ready: true });

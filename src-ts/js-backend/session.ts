@@ -140,7 +140,7 @@ export class JsSession implements Session {
     const { loaded, plan, options, config } = this.s;
     let worker: Worker;
     try {
-      worker = sessionThread(this.s.workerUrl);
+      worker = await sessionThread(this.s.workerUrl);
     } catch (e) {
       await this.end('error');
       throw new InternalError(`the JS backend could not start a worker thread for the session: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
