@@ -145,6 +145,11 @@ export class JsSession implements Session {
       await this.end('error');
       throw new InternalError(`the JS backend could not start a worker thread for the session: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
+    if (this.reason !== null) {
+      // Ended (destroy()) while its thread was starting.
+      void worker.terminate();
+      throw this.reason === 'destroyed' ? destroyedError() : new SessionEndedError(this.reason);
+    }
     this.worker = worker;
     worker.on('message', (r: SessionReply) => {
       if (this.worker === worker) this.current?.settle({ kind: 'reply', reply: r });

@@ -270,6 +270,17 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect((late as AbortError).code).toBe('DESTROYED');
   });
 
+  t('destroy() while sessions are opening rejects those opens with DESTROYED', async () => {
+    const sb = make();
+    const opens = Array.from({ length: 5 }, () => sb.openSession(g).then(() => 'opened', (e: unknown) => (e as AbortError).code));
+    await sleep(10);
+    await sb.destroy();
+    const outcomes = await Promise.all(opens);
+    // Any open that finished before destroy() is 'opened' (and then ended by it); the rest were refused.
+    expect(outcomes.every((o) => o === 'opened' || o === 'DESTROYED')).toBe(true);
+    expect(outcomes).toContain('DESTROYED');
+  });
+
   t('close() runs the shutdown export within its budget, then ends (closed); closing twice is fine', async () => {
     const s = await open();
     expect((await s.call('bump')).returnValue).toBe(1);
