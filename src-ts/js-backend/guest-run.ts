@@ -3,6 +3,8 @@
 // exit, a trap, a refused grow) becomes an outcome.
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { CappedOutput, nearMemoryCap } from './limits.js';
 import type { JobMessage, JobOutcome } from './protocol.js';
 import { classifyTrap } from './traps.js';
@@ -77,3 +79,16 @@ export function lowerThreadPriority(): void {
     /* not Linux, or not permitted: run at normal priority */
   }
 }
+
+/** A full collection of this thread's heap, when the runtime allows one (see worker.ts for when). */
+export const collectGarbage: (() => void) | undefined = (() => {
+  try {
+    // `gc` exists only in contexts made while --expose-gc is on: make one, then turn it off again.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    setFlagsFromString('--no-expose-gc');
+    return typeof gc === 'function' ? (gc as () => void) : undefined;
+  } catch {
+    return undefined;
+  }
+})();

@@ -1,11 +1,9 @@
 // Worker thread entry: instantiates a compiled module with our WASI and runs
 // it to the end. The pool terminates this thread at the deadline.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
 import type { JobMessage, JobOutcome } from './protocol.js';
 import { FuelCounters } from './fuel-counters.js';
-import { guestWasi, importObject, lowerThreadPriority, outcomeOf, refusedGrow } from './guest-run.js';
+import { collectGarbage, guestWasi, importObject, lowerThreadPriority, outcomeOf, refusedGrow } from './guest-run.js';
 import { GuestDoor } from './host-door.js';
 
 function run(job: JobMessage): JobOutcome {
@@ -64,17 +62,6 @@ const COLLECT_AFTER_MS = 50;
  */
 const COLLECT_EVERY = 250;
 let sinceCollect = 0;
-const collectGarbage: (() => void) | undefined = (() => {
-  try {
-    // `gc` exists only in contexts made while --expose-gc is on: make one, then turn it off again.
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as unknown;
-    setFlagsFromString('--no-expose-gc');
-    return typeof gc === 'function' ? (gc as () => void) : undefined;
-  } catch {
-    return undefined;
-  }
-})();
 
 parentPort?.on('message', (job: JobMessage) => {
   let outcome: JobOutcome;
