@@ -38,15 +38,28 @@ pub trait HostCaller: Send + Sync {
 #[derive(Debug, Default, Clone)]
 pub struct DoorLog {
     pub calls: u64,
-    pub faults: Vec<String>,
+    faults: Vec<String>,
+    /// Faults past the first `MAX_RECORDED_FAULTS`, counted only.
+    dropped: u64,
 }
 
 impl DoorLog {
     pub(crate) fn fault(&mut self, message: String) -> i32 {
         if self.faults.len() < MAX_RECORDED_FAULTS {
             self.faults.push(message.chars().take(MAX_FAULT_CHARS).collect());
+        } else {
+            self.dropped += 1;
         }
         FAULT
+    }
+
+    /// The fault messages, then one line counting those not kept.
+    pub fn into_faults(self) -> Vec<String> {
+        let mut faults = self.faults;
+        if self.dropped > 0 {
+            faults.push(format!("... and {} more host.call faults (only the first {MAX_RECORDED_FAULTS} are kept)", self.dropped));
+        }
+        faults
     }
 }
 

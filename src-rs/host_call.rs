@@ -22,6 +22,8 @@ fn span(at: i32, len: usize, size: usize) -> Option<std::ops::Range<usize>> {
     (end <= size).then_some(start..end)
 }
 
+const _: () = assert!(HOST_CALL_MAX_BYTES == 16 << 20, "the fault messages say 16 MiB");
+
 /// Serves one `host.call`. Traps only where the guest's own code (its
 /// `host_alloc`) traps, or where the execute is stopped while it waits.
 pub async fn serve(caller: &mut Caller<'_, StoreState>, ptr: i32, len: i32, out_ptr_ptr: i32, out_len_ptr: i32) -> wasmtime::Result<i32> {
@@ -33,7 +35,7 @@ pub async fn serve(caller: &mut Caller<'_, StoreState>, ptr: i32, len: i32, out_
     caller.data_mut().door.log.calls += 1;
     let len = len as u32 as usize;
     if len > HOST_CALL_MAX_BYTES {
-        let m = format!("host.call: the request of {len} bytes is over the {HOST_CALL_MAX_BYTES} byte cap");
+        let m = format!("host.call: the request of {len} bytes is over the 16 MiB cap (HOST_CALL_MAX_BYTES)");
         return Ok(caller.data_mut().door.log.fault(m));
     }
     let Some(mem) = memory(caller) else {
@@ -55,7 +57,7 @@ pub async fn serve(caller: &mut Caller<'_, StoreState>, ptr: i32, len: i32, out_
 /// Copies `answer` into memory the guest allocates, and tells it where.
 async fn place_answer(caller: &mut Caller<'_, StoreState>, mem: Memory, answer: &[u8], out_ptr_ptr: i32, out_len_ptr: i32) -> wasmtime::Result<i32> {
     if answer.len() > HOST_CALL_MAX_BYTES {
-        let m = format!("host.call: the answer of {} bytes is over the {HOST_CALL_MAX_BYTES} byte cap", answer.len());
+        let m = format!("host.call: the answer of {} bytes is over the 16 MiB cap (HOST_CALL_MAX_BYTES)", answer.len());
         return Ok(caller.data_mut().door.log.fault(m));
     }
     let alloc = caller

@@ -52,7 +52,7 @@ pub(crate) fn outcome(f: Finished, io: &GuestIo, cancel: &CancelFlag) -> SbResul
         error: None,
         elapsed_ms,
         fuel_consumed: f.fuel_consumed,
-        host_faults: f.door.faults,
+        host_faults: f.door.into_faults(),
     };
     match ending {
         Ending::Exited(code) => out.exit_code = Some(code),

@@ -276,7 +276,8 @@ impl SessionCore {
         let return_value = result.as_ref().ok().copied().flatten();
         let returned = result.is_ok();
         let exited = result.as_ref().err().is_some_and(|e| e.downcast_ref::<wasmtime_wasi::I32Exit>().is_some());
-        let finished = Finished { result: result.map(|v| v.unwrap_or(0) as u32), events, elapsed_ms, fuel_consumed, door };
+        // A call that returned has exit code 0; its own value is `return_value`.
+        let finished = Finished { result: result.map(|_| 0u32), events, elapsed_ms, fuel_consumed, door };
         let run = match outcome(finished, &live.io, &flag) {
             Ok(run) => run,
             Err(cancelled) => {

@@ -216,7 +216,7 @@ async fn every_door_fault_answers_minus_two_and_is_recorded() {
     assert!(outside.run.host_faults[0].contains("outside guest memory"), "{:?}", outside.run.host_faults);
     let big = run(&core, &echo, call("ask_big")).await.unwrap();
     assert_eq!(big.return_value, Some(-2));
-    assert!(big.run.host_faults[0].contains("over the 16777216 byte cap"), "{:?}", big.run.host_faults);
+    assert!(big.run.host_faults[0].contains("over the 16 MiB cap"), "{:?}", big.run.host_faults);
     let huge = open(&core, Some(Arc::new(TestHost::Huge))).await;
     let answer = run(&core, &huge, with_input("ask", b"q")).await.unwrap();
     assert_eq!(answer.return_value, Some(-2));

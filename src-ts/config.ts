@@ -54,9 +54,9 @@ export interface ResolvedConfig {
   maxModuleBytes: number;
   /** Function imports the sandbox does not provide: refuse the module, or link each as a trap. */
   unknownImports: UnknownImports;
-  logger: Logger | undefined;
-  /** Serves the guest's `host.call`; undefined: it answers -1. */
+  /** Serves the guest's host.call import; undefined: it answers -1. */
   hostCall: HostCall | undefined;
+  logger: Logger | undefined;
   warnings: string[];
 }
 
@@ -256,8 +256,8 @@ export function resolveConfig(config: SandboxConfig = {}, cpuCount = 1): Resolve
     stackLimitBytes: stackLimitKb * 1024,
     maxModuleBytes: maxModuleMb * 1024 * 1024,
     unknownImports: (c.unknownImports as UnknownImports | undefined) ?? 'error',
-    logger: (c.logger as Logger | undefined) ?? envLogger(),
     hostCall: c.hostCall as HostCall | undefined,
+    logger: (c.logger as Logger | undefined) ?? envLogger(),
     warnings,
   };
 }

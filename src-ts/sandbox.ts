@@ -7,7 +7,8 @@ import {
   loadNativeBinding, type NativeExecuteRequest, type NativeModuleInstance, type NativeResult, type NativeSandboxInstance,
   type NativeSessionInstance,
 } from './native.js';
-import { ManagedSession, resolveSessionOptions, type SessionDriver } from './session.js';
+import { ManagedSession, type SessionDriver } from './session.js';
+import { resolveSessionOptions } from './session-options.js';
 import { fromNativeError } from './native-errors.js';
 import { buildResult } from './result.js';
 import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult, Session, SessionOptions } from './types.js';
@@ -136,7 +137,8 @@ export class WasmSandbox implements Sandbox {
    */
   async openSession(module: string | Uint8Array | ModuleHandle, options: SessionOptions = {}): Promise<Session> {
     this.assertLive();
-    const o = resolveSessionOptions(options, this.config.env);
+    // The sandbox's own hostCall is bound in the addon already: pass only a session's own.
+    const o = resolveSessionOptions(options, this.config.env, undefined);
     const handle = module instanceof NativeModuleHandle ? module : await this.loadHandle(module, {}, true);
     if (handle.owner !== this) throw new ConfigError('module', 'this module was loaded by another sandbox: load it with this one');
     const openId = nextExecutionId++;

@@ -2,33 +2,13 @@
 // one at a time in call order, idle and lifetime bounds, and the rule that a
 // call which did not return ends the session. A backend supplies a driver
 // that runs one call on its kept instance.
-import { AbortError, ConfigError, SessionEndedError } from './errors.js';
-import { validateEnv } from './config.js';
-import type {
-  HostCall, SandboxResult, Session, SessionCallOptions, SessionCallResult, SessionCloseOptions, SessionEndReason,
-  SessionOptions,
-} from './types.js';
+import { AbortError, SessionEndedError } from './errors.js';
+import {
+  DEFAULT_SHUTDOWN_BUDGET_MS, resolveCallOptions, resolveCloseOptions, type ResolvedCallOptions,
+} from './session-options.js';
+import type { SandboxResult, Session, SessionCallOptions, SessionCallResult, SessionCloseOptions, SessionEndReason } from './types.js';
 
-const MAX_BOUND_MS = 7 * 24 * 3600 * 1000;
-/** How long a shutdown export may run when `close` names one and gives no budget. */
-export const DEFAULT_SHUTDOWN_BUDGET_MS = 1000;
-const EXPORT_NAME = /^[^\0]{1,256}$/;
-
-export interface ResolvedSessionOptions {
-  args: string[];
-  env: Record<string, string>;
-  idleMs: number | undefined;
-  lifetimeMs: number | undefined;
-  hostCall: HostCall | undefined;
-}
-
-export interface ResolvedCall {
-  input: Buffer | undefined;
-  alloc: string;
-  timeoutMs: number | undefined;
-  fuel: number | undefined;
-  signal: AbortSignal | undefined;
-}
+export type ResolvedCall = Omit<ResolvedCallOptions, 'name'>;
 
 /** A backend's raw answer for one call. */
 export interface DriverResult {
@@ -46,70 +26,6 @@ export interface SessionDriver {
   cancel(executionId: number): void;
   /** Releases the instance, after calling `shutdown` within `budgetMs` when given. */
   close(shutdown: string | undefined, budgetMs: number): Promise<void>;
-}
-
-function boundMs(field: string, value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > MAX_BOUND_MS) {
-    throw new ConfigError(field, `must be a positive integer number of milliseconds (at most ${MAX_BOUND_MS})`);
-  }
-  return value;
-}
-
-function objectOf(field: string, value: unknown): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(field, 'must be an object');
-  return value as Record<string, unknown>;
-}
-
-function knownKeys(field: string, o: Record<string, unknown>, keys: readonly string[]): void {
-  for (const k of Object.keys(o)) {
-    if (!keys.includes(k)) throw new ConfigError(`${field}.${k}`, `is not a known option (known: ${keys.join(', ')})`);
-  }
-}
-
-export function resolveSessionOptions(options: unknown, sandboxEnv: Record<string, string>): ResolvedSessionOptions {
-  const o = objectOf('options', options);
-  knownKeys('options', o, ['args', 'env', 'idleMs', 'lifetimeMs', 'hostCall']);
-  const args = o.args ?? [];
-  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string' && !a.includes('\0'))) {
-    throw new ConfigError('options.args', 'must be an array of strings without NUL bytes');
-  }
-  if (o.hostCall !== undefined && typeof o.hostCall !== 'function') {
-    throw new ConfigError('options.hostCall', 'must be a function (request: Buffer) => Buffer | string | null | Promise<...>');
-  }
-  return {
-    args: args as string[],
-    env: { ...sandboxEnv, ...validateEnv('options.env', o.env) },
-    idleMs: boundMs('options.idleMs', o.idleMs),
-    lifetimeMs: boundMs('options.lifetimeMs', o.lifetimeMs),
-    hostCall: o.hostCall as HostCall | undefined,
-  };
-}
-
-export function resolveCall(exportName: unknown, options: unknown): ResolvedCall {
-  if (typeof exportName !== 'string' || !EXPORT_NAME.test(exportName)) {
-    throw new ConfigError('exportName', 'must be the name of a function export (1-256 characters, no NUL)');
-  }
-  const o = objectOf('options', options);
-  knownKeys('options', o, ['input', 'alloc', 'timeoutMs', 'fuel', 'signal']);
-  let input: Buffer | undefined;
-  if (typeof o.input === 'string') input = Buffer.from(o.input, 'utf8');
-  else if (o.input instanceof Uint8Array) input = Buffer.from(o.input.buffer, o.input.byteOffset, o.input.byteLength);
-  else if (o.input !== undefined) throw new ConfigError('options.input', 'must be a string, Buffer or Uint8Array');
-  const alloc = o.alloc ?? 'host_alloc';
-  if (typeof alloc !== 'string' || !EXPORT_NAME.test(alloc)) throw new ConfigError('options.alloc', 'must be an export name');
-  if (o.fuel !== undefined && (typeof o.fuel !== 'number' || !Number.isSafeInteger(o.fuel) || o.fuel <= 0)) {
-    throw new ConfigError('options.fuel', 'must be a positive integer');
-  }
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new ConfigError('options.signal', 'must be an AbortSignal');
-  return {
-    input,
-    alloc,
-    timeoutMs: boundMs('options.timeoutMs', o.timeoutMs),
-    fuel: o.fuel as number | undefined,
-    signal: o.signal as AbortSignal | undefined,
-  };
 }
 
 let nextCallId = 1_000_000_000;
@@ -144,7 +60,7 @@ export class ManagedSession implements Session {
   call(exportName: string, options: SessionCallOptions = {}): Promise<SessionCallResult> {
     let call: ResolvedCall;
     try {
-      call = resolveCall(exportName, options);
+      call = resolveCallOptions(exportName, options);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -209,19 +125,14 @@ export class ManagedSession implements Session {
   }
 
   close(options: SessionCloseOptions = {}): Promise<void> {
-    const o = objectOf('options', options);
-    knownKeys('options', o, ['shutdown', 'budgetMs']);
-    if (o.shutdown !== undefined && (typeof o.shutdown !== 'string' || !EXPORT_NAME.test(o.shutdown))) {
-      return Promise.reject(new ConfigError('options.shutdown', 'must be an export name'));
-    }
-    let budgetMs: number;
+    let o: ReturnType<typeof resolveCloseOptions>;
     try {
-      budgetMs = boundMs('options.budgetMs', o.budgetMs) ?? DEFAULT_SHUTDOWN_BUDGET_MS;
+      o = resolveCloseOptions(options);
     } catch (e) {
       return Promise.reject(e);
     }
     // After the calls already queued, in call order.
-    const closed = this.tail.then(() => this.end('closed', o.shutdown as string | undefined, budgetMs));
+    const closed = this.tail.then(() => this.end('closed', o.shutdown, o.budgetMs));
     this.tail = closed.catch(() => undefined);
     return closed;
   }

@@ -13,7 +13,7 @@ export class FuelCounters {
     private readonly counter: WebAssembly.Global,
     private readonly saved: WebAssembly.Global,
     private readonly atGrow: WebAssembly.Global,
-    private readonly budget: bigint,
+    private budget: bigint,
   ) {}
 
   /** Sets the budget: the counters start at -budget and count up. */
@@ -22,6 +22,14 @@ export class FuelCounters {
     c.counter.value = -c.budget;
     c.saved.value = -c.budget;
     return c;
+  }
+
+  /** A fresh budget for a session's next call: counted from zero, whatever earlier calls used. */
+  reset(budget: number): void {
+    this.budget = BigInt(budget);
+    this.counter.value = -this.budget;
+    this.saved.value = -this.budget;
+    this.atGrow.value = NO_REFUSED_GROW;
   }
 
   /** Runs the module's start function, if it had one (instrument.ts took it out of instantiation). */

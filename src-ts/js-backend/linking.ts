@@ -31,7 +31,7 @@ export interface EntryPlan {
 
 const KIND_NAMES = ['function', 'table', 'memory', 'global', 'tag'];
 export const kindName = (kind: number): string => KIND_NAMES[kind] ?? `kind ${kind}`;
-const sig = (t: FuncType): string => `(${[...t.params].map(valName).join(', ')}) -> (${[...t.results].map(valName).join(', ')})`;
+export const sig = (t: FuncType): string => `(${[...t.params].map(valName).join(', ')}) -> (${[...t.results].map(valName).join(', ')})`;
 function valName(c: string): string {
   return { i: 'i32', I: 'i64', f: 'f32', F: 'f64', v: 'v128', r: 'funcref', x: 'externref' }[c] ?? c;
 }

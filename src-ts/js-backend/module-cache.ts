@@ -73,15 +73,30 @@ export async function loadModule(path: string, limits: LoadLimits, logger?: Logg
 
   const bytes = new Uint8Array(await readFile(abs));
   if (bytes.length > limits.maxModuleBytes) throw tooLarge(bytes.length);
+  const { key, loaded } = await byContent(bytes, where, abs, limits, logger);
+  remember(byStat, statKey, key);
+  return loaded;
+}
+
+/** A module given as bytes (openSession(bytes)): cached by content like a file's. */
+export async function loadModuleBytes(bytes: Uint8Array, limits: LoadLimits, logger?: Logger): Promise<LoadedModule> {
+  const where = `<module bytes (${bytes.length} bytes)>`;
+  if (bytes.length > limits.maxModuleBytes) {
+    throw new ModuleError('MODULE_TOO_LARGE', `the module (${bytes.length} bytes) is over the ${mib(limits.maxModuleBytes)} limit: strip it (wasm-strip), or raise maxModuleMb`);
+  }
+  return (await byContent(bytes, where, where, limits, logger)).loaded;
+}
+
+async function byContent(bytes: Uint8Array, where: string, name: string, limits: LoadLimits, logger?: Logger): Promise<{ key: string; loaded: LoadedModule }> {
+  const capPages = Math.floor(limits.memoryLimitBytes / WASM_PAGE);
   const key = `${createHash('sha256').update(bytes).digest('hex')}:${capPages}${limits.metered ? ':fuel' : ''}`;
   let loaded = byHash.get(key);
   if (!loaded) {
     loaded = await compile(bytes, where, limits);
     remember(byHash, key, loaded);
-    logger?.('info', `compiled ${abs} and cached it in memory (${key.slice(0, 12)})`);
+    logger?.('info', `compiled ${name} and cached it in memory (${key.slice(0, 12)})`);
   }
-  remember(byStat, statKey, key);
-  return loaded;
+  return { key, loaded };
 }
 
 async function compile(original: Uint8Array, where: string, limits: LoadLimits): Promise<LoadedModule> {

@@ -13,6 +13,7 @@ import { outputBufferSize, readCaptured, type CapturedStream } from './limits.js
 import type { JobMessage, JobOutcome } from './protocol.js';
 import { JS_WORKERS_ENV, sharedHost, type Slot, type WorkerHost } from './threads.js';
 import type { Worker } from 'node:worker_threads';
+import type { HostDoor } from './host-door.js';
 
 export { JS_WORKERS_ENV, jsWorkerLimit, jsWorkerStats } from './threads.js';
 
@@ -22,6 +23,8 @@ export interface RunOptions {
   timeoutMs: number;
   signal?: AbortSignal | undefined;
   queueTimeoutMs?: number | undefined;
+  /** Serves the guest's host.call; closed when the run ends. */
+  door?: HostDoor | undefined;
 }
 
 export interface RunResult {
@@ -30,6 +33,8 @@ export interface RunResult {
   stdout: CapturedStream;
   stderr: CapturedStream;
   elapsedMs: number;
+  /** The door's faults, when the run had a door. */
+  hostCallFaults?: string[] | undefined;
 }
 
 /**
@@ -176,7 +181,7 @@ export class WorkerPool {
   }
 
   private start(slot: Slot, w: Waiting, releaseBudget: () => void, handle: Active): void {
-    const { timeoutMs, signal } = w.opts;
+    const { timeoutMs, signal, door } = w.opts;
     const cap = this.maxOutputBytes;
     const need = outputBufferSize(cap);
     if (slot.output?.byteLength !== need) slot.output = new SharedArrayBuffer(need);
@@ -203,11 +208,14 @@ export class WorkerPool {
       outcome, timedOut, elapsedMs: performance.now() - started,
       stdout: readCaptured(output, 0, cap),
       stderr: readCaptured(output, 1, cap),
+      hostCallFaults: door?.takeFaults(),
     });
     // keepBudget: the guest may still be running (stop): its memory is given back after the kill.
     const finish = (keepBudget = false): boolean => {
       if (done) return false;
       done = true;
+      // Drops a pending answer and wakes a guest waiting on the door, so a kill stops it at once.
+      door?.close();
       if (!keepBudget) releaseBudget();
       if (timer) clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -261,8 +269,9 @@ export class WorkerPool {
       { exitCode: null, error: `the guest ran past the ${timeoutMs} ms timeout and was stopped` }, true))), timeoutMs);
     signal?.addEventListener('abort', onAbort, { once: true });
     const message: JobMessage = { ...w.job, maxOutputBytes: cap, output, wake: slot.wake.buffer as SharedArrayBuffer };
+    if (door) message.door = door.end;
     try {
-      worker.postMessage(message);
+      worker.postMessage(message, door ? [door.end.port] : []);
     } catch (e) {
       slot.current.failed(e instanceof Error ? e.message : String(e), false);
     }

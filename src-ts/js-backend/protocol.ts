@@ -1,6 +1,7 @@
 // Messages between the pool (main thread) and a worker. Structured clone
 // only: the compiled Module and SharedArrayBuffers are shared, not copied.
 import type { Preopen } from './fs.js';
+import type { DoorEnd } from './host-door.js';
 import type { TrapKind } from '../types.js';
 
 export interface JobMessage {
@@ -23,6 +24,10 @@ export interface JobMessage {
   output: SharedArrayBuffer;
   /** Int32 cell the pool sets and notifies to cut a sleep short before terminating. */
   wake: SharedArrayBuffer;
+  /** host.call's channel to the host's `hostCall` (host-door.ts); absent: host.call answers -1. */
+  door?: DoorEnd;
+  /** The module exports `host_alloc` of type (i32) -> i32, for placing host.call answers. */
+  hostAlloc?: boolean;
 }
 
 export interface JobOutcome {
@@ -37,4 +42,26 @@ export interface JobOutcome {
   fuelExhausted?: boolean;
   /** Size of the guest's linear memory at the end (the pool replaces workers that held a lot). */
   memoryBytes?: number;
+}
+
+/** Opens a session's instance in its worker (session-worker.ts); answered with a SessionReply. */
+export interface SessionOpenMessage extends Omit<JobMessage, 'entry' | 'stdin'> {
+  type: 'open';
+}
+
+/** One session call: `name()`, or `name(alloc(len), len)` with the input written there. */
+export interface SessionCallMessage {
+  type: 'call';
+  name: string;
+  input?: Uint8Array;
+  alloc: string;
+  /** This call's budget (metered modules only). */
+  fuel?: number;
+}
+
+export interface SessionReply extends JobOutcome {
+  /** The export's i32 result, or null (no result, or it did not return). */
+  returnValue: number | null;
+  /** The instance unwound (trap, exit, fuel): it must not be called again. */
+  ended: boolean;
 }

@@ -4,20 +4,27 @@ import { realpathSync } from 'node:fs';
 import { resolve as absolutePath } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { resolveConfig, resolveExecuteOptions, validateCommand, type ResolvedConfig } from '../config.js';
-import { AbortError, ConfigError } from '../errors.js';
+import { AbortError, ConfigError, SessionEndedError } from '../errors.js';
+import { resolveSessionOptions } from '../session-options.js';
 import { moduleUrl } from '../module-url.js';
 import { checkFitsBudget, reserveMemory } from '../memory-budget.js';
 import { buildResult } from '../result.js';
 import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult, Session, SessionOptions } from '../types.js';
 import type { Preopen } from './fs.js';
 import { planEntry, planImports, type EntryPlan, type LinkPlan } from './linking.js';
-import { loadModule, type LoadedModule, type LoadLimits } from './module-cache.js';
+import { loadModule, loadModuleBytes, type LoadedModule, type LoadLimits } from './module-cache.js';
+import { JsSession } from './session.js';
 import { WorkerPool } from './pool.js';
+import { HostDoor } from './host-door.js';
+import { hasHostAlloc, withFaults } from './session-plan.js';
 
 export interface JsSandboxOptions {
   /** Added to every result's warnings (the factory's fallback notice). */
   extraWarnings?: string[];
 }
+
+/** argv[0] of a session opened from the module's bytes (there is no path to show). */
+export const BYTES_ARGV0 = 'module.wasm';
 
 export class JsSandbox implements Sandbox {
   readonly backend = 'js' as const;
@@ -28,6 +35,8 @@ export class JsSandbox implements Sandbox {
   private readonly limits: LoadLimits;
   private readonly fuel: number | undefined;
   private destroyed = false;
+  /** Open sessions (and opening ones), ended by destroy(). */
+  private readonly sessions = new Set<JsSession>();
   /** Settles once the latest execute has joined the pool's queue. */
   private enqueued: Promise<void> = Promise.resolve();
 
@@ -93,38 +102,85 @@ export class JsSandbox implements Sandbox {
         stderrTruncated: false, stdoutBytes: 0, stderrBytes: 0, fuelConsumed: this.fuel === undefined ? null : 0,
       }, this.warnings, 'js');
     }
+    // host.call gets a door only when the module imports it and there is a hostCall to serve it.
+    const door = linked.hostCall && this.config.hostCall ? new HostDoor(this.config.hostCall) : undefined;
     const running = this.pool.run(
       {
         module: loaded.module, entry: linked.entry, initialize: linked.initialize, traps: linked.traps, args,
+        hostAlloc: hasHostAlloc(loaded.functions),
         ...(this.fuel === undefined ? {} : { fuel: this.fuel }),
         env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         stdin: new Uint8Array(stdin), preopens: this.preopens, memoryLimitBytes: this.config.memoryLimitBytes,
       },
-      { timeoutMs: this.config.timeoutMs, signal, queueTimeoutMs: this.config.queueTimeoutMs },
+      { timeoutMs: this.config.timeoutMs, signal, queueTimeoutMs: this.config.queueTimeoutMs, door },
     );
     enqueue(); // pool.run queued it synchronously
-    const r = await running;
+    let r;
+    try {
+      r = await running;
+    } finally {
+      door?.close();
+    }
     const o = r.outcome;
     const fuelOut = o.fuelExhausted === true;
-    return buildResult({
+    return withFaults(buildResult({
       stdout: r.stdout.bytes, stderr: r.stderr.bytes, exitCode: o.exitCode, timedOut: r.timedOut || fuelOut,
       trap: o.trap ?? null, elapsedMs: r.elapsedMs, fuelConsumed: o.fuelConsumed ?? null,
       // Native's words: src-rs/run.rs.
       error: fuelOut ? `fuel budget exhausted after ${r.elapsedMs.toFixed(0)} ms` : o.error ?? o.linkError ?? null,
       stdoutTruncated: r.stdout.truncated, stderrTruncated: r.stderr.truncated,
       stdoutBytes: r.stdout.total, stderrBytes: r.stderr.total,
-    }, this.warnings, 'js');
+    }, this.warnings, 'js'), r.hostCallFaults);
   }
 
-  /** Sessions land in the next commits; until then this says so. */
-  async openSession(_module: string | Uint8Array, _options?: SessionOptions): Promise<Session> {
-    throw new ConfigError('openSession', 'sessions are not available yet on the JS backend');
+  /**
+   * One instance kept alive in a worker thread of its own (session.ts). The session holds its memory
+   * cap from the process budget until it ends; its thread is outside the executes' shared pool.
+   */
+  async openSession(module: string | Uint8Array, options?: SessionOptions): Promise<Session> {
+    if (this.destroyed) throw new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
+    const resolved = resolveSessionOptions(options, this.config.env, this.config.hostCall);
+    let loaded: LoadedModule;
+    let where: string;
+    if (typeof module === 'string') {
+      if (module.length === 0 || module.includes('\0')) throw new ConfigError('module', 'must be a non-empty path without NUL bytes, or the module\'s bytes');
+      where = absolutePath(module);
+      loaded = await loadModule(module, this.limits, this.config.logger);
+    } else if (module instanceof Uint8Array) {
+      where = '<module bytes>';
+      loaded = await loadModuleBytes(module, this.limits, this.config.logger);
+    } else {
+      throw new ConfigError('module', 'must be a path or the module\'s bytes (Uint8Array)');
+    }
+    if (loaded.refusal !== undefined) throw new SessionEndedError('error', `the session could not open: ${loaded.refusal}`);
+    const plan = planImports(loaded.imports, this.config.unknownImports, where);
+    checkFitsBudget(this.config.memoryLimitBytes);
+    const releaseBudget = await reserveMemory(this.config.memoryLimitBytes, { timeoutMs: this.config.queueTimeoutMs });
+    if (this.destroyed) {
+      releaseBudget();
+      throw new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
+    }
+    let session: JsSession | undefined;
+    const opening = JsSession.open({
+      loaded, plan, options: resolved, argv0: typeof module === 'string' ? module : BYTES_ARGV0, config: this.config, preopens: this.preopens, fuel: this.fuel,
+      warnings: this.warnings, workerUrl: new URL('js-backend/session-worker.js', moduleUrl), releaseBudget,
+      onEnd: (s) => this.sessions.delete(s),
+    }, (s) => {
+      session = s;
+      this.sessions.add(s);
+    });
+    try {
+      return await opening;
+    } catch (e) {
+      if (session) this.sessions.delete(session);
+      throw e;
+    }
   }
 
   /** Stops running executes (they reject with code DESTROYED) and frees the workers. */
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
-    await this.pool.destroy();
+    await Promise.all([this.pool.destroy(), ...[...this.sessions].map((s) => s.destroy())]);
   }
 }

@@ -16,7 +16,7 @@ const IDLE_WORKER_MS = 2000;
  * started with a small --max-old-space-size does not shrink it, and a thread
  * cannot take the host's whole heap.
  */
-const WORKER_LIMITS = { maxOldGenerationSizeMb: 256 } as const;
+export const WORKER_LIMITS = { maxOldGenerationSizeMb: 256 } as const;
 
 // ---- the process-wide threads ----------------------------------------------
 

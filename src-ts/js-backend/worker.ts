@@ -1,31 +1,23 @@
 // Worker thread entry: instantiates a compiled module with our WASI and runs
 // it to the end. The pool terminates this thread at the deadline.
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
-import { CappedOutput, nearMemoryCap } from './limits.js';
 import type { JobMessage, JobOutcome } from './protocol.js';
-import { classifyTrap } from './traps.js';
-import { ExitSignal, Wasi } from './wasi.js';
-import { HOST_CALL, WASI_MODULE } from './wasi-defs.js';
 import { FuelCounters } from './fuel-counters.js';
+import { collectGarbage, guestWasi, importObject, lowerThreadPriority, outcomeOf, refusedGrow } from './guest-run.js';
+import { GuestDoor } from './host-door.js';
 
 function run(job: JobMessage): JobOutcome {
-  const stdout = new CappedOutput(job.output, 0, job.maxOutputBytes);
-  const stderr = new CappedOutput(job.output, 1, job.maxOutputBytes);
-  stdout.reset();
-  stderr.reset();
-  const wasi = new Wasi({
-    args: job.args, env: job.env, stdin: job.stdin, stdout, stderr, preopens: job.preopens,
-    wake: new Int32Array(job.wake),
-  });
+  const { wasi } = guestWasi(job, job.stdin);
   let memory: WebAssembly.Memory | undefined;
+  let instance: WebAssembly.Instance | undefined;
   let fuel: FuelCounters | undefined;
   let outcome: JobOutcome;
   try {
-    const instance = new WebAssembly.Instance(job.module, importObject(job, wasi));
+    const door = job.door ? new GuestDoor(job.door, {
+      memory: () => memory,
+      alloc: () => (job.hostAlloc ? instance?.exports.host_alloc as (n: number) => unknown : undefined),
+    }) : undefined;
+    instance = new WebAssembly.Instance(job.module, importObject(job.traps, wasi, door?.call));
     const m = instance.exports.memory;
     memory = m instanceof WebAssembly.Memory ? m : undefined;
     wasi.memory = memory;
@@ -38,13 +30,7 @@ function run(job: JobMessage): JobOutcome {
     // A command's _start returns nothing; main or a named entry may return an i32 exit code.
     outcome = { exitCode: typeof value === 'number' ? value >>> 0 : 0 };
   } catch (e) {
-    if (e instanceof ExitSignal) outcome = { exitCode: e.code };
-    else if (e instanceof UnknownImportCalled) outcome = { exitCode: null, trap: 'other', error: `wasm trap: ${e.message}` };
-    else if (e instanceof WebAssembly.LinkError) outcome = { exitCode: null, linkError: e.message };
-    else {
-      const info = classifyTrap(e);
-      outcome = { exitCode: info.trap === 'memory' ? 1 : null, trap: info.trap, error: info.error };
-    }
+    outcome = outcomeOf(e);
   } finally {
     wasi.closeAll();
   }
@@ -56,52 +42,6 @@ function run(job: JobMessage): JobOutcome {
   return final;
 }
 
-/** Thrown by an import linked as a trap (unknownImports: 'trap'); names the import. */
-class UnknownImportCalled extends Error {}
-
-function importObject(job: JobMessage, wasi: Wasi): WebAssembly.Imports {
-  const out: Record<string, Record<string, WebAssembly.ImportValue>> = {
-    [WASI_MODULE]: wasi.imports(),
-    // Always there, as on native: "no host here".
-    [HOST_CALL.module]: { [HOST_CALL.name]: () => -1 },
-  };
-  for (const { module, name } of job.traps) {
-    out[module] ??= {};
-    (out[module] as Record<string, WebAssembly.ImportValue>)[name] = () => {
-      throw new UnknownImportCalled(`called unknown import ${module}.${name}: the sandbox does not provide it (unknownImports: 'trap')`);
-    };
-  }
-  return out;
-}
-
-/** Reports an abnormal end at the memory cap as native does; see nearMemoryCap. */
-function refusedGrow(o: JobOutcome, memory: WebAssembly.Memory | undefined, limit: number): JobOutcome {
-  if (!memory || o.trap === 'memory' || o.trap === 'stack_overflow' || o.linkError) return o;
-  const abnormal = o.trap !== undefined || (o.exitCode !== null && o.exitCode !== 0);
-  if (!abnormal) return o;
-  const size = memory.buffer.byteLength;
-  if (!nearMemoryCap(size, limit)) return o;
-  return {
-    exitCode: 1,
-    trap: 'memory',
-    error: `memory limit exceeded: the guest's memory (${size} bytes) reached the sandbox's limit of ${limit} bytes and a memory.grow was refused`,
-  };
-}
-
-/**
- * Guests run at a lower CPU priority than the host's event loop, so a busy
- * guest (or eight) cannot starve the server's main thread of CPU. Linux only:
- * there /proc/thread-self names this thread's id and setpriority(2) takes a
- * thread id; elsewhere this is a no-op.
- */
-function lowerThreadPriority(): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0 && tid !== process.pid) setPriority(tid, 10);
-  } catch {
-    /* not Linux, or not permitted: run at normal priority */
-  }
-}
 lowerThreadPriority();
 
 /**
@@ -122,17 +62,6 @@ const COLLECT_AFTER_MS = 50;
  */
 const COLLECT_EVERY = 250;
 let sinceCollect = 0;
-const collectGarbage: (() => void) | undefined = (() => {
-  try {
-    // `gc` exists only in contexts made while --expose-gc is on: make one, then turn it off again.
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as unknown;
-    setFlagsFromString('--no-expose-gc');
-    return typeof gc === 'function' ? (gc as () => void) : undefined;
-  } catch {
-    return undefined;
-  }
-})();
 
 parentPort?.on('message', (job: JobMessage) => {
   let outcome: JobOutcome;
