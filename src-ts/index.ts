@@ -1,6 +1,6 @@
 // Public entry point of mimobox-wasm.
 export type {
-  DirGrant, ExecuteOptions, HostAnswer, HostCall, Logger, Sandbox, SandboxConfig, SandboxResult, Session,
+  DirGrant, ExecuteOptions, HostAnswer, HostCall, LimitKind, Logger, Sandbox, SandboxConfig, SandboxResult, Session,
   SessionCallOptions, SessionCallResult, SessionCloseOptions, SessionEndReason, SessionOptions, TrapKind,
 } from './types.js';
 export { HOST_CALL_MAX_BYTES } from './types.js';

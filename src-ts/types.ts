@@ -96,6 +96,9 @@ export interface ExecuteOptions {
   entry?: string;
 }
 
+/** The limits a guest can be stopped at. */
+export type LimitKind = 'wall_clock' | 'fuel' | 'memory' | 'table' | 'stack';
+
 /** Names of trap kinds. `memory` covers a refused memory.grow and an out-of-bounds access. */
 export type TrapKind =
   | 'memory'
@@ -122,6 +125,12 @@ export interface SandboxResult {
   timedOut: boolean;
   /** Set when the guest trapped. */
   trap?: TrapKind;
+  /**
+   * Which limit stopped the guest, when one did: `'wall_clock'` (the timeout), `'fuel'` (the fuel
+   * budget), `'memory'` (memoryLimitMb), `'table'` (table growth), `'stack'` (stackLimitKb). Decide
+   * on this field, never on `error`'s text.
+   */
+  limit?: LimitKind;
   /** Human-readable reason when the guest did not end normally. */
   error?: string;
   /** Wall time of the execute (instantiate + run), in ms. */
