@@ -112,6 +112,8 @@ export interface NativeResult {
   returnValue?: number
   /** Set when this session call ended the session: why. */
   sessionEnded?: string
+  /** Which limit stopped the guest: wall_clock, fuel, memory, table, stack. */
+  limit?: string
 }
 
 export interface NativeSandboxOptions {

@@ -126,6 +126,8 @@ pub struct NativeResult {
     pub return_value: Option<i32>,
     /// Set when this session call ended the session: why.
     pub session_ended: Option<String>,
+    /// Which limit stopped the guest: wall_clock, fuel, memory, table, stack.
+    pub limit: Option<String>,
 }
 
 #[napi(object)]
@@ -206,6 +208,7 @@ fn native_result(r: RunOutcome, log: Vec<String>) -> NativeResult {
         fuel_consumed: r.fuel_consumed.map(|f| f as f64),
         log,
         host_call_faults: r.host_faults,
+        limit: r.limit.map(str::to_owned),
         return_value: None,
         session_ended: None,
     }

@@ -32,14 +32,38 @@ pub struct LimitEvents {
     pub table_refused: bool,
 }
 
+/// Which limit stopped a guest (`result.limit`): callers decide on this,
+/// never on the error's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    WallClock,
+    Fuel,
+    Memory,
+    Table,
+    Stack,
+}
+
+impl Limit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Limit::WallClock => "wall_clock",
+            Limit::Fuel => "fuel",
+            Limit::Memory => "memory",
+            Limit::Table => "table",
+            Limit::Stack => "stack",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ending {
     /// The guest ended with this code (proc_exit, `_start` return = 0, `main`'s value).
     Exited(u32),
     /// The deadline or the fuel budget stopped it.
-    TimedOut { reason: String },
-    /// It trapped. `exit_code` is Some(1) for memory traps, as the contract says.
-    Trapped { kind: &'static str, message: String, exit_code: Option<u32> },
+    TimedOut { reason: String, limit: Limit },
+    /// It trapped. `exit_code` is Some(1) for memory traps, as the contract says;
+    /// `limit` when a limit (not a guest bug) caused the trap.
+    Trapped { kind: &'static str, message: String, exit_code: Option<u32>, limit: Option<Limit> },
     /// The caller cancelled it (AbortSignal or destroy()).
     Cancelled,
 }
@@ -58,17 +82,25 @@ pub fn classify(result: Result<u32, &wasmtime::Error>, limits: LimitEvents) -> E
         return Ending::Cancelled;
     }
     if err.downcast_ref::<DeadlineReached>().is_some() {
-        return Ending::TimedOut { reason: "wall-clock timeout".into() };
+        return Ending::TimedOut { reason: "wall-clock timeout".into(), limit: Limit::WallClock };
     }
     let trap = err.downcast_ref::<Trap>().copied();
     match trap {
-        Some(Trap::OutOfFuel) => return Ending::TimedOut { reason: "fuel budget exhausted".into() },
-        Some(Trap::Interrupt) => return Ending::TimedOut { reason: "wall-clock timeout".into() },
+        Some(Trap::OutOfFuel) => return Ending::TimedOut { reason: "fuel budget exhausted".into(), limit: Limit::Fuel },
+        Some(Trap::Interrupt) => return Ending::TimedOut { reason: "wall-clock timeout".into(), limit: Limit::WallClock },
         _ => {}
     }
     let message = describe(err, trap);
     if limits.memory_refused || limits.table_refused || trap == Some(Trap::MemoryOutOfBounds) {
-        return Ending::Trapped { kind: "memory", message, exit_code: Some(1) };
+        // An out-of-bounds access alone is the guest's bug, not a limit.
+        let limit = if limits.memory_refused {
+            Some(Limit::Memory)
+        } else if limits.table_refused {
+            Some(Limit::Table)
+        } else {
+            None
+        };
+        return Ending::Trapped { kind: "memory", message, exit_code: Some(1), limit };
     }
     let kind = match trap {
         Some(Trap::StackOverflow) => "stack_overflow",
@@ -83,7 +115,8 @@ pub fn classify(result: Result<u32, &wasmtime::Error>, limits: LimitEvents) -> E
         Some(Trap::HeapMisaligned) => "unaligned_atomic",
         _ => "other",
     };
-    Ending::Trapped { kind, message, exit_code: None }
+    let limit = (trap == Some(Trap::StackOverflow)).then_some(Limit::Stack);
+    Ending::Trapped { kind, message, exit_code: None, limit }
 }
 
 /// A one-line reason: the trap's own text, or the innermost error (not the
@@ -121,9 +154,14 @@ mod tests {
     }
 
     #[test]
-    fn timeouts() {
-        for e in [wasmtime::Error::from(Trap::OutOfFuel), wasmtime::Error::from(Trap::Interrupt), err(DeadlineReached)] {
-            assert!(matches!(classify(Err(&e), LimitEvents::default()), Ending::TimedOut { .. }));
+    fn timeouts_name_their_limit() {
+        let cases = [
+            (wasmtime::Error::from(Trap::OutOfFuel), Limit::Fuel),
+            (wasmtime::Error::from(Trap::Interrupt), Limit::WallClock),
+            (err(DeadlineReached), Limit::WallClock),
+        ];
+        for (e, want) in cases {
+            assert!(matches!(classify(Err(&e), LimitEvents::default()), Ending::TimedOut { limit, .. } if limit == want));
         }
     }
 
@@ -138,11 +176,13 @@ mod tests {
         let e = wasmtime::Error::from(Trap::MemoryOutOfBounds);
         assert!(matches!(
             classify(Err(&e), LimitEvents::default()),
-            Ending::Trapped { kind: "memory", exit_code: Some(1), .. }
-        ));
+            Ending::Trapped { kind: "memory", exit_code: Some(1), limit: None, .. }
+        ), "an out-of-bounds access is no limit");
         let e = wasmtime::Error::msg("forcing trap when growing memory");
         let limits = LimitEvents { memory_refused: true, ..Default::default() };
-        assert!(matches!(classify(Err(&e), limits), Ending::Trapped { kind: "memory", exit_code: Some(1), .. }));
+        assert!(matches!(classify(Err(&e), limits), Ending::Trapped { kind: "memory", exit_code: Some(1), limit: Some(Limit::Memory), .. }));
+        let tables = LimitEvents { table_refused: true, ..Default::default() };
+        assert!(matches!(classify(Err(&e), tables), Ending::Trapped { limit: Some(Limit::Table), .. }));
     }
 
     #[test]
@@ -156,10 +196,11 @@ mod tests {
         for (trap, name) in cases {
             let e = wasmtime::Error::from(trap);
             match classify(Err(&e), LimitEvents::default()) {
-                Ending::Trapped { kind, exit_code, message } => {
+                Ending::Trapped { kind, exit_code, message, limit } => {
                     assert_eq!(kind, name);
                     assert_eq!(exit_code, None);
                     assert!(!message.is_empty());
+                    assert_eq!(limit, (trap == Trap::StackOverflow).then_some(Limit::Stack));
                 }
                 other => panic!("{trap:?} gave {other:?}"),
             }

@@ -53,17 +53,20 @@ pub(crate) fn outcome(f: Finished, io: &GuestIo, cancel: &CancelFlag) -> SbResul
         elapsed_ms,
         fuel_consumed: f.fuel_consumed,
         host_faults: f.door.into_faults(),
+        limit: None,
     };
     match ending {
         Ending::Exited(code) => out.exit_code = Some(code),
-        Ending::TimedOut { reason } => {
+        Ending::TimedOut { reason, limit } => {
             out.timed_out = true;
             out.error = Some(format!("{reason} after {elapsed_ms:.0} ms"));
+            out.limit = Some(limit.as_str());
         }
-        Ending::Trapped { kind, message, exit_code } => {
+        Ending::Trapped { kind, message, exit_code, limit } => {
             out.trap = Some(kind);
             out.error = Some(message);
             out.exit_code = exit_code;
+            out.limit = limit.map(crate::outcome::Limit::as_str);
         }
         Ending::Cancelled => return Err(cancel.to_error()),
     }
@@ -82,6 +85,8 @@ pub struct RunOutcome {
     pub fuel_consumed: Option<u64>,
     /// What the host door recorded: the embedder's errors, each answered -2.
     pub host_faults: Vec<String>,
+    /// Which limit stopped the guest ("wall_clock", "fuel", "memory", "table", "stack").
+    pub limit: Option<&'static str>,
 }
 
 pub struct RunRequest<'a> {

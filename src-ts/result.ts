@@ -1,5 +1,5 @@
 // Turns a backend's raw outcome into the public SandboxResult.
-import type { SandboxResult, TrapKind } from './types.js';
+import type { LimitKind, SandboxResult, TrapKind } from './types.js';
 
 const TRAP_KINDS: ReadonlySet<string> = new Set<TrapKind>([
   'memory', 'unreachable', 'stack_overflow', 'integer_divide_by_zero', 'integer_overflow',
@@ -10,6 +10,12 @@ const TRAP_KINDS: ReadonlySet<string> = new Set<TrapKind>([
 export function toTrapKind(name: string | null | undefined): TrapKind | undefined {
   if (name === null || name === undefined) return undefined;
   return TRAP_KINDS.has(name) ? (name as TrapKind) : 'other';
+}
+
+const LIMIT_KINDS: ReadonlySet<string> = new Set<LimitKind>(['wall_clock', 'fuel', 'memory', 'table', 'stack']);
+
+function toLimitKind(name: string | null | undefined): LimitKind | undefined {
+  return name !== null && name !== undefined && LIMIT_KINDS.has(name) ? (name as LimitKind) : undefined;
 }
 
 export interface RawOutcome {
@@ -26,6 +32,7 @@ export interface RawOutcome {
   stdoutBytes: number;
   stderrBytes: number;
   hostCallFaults?: string[];
+  limit?: LimitKind | string | null;
 }
 
 export function buildResult(raw: RawOutcome, warnings: string[], backend: 'native' | 'js'): SandboxResult {
@@ -45,6 +52,8 @@ export function buildResult(raw: RawOutcome, warnings: string[], backend: 'nativ
   const trap = toTrapKind(raw.trap);
   if (trap) result.trap = trap;
   if (raw.error) result.error = raw.error;
+  const limit = toLimitKind(raw.limit);
+  if (limit) result.limit = limit;
   if (raw.fuelConsumed !== null && raw.fuelConsumed !== undefined) result.fuelConsumed = raw.fuelConsumed;
   if (raw.hostCallFaults !== undefined && raw.hostCallFaults.length > 0) result.hostCallFaults = [...raw.hostCallFaults];
   return result;

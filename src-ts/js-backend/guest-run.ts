@@ -48,7 +48,7 @@ export function outcomeOf(e: unknown): JobOutcome {
   if (e instanceof UnknownImportCalled) return { exitCode: null, trap: 'other', error: `wasm trap: ${e.message}` };
   if (e instanceof WebAssembly.LinkError) return { exitCode: null, linkError: e.message };
   const info = classifyTrap(e);
-  return { exitCode: info.trap === 'memory' ? 1 : null, trap: info.trap, error: info.error };
+  return { exitCode: info.trap === 'memory' ? 1 : null, trap: info.trap, error: info.error, ...(info.limit ? { limit: info.limit } : {}) };
 }
 
 /** Reports an abnormal end at the memory cap as native does; see nearMemoryCap. */
@@ -61,6 +61,7 @@ export function refusedGrow(o: JobOutcome, memory: WebAssembly.Memory | undefine
   return {
     exitCode: 1,
     trap: 'memory',
+    limit: 'memory',
     error: `memory limit exceeded: the guest's memory (${size} bytes) reached the sandbox's limit of ${limit} bytes and a memory.grow was refused`,
   };
 }

@@ -2,7 +2,7 @@
 // only: the compiled Module and SharedArrayBuffers are shared, not copied.
 import type { Preopen } from './fs.js';
 import type { DoorEnd } from './host-door.js';
-import type { TrapKind } from '../types.js';
+import type { LimitKind, TrapKind } from '../types.js';
 
 export interface JobMessage {
   module: WebAssembly.Module;
@@ -34,6 +34,8 @@ export interface JobOutcome {
   exitCode: number | null;
   trap?: TrapKind;
   error?: string;
+  /** Which limit stopped the guest, when one did (result.limit). */
+  limit?: LimitKind;
   /** Set when instantiation failed at link time (should not happen: imports are checked first). */
   linkError?: string;
   /** Fuel used (metered modules only): what wasmtime would report, the budget when it ran out. */

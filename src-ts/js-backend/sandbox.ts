@@ -97,7 +97,7 @@ export class JsSandbox implements Sandbox {
     if (signal?.aborted) throw new AbortError(`the execute was aborted: ${String(signal.reason ?? 'no reason given')}`);
     if (loaded.refusal !== undefined) {
       return buildResult({
-        stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: 1, timedOut: false, trap: 'memory',
+        stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: 1, timedOut: false, trap: 'memory', limit: 'memory',
         error: loaded.refusal, elapsedMs: performance.now() - started, stdoutTruncated: false,
         stderrTruncated: false, stdoutBytes: 0, stderrBytes: 0, fuelConsumed: this.fuel === undefined ? null : 0,
       }, this.warnings, 'js');
@@ -126,6 +126,7 @@ export class JsSandbox implements Sandbox {
     return withFaults(buildResult({
       stdout: r.stdout.bytes, stderr: r.stderr.bytes, exitCode: o.exitCode, timedOut: r.timedOut || fuelOut,
       trap: o.trap ?? null, elapsedMs: r.elapsedMs, fuelConsumed: o.fuelConsumed ?? null,
+      limit: fuelOut ? 'fuel' : r.timedOut ? 'wall_clock' : o.limit ?? null,
       // Native's words: src-rs/run.rs.
       error: fuelOut ? `fuel budget exhausted after ${r.elapsedMs.toFixed(0)} ms` : o.error ?? o.linkError ?? null,
       stdoutTruncated: r.stdout.truncated, stderrTruncated: r.stderr.truncated,

@@ -234,6 +234,7 @@ export class JsSession implements Session {
     const result = buildResult({
       stdout: stdout.bytes, stderr: stderr.bytes, exitCode: r?.exitCode ?? null, timedOut: stopped || fuelOut,
       trap: end.kind === 'died' ? 'other' : r?.trap ?? null, error, elapsedMs, fuelConsumed: r?.fuelConsumed ?? null,
+      limit: fuelOut ? 'fuel' : stopped ? 'wall_clock' : r?.limit ?? null,
       stdoutTruncated: stdout.truncated, stderrTruncated: stderr.truncated, stdoutBytes: stdout.total, stderrBytes: stderr.total,
     }, this.s.warnings, 'js');
     const out: SessionCallResult = { ...withFaults(result, this.door?.takeFaults()), returnValue: r?.returnValue ?? null };

@@ -1,6 +1,6 @@
 // Classifies what V8 throws out of a guest into the backend-neutral TrapKind
 // names, by V8's RuntimeError messages (stable across Node 20-22).
-import type { TrapKind } from '../types.js';
+import type { LimitKind, TrapKind } from '../types.js';
 
 const PATTERNS: ReadonlyArray<[RegExp, TrapKind]> = [
   [/^unreachable/i, 'unreachable'],
@@ -20,14 +20,16 @@ const PATTERNS: ReadonlyArray<[RegExp, TrapKind]> = [
 export interface TrapInfo {
   trap: TrapKind;
   error: string;
+  /** Set when a limit, not a guest bug, caused the trap. */
+  limit?: LimitKind;
 }
 
 export function classifyTrap(e: unknown): TrapInfo {
   if (e instanceof RangeError && /call stack/i.test(e.message)) {
-    return { trap: 'stack_overflow', error: `wasm trap: call stack exhausted (${e.message})` };
+    return { trap: 'stack_overflow', error: `wasm trap: call stack exhausted (${e.message})`, limit: 'stack' };
   }
   if (e instanceof RangeError && /out of memory|cannot allocate/i.test(e.message)) {
-    return { trap: 'memory', error: `memory limit exceeded: ${e.message}` };
+    return { trap: 'memory', error: `memory limit exceeded: ${e.message}`, limit: 'memory' };
   }
   const message = e instanceof Error ? e.message : String(e);
   if (e instanceof WebAssembly.RuntimeError) {

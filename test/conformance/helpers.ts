@@ -44,7 +44,7 @@ export function floodPattern(length: number): Buffer {
 
 /** The fields the contract says must be identical across backends. */
 export const COMPARED_FIELDS = [
-  'exitCode', 'stdout', 'stderr', 'timedOut', 'trap', 'stdoutTruncated', 'stderrTruncated',
+  'exitCode', 'stdout', 'stderr', 'timedOut', 'trap', 'limit', 'stdoutTruncated', 'stderrTruncated',
   'stdoutBytes', 'stderrBytes',
 ] as const;
 export type ComparedField = (typeof COMPARED_FIELDS)[number];

@@ -2,7 +2,7 @@
 // must give the expected result; when both backends run, their results must
 // be identical field by field (minus documented differences, see `differs`).
 import { describe, expect, test } from 'vitest';
-import type { ExecuteOptions, SandboxConfig, SandboxResult, TrapKind } from '../../dist/esm/index.js';
+import type { ExecuteOptions, LimitKind, SandboxConfig, SandboxResult, TrapKind } from '../../dist/esm/index.js';
 import { BACKENDS, type BackendName } from './backends.js';
 import { c, comparable, floodPattern, runOnce, wat, type ComparedField } from './helpers.js';
 
@@ -14,6 +14,8 @@ interface Expect {
   stderr?: string;
   timedOut?: boolean;
   trap?: TrapKind | undefined;
+  /** Which limit stopped the guest (result.limit); `undefined`: none did. */
+  limit?: LimitKind | undefined;
   stdoutTruncated?: boolean;
   stderrTruncated?: boolean;
   stdoutBytes?: number;
@@ -44,7 +46,7 @@ const memoryDiffers = {
 };
 
 const CASES: Case[] = [
-  { name: 'hello stdout', cmd: [wat('hello')], expect: { exitCode: 0, stdout: 'hello, world\n', stderr: '', timedOut: false, trap: undefined, stdoutBytes: 13 } },
+  { name: 'hello stdout', cmd: [wat('hello')], expect: { exitCode: 0, stdout: 'hello, world\n', stderr: '', timedOut: false, trap: undefined, limit: undefined, stdoutBytes: 13 } },
   {
     name: 'args and env seen by the guest',
     cmd: [c('args_env'), 'one', 'two words', ''],
@@ -79,17 +81,22 @@ const CASES: Case[] = [
   {
     name: 'infinite loop without calls times out',
     cmd: [wat('loop')], config: { timeoutMs: 200 },
-    expect: { timedOut: true, exitCode: null, maxElapsedMs: 1500, minElapsedMs: 180 },
+    expect: { timedOut: true, limit: 'wall_clock', exitCode: null, maxElapsedMs: 1500, minElapsedMs: 180 },
+  },
+  {
+    name: 'an exact fuel budget runs out',
+    cmd: [wat('loop')], config: { fuel: 100_000, timeoutMs: 10_000 },
+    expect: { timedOut: true, limit: 'fuel', trap: undefined, exitCode: null },
   },
   {
     name: 'infinite loop with calls times out',
     cmd: [wat('loop_calls')], config: { timeoutMs: 200 },
-    expect: { timedOut: true, exitCode: null, maxElapsedMs: 1500, minElapsedMs: 180 },
+    expect: { timedOut: true, limit: 'wall_clock', exitCode: null, maxElapsedMs: 1500, minElapsedMs: 180 },
   },
   {
     name: 'sleep 60 s in poll_oneoff under a 500 ms timeout',
     cmd: [wat('sleep')], config: { timeoutMs: 500 },
-    expect: { timedOut: true, exitCode: null, stdout: '', maxElapsedMs: 1500, minElapsedMs: 450 },
+    expect: { timedOut: true, limit: 'wall_clock', exitCode: null, stdout: '', maxElapsedMs: 1500, minElapsedMs: 450 },
   },
   {
     name: 'sleep 1 s completes (poll_oneoff clock)', cmd: [c('sleep'), '1'],
@@ -98,24 +105,24 @@ const CASES: Case[] = [
   {
     name: 'memory bomb (WAT memory.grow) at 16 MiB',
     cmd: [wat('memory_grow')], config: { memoryLimitMb: 16 },
-    expect: { trap: 'memory', exitCode: 1, timedOut: false },
+    expect: { trap: 'memory', limit: 'memory', exitCode: 1, timedOut: false },
   },
   {
     name: 'memory bomb (C malloc) at 16 MiB',
     cmd: [c('memory_bomb')], config: { memoryLimitMb: 16 },
-    expect: { trap: 'memory', exitCode: 1, timedOut: false },
+    expect: { trap: 'memory', limit: 'memory', exitCode: 1, timedOut: false },
     differs: memoryDiffers,
   },
   {
     name: 'declared minimum memory over the cap',
     cmd: [wat('big_min_memory')], config: { memoryLimitMb: 16 },
-    expect: { trap: 'memory', exitCode: 1, stdout: '' },
+    expect: { trap: 'memory', limit: 'memory', exitCode: 1, stdout: '' },
   },
   { name: 'declared minimum memory under the cap runs', cmd: [wat('big_min_memory')], config: { memoryLimitMb: 256 }, expect: { exitCode: 0, trap: undefined } },
-  { name: 'stack overflow', cmd: [wat('stack_overflow')], expect: { trap: 'stack_overflow', exitCode: null } },
+  { name: 'stack overflow', cmd: [wat('stack_overflow')], expect: { trap: 'stack_overflow', limit: 'stack', exitCode: null } },
   { name: 'unreachable', cmd: [wat('unreachable')], expect: { trap: 'unreachable', exitCode: null } },
   { name: 'integer divide by zero', cmd: [wat('div_zero')], expect: { trap: 'integer_divide_by_zero', exitCode: null } },
-  { name: 'out-of-bounds access is a memory trap', cmd: [wat('oob')], expect: { trap: 'memory', exitCode: 1 } },
+  { name: 'out-of-bounds access is a memory trap', cmd: [wat('oob')], expect: { trap: 'memory', limit: undefined, exitCode: 1 } },
   {
     name: '5 MiB stdout with a 1 MiB cap',
     cmd: [c('output_flood'), String(5 * MiB)], config: { maxOutputBytes: MiB },
@@ -160,6 +167,7 @@ describe.each(BACKENDS)('conformance [%s]', (backend) => {
     if ('exitCode' in e) expect(r.exitCode, 'exitCode').toBe(e.exitCode);
     if ('trap' in e) expect(r.trap, `trap (error: ${r.error})`).toBe(e.trap);
     if ('timedOut' in e) expect(r.timedOut, 'timedOut').toBe(e.timedOut);
+    if ('limit' in e) expect(r.limit, `limit (error: ${r.error})`).toBe(e.limit);
     if (e.stdout !== undefined) {
       const want = Buffer.isBuffer(e.stdout) ? e.stdout : Buffer.from(e.stdout);
       expect(r.stdout.length, 'stdout length').toBe(want.length);
@@ -175,7 +183,8 @@ describe.each(BACKENDS)('conformance [%s]', (backend) => {
     // elapsedMs times this execute: some time passed, all of it inside the call.
     expect(r.elapsedMs).toBeGreaterThan(0);
     expect(r.elapsedMs).toBeLessThanOrEqual(wallMs);
-    expect(r.fuelConsumed === undefined || backend === 'native').toBe(true);
+    // The JS backend meters only with an exact budget (fuel: N).
+    expect(r.fuelConsumed === undefined || backend === 'native' || typeof tc.config?.fuel === 'number').toBe(true);
     if (r.trap !== undefined || r.timedOut) expect(typeof r.error).toBe('string');
     // Kept bytes never exceed the cap; totals never fall below what was kept.
     expect(r.stdoutBytes).toBeGreaterThanOrEqual(r.stdout.length);
