@@ -4,6 +4,7 @@
 //   node scripts/check-module-graph.mjs [--json]
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const SRC = join(import.meta.dirname, '..', 'src-rs');
 
@@ -72,7 +73,7 @@ export function layers(graph) {
   return out.map((l) => l.sort());
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const graph = moduleGraph();
   const cycle = findCycle(graph);
   if (cycle) {

@@ -4,7 +4,7 @@
 use crate::cache::{clear_cache, default_cache_dir};
 use crate::engine::WASMTIME_VERSION;
 use crate::error::{ErrorCode, SandboxError};
-use crate::inline::{poll_inline, InlineGate};
+use crate::inline::{poll_inline, InFlight, InlineGate};
 use crate::budget::budget;
 use crate::cache::LoadedModule;
 use crate::door::{HostAnswer, HostCaller, HostFuture};
@@ -326,7 +326,8 @@ impl NativeSandbox {
     /// allows it (inline.rs), the rest as one task on the addon's runtime.
     fn start_execute<'env>(&self, env: &'env Env, request: NativeExecuteRequest, source: ModuleSource) -> Result<Started<'env>> {
         let id = request.execution_id as u64;
-        let runtime = RUNTIME.get().filter(|_| self.core.starts_inline());
+        let (in_flight, alone) = InFlight::enter();
+        let runtime = RUNTIME.get().filter(|_| alone && self.core.starts_inline());
         let gate = runtime.map(|_| Arc::new(InlineGate::default()));
         let req = ExecuteRequest {
             source,
@@ -338,7 +339,10 @@ impl NativeSandbox {
         };
         let core = self.core.clone();
         let flag = core.register(id).map_err(napi_error)?;
-        let mut task = Box::pin(async move { guarded(core.execute(id, flag, req)).await.map(to_result) });
+        let mut task = Box::pin(async move {
+            let _in_flight = in_flight;
+            guarded(core.execute(id, flag, req)).await.map(to_result)
+        });
         if let (Some(runtime), Some(gate)) = (runtime, gate) {
             let _context = runtime.enter();
             match poll_inline(task, &gate) {

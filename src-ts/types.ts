@@ -49,7 +49,9 @@ export interface SandboxConfig {
    * about 4–80 µs of guest code, and 200 µs counted at host calls; WASI calls whose cost the guest
    * sets move to the workers before they run). A guest that finishes within it resolves without a
    * hand-off to a worker thread; anything longer moves to the workers mid-run. Only with fuel
-   * metering on (not `fuel: null`) and for modules with at most 1 MiB of data segments. Default
+   * metering on (not `fuel: null`), for modules with at most 1 MiB of data segments, and while no
+   * other execute of the process is in flight (under load the calling thread is better left to
+   * start and resolve executes). Default
    * true; `false` runs every execute on a worker from the start.
    */
   inline?: boolean;

@@ -125,6 +125,28 @@ describe('inline start', () => {
     expect(maxGap).toBeLessThan(TIME_LIMIT_MS);
   });
 
+  test('an execute starts inline only while no other execute of the process is in flight', async () => {
+    // The raw binding answers a plain result when the execute finished on the calling thread,
+    // a Promise when it went to the workers (test files run in processes of their own).
+    const sb = new WasmSandbox({ timeoutMs: 5000 });
+    const native = (sb as unknown as { native: { execute(r: object): unknown } }).native;
+    const request = (path: string, executionId: number) => ({ path, args: [path], env: [], stdin: new Uint8Array(), executionId });
+    try {
+      const alone = native.execute(request(wat('hello'), 900_001));
+      expect(alone instanceof Promise, 'alone: finished inline').toBe(false);
+      const sleeping = native.execute(request(c('sleep'), 900_002));
+      expect(sleeping instanceof Promise).toBe(true);
+      const beside = native.execute(request(wat('hello'), 900_003));
+      expect(beside instanceof Promise, 'with another in flight: started on a worker').toBe(true);
+      await beside;
+      (sb as unknown as { native: { cancel(id: number): void } }).native.cancel(900_002);
+      await (sleeping as Promise<unknown>).catch(() => undefined);
+      expect(native.execute(request(wat('hello'), 900_004)) instanceof Promise, 'alone again: inline').toBe(false);
+    } finally {
+      await sb.destroy();
+    }
+  });
+
   test('inline and worker starts give identical results', async () => {
     const config = { memoryLimitMb: 16, maxOutputBytes: 64 * 1024, env: { A: 'b' }, timeoutMs: 2000 };
     const inline = new WasmSandbox(config);
