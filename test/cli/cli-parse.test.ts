@@ -1,10 +1,9 @@
-// Unit tests of the CLI's small parsers (src-ts/cli-parse.ts). Run
+// Unit tests of the CLI's small parsers (src-ts/cli/parse.ts) and exit codes. Run
 // `node scripts/build-ts.mjs` first: tests import the built files.
 import { describe, expect, test } from 'vitest';
+import { EXIT, exitCodeFor } from '../../dist/esm/cli/exit-codes.js';
 import {
   defaultCacheDir,
-  EXIT,
-  exitCodeFor,
   formatBytes,
   parseDirSpec,
   parseDuration,
@@ -12,8 +11,8 @@ import {
   parseFuel,
   parseMemoryMb,
   parseSize,
-  UsageError,
-} from '../../dist/esm/cli-parse.js';
+} from '../../dist/esm/cli/parse.js';
+import { UsageError } from '../../dist/esm/cli/usage.js';
 
 describe('parseDuration', () => {
   test.each([

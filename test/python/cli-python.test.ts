@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { needsMore } from '../../dist/esm/cli-python.js';
+import { needsMore } from '../../dist/esm/cli/python.js';
 import { HAVE_PYTHON, PYTHON_HOME } from './python-home.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mimobox.js');

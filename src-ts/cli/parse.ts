@@ -1,37 +1,8 @@
 // Small parsers for the `mimobox` CLI: human durations and sizes, --dir and
-// --env specs, the default cache directory, and the exit-code mapping. Pure
-// functions, unit-tested in test/cli/cli-parse.test.ts.
+// --env specs, the default cache directory. Pure functions, unit-tested in
+// test/cli/cli-parse.test.ts.
 import { isAbsolute, join, resolve } from 'node:path';
-import type { SandboxResult } from './types.js';
-
-/** Bad command-line usage: the CLI prints the message and exits with EXIT.usage. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
-/** Exit codes of `mimobox run` other than the guest's own (see `mimobox run --help`). */
-export const EXIT = Object.freeze({
-  /** Bad usage: unknown option, malformed value, missing file argument, bad directory. */
-  usage: 2,
-  /** The guest ran past --timeout or used up its --fuel budget (as timeout(1)). */
-  timeout: 124,
-  /** mimobox itself failed: native addon unavailable, internal error, queue/budget errors. */
-  internal: 125,
-  /** The module exists but cannot run: not wasm, too large, no entry point, missing import. */
-  notRunnable: 126,
-  /** The module file does not exist (as a shell's "command not found"). */
-  notFound: 127,
-  /** The guest trapped (unreachable, stack overflow, divide by zero, out-of-bounds access, ...): 128+SIGABRT. */
-  trap: 134,
-  /** The guest hit the memory limit (--memory): 128+SIGKILL, as an OOM kill. */
-  memoryLimit: 137,
-  /** Interrupted by SIGINT (Ctrl-C); SIGTERM gives 143. */
-  sigint: 130,
-  sigterm: 143,
-});
+import { UsageError } from './usage.js';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -162,25 +133,6 @@ export function defaultCacheDir(
   if (xdg) return join(xdg, 'mimobox');
   const home = abs('HOME');
   return home ? join(home, '.cache', 'mimobox') : null;
-}
-
-/**
- * The process exit code for a finished execute: the guest's own code (clamped to 255 when
- * it is out of 0..255), 124 on timeout or fuel exhaustion, 137 when it hit the memory limit,
- * 134 for any other trap.
- */
-export function exitCodeFor(result: Pick<SandboxResult, 'exitCode' | 'timedOut' | 'trap' | 'error'>): number {
-  if (result.timedOut) return EXIT.timeout;
-  if (result.trap) {
-    // Both backends report a refused memory.grow / an oversized initial memory as a
-    // `memory` trap whose message says "memory limit"; a plain out-of-bounds access is
-    // also a `memory` trap but is a bug in the guest, not a limit.
-    if (result.trap === 'memory' && /memory limit/i.test(result.error ?? '')) return EXIT.memoryLimit;
-    return EXIT.trap;
-  }
-  if (result.exitCode === null || result.exitCode === undefined) return EXIT.internal;
-  if (!Number.isInteger(result.exitCode) || result.exitCode < 0 || result.exitCode > 255) return 255;
-  return result.exitCode;
 }
 
 /** Human-readable byte count: 1536 -> "1.5 KiB". */

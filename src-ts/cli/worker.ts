@@ -2,42 +2,16 @@
 // sandbox jobs from Redis until SIGTERM/SIGINT, then finishes the running
 // jobs and exits 0. Loaded only when that command runs, so `mimobox run`
 // never loads BullMQ.
-import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import {
-  EXIT, parseDirSpec, parseDuration, parseEnvSpec, parseFuel, parseMemoryMb, parseSize, UsageError,
-} from './cli-parse.js';
-import { SandboxError } from './errors.js';
-import type { Backend } from './factory.js';
-import { createQueueWorker, QueueError, type QueueWorker } from './queue/index.js';
-import type { SandboxConfig } from './types.js';
-
-export const WORKER_HELP = `Usage: mimobox worker [options]
-
-Runs sandbox jobs from a BullMQ queue on Redis (mimobox-wasm/queue) until
-SIGTERM or SIGINT; then it takes no new jobs, finishes the running ones and
-exits 0 (a second signal stops the running guests at once: their jobs go to
-other workers). The limits below are the most any job gets; a job may ask for
-less. The directories are the only files any job's guest can see.
-
-Options:
-  --redis URL          redis://[user:password@]host[:port][/db] or rediss://...
-                       (default redis://127.0.0.1:6379)
-  --queue NAME         queue name (default mimobox)
-  --concurrency N      jobs run at once (default: CPU count, ${availableParallelism()} here)
-  --name NAME          worker name recorded on its jobs (default host:pid)
-  --timeout DURATION   longest wall-clock limit a job gets (default 30s)
-  --memory SIZE        largest memory cap a job gets, whole MiB (default 64M)
-  --fuel N|off         native: largest fuel budget (default: derived from the timeout)
-  --max-output SIZE    largest stdout/stderr cap a job gets (default 1M)
-  --dir HOST[:GUEST]   read-write directory for every job's guest; repeatable
-  --ro-dir HOST[:GUEST]  read-only directory; repeatable
-  --env K=V            environment variable for every guest; repeatable
-  --backend BACKEND    native, js or auto (default auto)
-  -h, --help           show this help
-
-Exit status: 0 after a clean stop, 2 bad usage, 125 the worker could not start.
-`;
+import { SandboxError } from '../errors.js';
+import type { Backend } from '../factory.js';
+import { createQueueWorker, QueueError, type QueueWorker } from '../queue/index.js';
+import type { SandboxConfig } from '../types.js';
+import { EXIT } from './exit-codes.js';
+import { WORKER_HELP } from './help.js';
+import type { Io } from './io.js';
+import { parseDirSpec, parseDuration, parseEnvSpec, parseFuel, parseMemoryMb, parseSize } from './parse.js';
+import { UsageError } from './usage.js';
 
 const OPTIONS = {
   redis: { type: 'string' },
@@ -54,11 +28,6 @@ const OPTIONS = {
   backend: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-interface Io {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
 
 function say(io: Io, line: string): void {
   io.stderr.write(`mimobox: ${line}\n`);

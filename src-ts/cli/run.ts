@@ -1,0 +1,181 @@
+// `mimobox run`: executes one WASI program in a sandbox and behaves like the
+// program itself: its stdout and stderr go to ours, its exit code becomes
+// ours. Everything mimobox says on its own goes to stderr, prefixed "mimobox:".
+import { fstatSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { SandboxError } from '../errors.js';
+import { createSandbox, type Backend } from '../factory.js';
+import type { Sandbox, SandboxConfig, SandboxResult } from '../types.js';
+import { EXIT, exitCodeFor, exitCodeForError } from './exit-codes.js';
+import { RUN_HELP } from './help.js';
+import { write, type Io } from './io.js';
+import { parseDirSpec, parseDuration, parseEnvSpec, parseFuel, parseMemoryMb, parseSize, parseWholeUnits } from './parse.js';
+import { parseOptions, usage, UsageError } from './usage.js';
+
+const RUN_OPTIONS = {
+  timeout: { type: 'string' },
+  memory: { type: 'string' },
+  fuel: { type: 'string' },
+  dir: { type: 'string', multiple: true },
+  'ro-dir': { type: 'string', multiple: true },
+  env: { type: 'string', multiple: true },
+  'max-output': { type: 'string' },
+  stdin: { type: 'string' },
+  invoke: { type: 'string' },
+  stack: { type: 'string' },
+  'max-module': { type: 'string' },
+  'trap-unknown-imports': { type: 'boolean' },
+  backend: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * The guest's stdin. The sandbox takes stdin as bytes up front, so reading ours means waiting
+ * for its end: done for a shell pipe or a redirected file (`cmd | mimobox run`, `< file`), not
+ * for a terminal, /dev/null or a socket (how Node's child_process connects stdio, often left
+ * open), where waiting could hang. `--stdin -` reads ours in every case, `--stdin FILE` a file.
+ */
+async function readStdin(spec: string | undefined): Promise<Uint8Array> {
+  if (spec !== undefined && spec !== '-') {
+    try {
+      return readFileSync(spec);
+    } catch (e) {
+      throw usage(`--stdin: cannot read ${spec}: ${(e as Error).message}`, 'run');
+    }
+  }
+  if (spec === undefined && !stdinIsPipeOrFile()) return new Uint8Array(0);
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function stdinIsPipeOrFile(): boolean {
+  if (process.platform === 'win32') return !process.stdin.isTTY;
+  try {
+    const st = fstatSync(0);
+    return st.isFIFO() || st.isFile();
+  } catch {
+    return false; // no fd 0 at all
+  }
+}
+
+function encodeOutput(buf: Buffer): { text: string; encoding: 'utf8' | 'base64' } {
+  const text = buf.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(buf) ? { text, encoding: 'utf8' } : { text: buf.toString('base64'), encoding: 'base64' };
+}
+
+/** The SandboxResult as JSON, with stdout/stderr as text and the CLI's exit code added. */
+export function resultToJson(result: SandboxResult, exitStatus: number): Record<string, unknown> {
+  const out = encodeOutput(result.stdout);
+  const err = encodeOutput(result.stderr);
+  return {
+    ...result,
+    stdout: out.text,
+    stdoutEncoding: out.encoding,
+    stderr: err.text,
+    stderrEncoding: err.encoding,
+    exitStatus,
+  };
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split('\n');
+  return lines[lines.length - 1]!.trim();
+}
+
+export async function runCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseOptions(() => parseArgs({ args, options: RUN_OPTIONS, allowPositionals: true, strict: true }), 'run');
+  if (values.help) {
+    await write(io.stdout, RUN_HELP);
+    return 0;
+  }
+  if (positionals.length === 0) throw usage('run: missing FILE.wasm', 'run');
+
+  const config: SandboxConfig = {};
+  try {
+    if (values.timeout !== undefined) config.timeoutMs = parseDuration(values.timeout, '--timeout');
+    if (values.memory !== undefined) config.memoryLimitMb = parseMemoryMb(values.memory);
+    if (values.fuel !== undefined) config.fuel = parseFuel(values.fuel);
+    if (values['max-output'] !== undefined) config.maxOutputBytes = parseSize(values['max-output'], '--max-output', 'B');
+    if (values.dir) config.fsReadwrite = values.dir.map((d) => parseDirSpec(d, '--dir'));
+    if (values['ro-dir']) config.fsReadonly = values['ro-dir'].map((d) => parseDirSpec(d, '--ro-dir'));
+    if (values.env) config.env = Object.fromEntries(values.env.map((e) => parseEnvSpec(e)));
+    if (values.stack !== undefined) config.stackLimitKb = parseWholeUnits(values.stack, '--stack', 'K');
+    if (values['max-module'] !== undefined) config.maxModuleMb = parseWholeUnits(values['max-module'], '--max-module', 'M');
+    if (values['trap-unknown-imports']) config.unknownImports = 'trap';
+    if (values.invoke !== undefined && values.invoke.length === 0) throw new UsageError('--invoke: expected an export name');
+  } catch (e) {
+    if (e instanceof UsageError) throw usage(e, 'run');
+    throw e;
+  }
+  const backend = (values.backend ?? 'auto') as Backend;
+  if (!['native', 'js', 'auto'].includes(backend)) {
+    throw usage(`--backend: must be native, js or auto, got ${JSON.stringify(values.backend)}`, 'run');
+  }
+  const stdin = await readStdin(values.stdin);
+
+  let sandbox: Sandbox;
+  try {
+    sandbox = createSandbox(config, { backend });
+  } catch (e) {
+    return failWith(e, io, values.json === true);
+  }
+
+  const controller = new AbortController();
+  let signalExit: number | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signalExit = signal === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint;
+    controller.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const entry = values.invoke !== undefined ? { entry: values.invoke } : {};
+    const result = await sandbox.execute(positionals, { stdin, signal: controller.signal, ...entry });
+    const status = exitCodeFor(result);
+    if (values.json) {
+      await write(io.stdout, `${JSON.stringify(resultToJson(result, status), null, 2)}\n`);
+      return status;
+    }
+    await Promise.all([write(io.stdout, result.stdout), write(io.stderr, result.stderr)]);
+    const notes: string[] = result.warnings.map((w) => `warning: ${w}`);
+    for (const [name, truncated, total] of [
+      ['stdout', result.stdoutTruncated, result.stdoutBytes],
+      ['stderr', result.stderrTruncated, result.stderrBytes],
+    ] as const) {
+      if (truncated) notes.push(`warning: ${name} was cut at the --max-output cap (the program wrote ${total} bytes)`);
+    }
+    if (result.timedOut) notes.push(`timed out: ${lastLine(result.error ?? 'time limit reached')}`);
+    else if (status === EXIT.memoryLimit) {
+      notes.push(`memory limit exceeded: ${lastLine(result.error ?? '').replace(/^memory limit( exceeded)?:\s*/i, '')}`);
+    }
+    else if (result.trap) notes.push(`trap (${result.trap}): ${lastLine(result.error ?? '')}`);
+    else if (result.exitCode !== null && status !== result.exitCode) {
+      notes.push(`the program exited with ${result.exitCode}, reported as ${status}`);
+    }
+    if (notes.length > 0) await write(io.stderr, notes.map((n) => `mimobox: ${n}\n`).join(''));
+    return status;
+  } catch (e) {
+    if (signalExit !== undefined && e instanceof SandboxError && e.code === 'ABORTED') {
+      await write(io.stderr, `mimobox: ${e.message}\n`);
+      return signalExit;
+    }
+    return failWith(e, io, values.json === true);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await sandbox.destroy().catch(() => undefined);
+  }
+}
+
+async function failWith(e: unknown, io: Io, json: boolean): Promise<number> {
+  if (!(e instanceof SandboxError)) throw e;
+  const status = exitCodeForError(e);
+  if (json) {
+    await write(io.stdout, `${JSON.stringify({ error: { code: e.code, message: e.message }, exitStatus: status }, null, 2)}\n`);
+  }
+  const hint = status === EXIT.usage ? "\nTry 'mimobox run --help'." : '';
+  await write(io.stderr, `mimobox: ${e.message}${hint}\n`);
+  return status;
+}
