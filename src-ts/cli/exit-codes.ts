@@ -1,6 +1,10 @@
-// The exit status of `mimobox` commands (documented in `mimobox run --help`).
-import type { SandboxError } from '../errors.js';
+// The one exit-status policy of `mimobox` (documented in `mimobox run --help`):
+// a finished run's status from its SandboxResult, a failed command's status
+// from the error it threw.
+import { SandboxError } from '../errors.js';
+import { QueueError } from '../queue/errors.js';
 import type { SandboxResult } from '../types.js';
+import { UsageError } from './usage.js';
 
 /** Exit codes of `mimobox run` other than the guest's own (see `mimobox run --help`). */
 export const EXIT = Object.freeze({
@@ -23,42 +27,72 @@ export const EXIT = Object.freeze({
   sigterm: 143,
 });
 
+/** Why a guest did not end with an exit code of its own, as the CLI reports it. */
+export type Stop = 'timeout' | 'memory' | 'trap';
+
+type ResultFields = Pick<SandboxResult, 'exitCode' | 'timedOut' | 'trap' | 'error' | 'limit'>;
+
+/** What stopped the guest, or undefined when it ended on its own (exit, return). */
+export function stopOf(result: ResultFields): Stop | undefined {
+  switch (result.limit) {
+    case 'wall_clock':
+    case 'fuel':
+      return 'timeout';
+    case 'memory':
+      return 'memory';
+    case 'table':
+    case 'stack':
+      // A guest's stack or tables outgrowing their limit traps: reported as any other trap.
+      return 'trap';
+    case undefined:
+      break;
+  }
+  // Fallback for results without `limit` from a backend that does not set it yet; it goes
+  // once both backends set `limit`. A refused memory.grow / an oversized initial memory is
+  // then a `memory` trap whose message says "memory limit", unlike an out-of-bounds access.
+  if (result.timedOut) return 'timeout';
+  if (result.trap === 'memory' && /memory limit/i.test(result.error ?? '')) return 'memory';
+  if (result.trap) return 'trap';
+  return undefined;
+}
+
 /**
- * The process exit code for a finished execute: the guest's own code (clamped to 255 when
- * it is out of 0..255), 124 on timeout or fuel exhaustion, 137 when it hit the memory limit,
- * 134 for any other trap.
+ * The process exit status for a finished execute: 124 on timeout or fuel exhaustion, 137
+ * when the guest hit the memory limit, 134 for any other trap; else the guest's own code
+ * (255 when out of 0..255), or 125 when it has none.
  */
-export function exitCodeFor(result: Pick<SandboxResult, 'exitCode' | 'timedOut' | 'trap' | 'error'>): number {
-  if (result.timedOut) return EXIT.timeout;
-  if (result.trap) {
-    // Both backends report a refused memory.grow / an oversized initial memory as a
-    // `memory` trap whose message says "memory limit"; a plain out-of-bounds access is
-    // also a `memory` trap but is a bug in the guest, not a limit.
-    if (result.trap === 'memory' && /memory limit/i.test(result.error ?? '')) return EXIT.memoryLimit;
-    return EXIT.trap;
+export function exitCodeForResult(result: ResultFields): number {
+  switch (stopOf(result)) {
+    case 'timeout':
+      return EXIT.timeout;
+    case 'memory':
+      return EXIT.memoryLimit;
+    case 'trap':
+      return EXIT.trap;
+    case undefined:
+      break;
   }
   if (result.exitCode === null || result.exitCode === undefined) return EXIT.internal;
   if (!Number.isInteger(result.exitCode) || result.exitCode < 0 || result.exitCode > 255) return 255;
   return result.exitCode;
 }
 
-/** The exit code for an error thrown by createSandbox() or execute(). */
-export function exitCodeForError(e: SandboxError): number {
-  switch (e.code) {
-    case 'CONFIG_INVALID':
-    case 'COMMAND_INVALID':
-    case 'DIR_NOT_FOUND':
-      return EXIT.usage;
-    case 'MODULE_NOT_FOUND':
-      return EXIT.notFound;
-    case 'MODULE_INVALID':
-    case 'MODULE_TOO_LARGE':
-    case 'NO_ENTRY':
-    case 'IMPORT_MISSING':
-      return EXIT.notRunnable;
-    case 'ABORTED':
-      return EXIT.sigint;
-    default:
-      return EXIT.internal;
-  }
+const USAGE_CODES: ReadonlySet<string> = new Set(['CONFIG_INVALID', 'COMMAND_INVALID', 'DIR_NOT_FOUND']);
+const NOT_RUNNABLE_CODES: ReadonlySet<string> = new Set(['MODULE_INVALID', 'MODULE_TOO_LARGE', 'NO_ENTRY', 'IMPORT_MISSING']);
+
+/**
+ * The exit status for an error a command failed with. `program` (mimobox run): the error
+ * is about FILE, so a missing module is 127 and one that cannot run 126, as a shell says.
+ * `service` (worker, python, anything else): the command itself could not start, 125,
+ * unless its options were wrong. Bad usage is 2 in both; an error of unknown kind is 125.
+ */
+export function exitCodeForError(e: unknown, scope: 'program' | 'service' = 'service'): number {
+  if (e instanceof UsageError) return EXIT.usage;
+  if (!(e instanceof SandboxError || e instanceof QueueError)) return EXIT.internal;
+  if (USAGE_CODES.has(e.code)) return EXIT.usage;
+  if (scope === 'service') return EXIT.internal;
+  if (e.code === 'MODULE_NOT_FOUND') return EXIT.notFound;
+  if (NOT_RUNNABLE_CODES.has(e.code)) return EXIT.notRunnable;
+  if (e.code === 'ABORTED') return EXIT.sigint;
+  return EXIT.internal;
 }

@@ -5,10 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../native.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT, exitCodeForError } from './exit-codes.js';
 import { helpFor, MAIN_HELP } from './help.js';
 import { write, type Io } from './io.js';
-import { CliFailure, usage, UsageError } from './usage.js';
+import { usage, UsageError } from './usage.js';
 
 function version(): string {
   try {
@@ -55,15 +55,12 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         throw usage(`unknown command ${JSON.stringify(command)}`);
     }
   } catch (e) {
-    if (e instanceof CliFailure) {
-      await write(io.stderr, `mimobox: ${e.message}\n`);
-      return e.code;
-    }
-    if (e instanceof UsageError) {
-      await write(io.stderr, `mimobox: ${usage(e).message}\n`);
-      return EXIT.usage;
-    }
-    await write(io.stderr, `mimobox: ${(e as Error)?.stack ?? String(e)}\n`);
-    return EXIT.internal;
+    const status = exitCodeForError(e);
+    // Usage errors are the user's to fix: the message and where to read help. mimobox's
+    // own failures (125) print the stack, for a bug report.
+    const detail = e instanceof UsageError ? e.withHint()
+      : status === EXIT.internal ? ((e as Error)?.stack ?? String(e)) : (e as Error).message;
+    await write(io.stderr, `mimobox: ${detail}\n`);
+    return status;
   }
 }

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { SandboxError } from '../errors.js';
 import type { PythonOptions, PythonSession } from '../python/index.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT, exitCodeForError } from './exit-codes.js';
 import { PYTHON_HELP } from './help.js';
 import type { Io } from './io.js';
 import { parseDirSpec, parseDuration, parseEnvSpec, parseFuel, parseMemoryMb } from './parse.js';
@@ -84,7 +84,7 @@ export async function pythonCommand(args: string[], io: Io): Promise<number> {
     runner = await createPython(config);
   } catch (e) {
     io.stderr.write(`mimobox python: ${e instanceof SandboxError ? `${e.code}: ` : ''}${(e as Error).message}\n`);
-    return e instanceof SandboxError && e.code === 'CONFIG_INVALID' ? EXIT.usage : 125;
+    return exitCodeForError(e);
   }
   const stdin = io.stdin ?? process.stdin;
   const interactive = (stdin as { isTTY?: boolean }).isTTY === true;

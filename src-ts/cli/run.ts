@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { SandboxError } from '../errors.js';
 import { createSandbox, type Backend } from '../factory.js';
 import type { Sandbox, SandboxConfig, SandboxResult } from '../types.js';
-import { EXIT, exitCodeFor, exitCodeForError } from './exit-codes.js';
+import { EXIT, exitCodeForError, exitCodeForResult, stopOf } from './exit-codes.js';
 import { RUN_HELP } from './help.js';
 import { write, type Io } from './io.js';
 import { parseDirSpec, parseDuration, parseEnvSpec, parseFuel, parseMemoryMb, parseSize, parseWholeUnits } from './parse.js';
@@ -133,27 +133,13 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
   try {
     const entry = values.invoke !== undefined ? { entry: values.invoke } : {};
     const result = await sandbox.execute(positionals, { stdin, signal: controller.signal, ...entry });
-    const status = exitCodeFor(result);
+    const status = exitCodeForResult(result);
     if (values.json) {
       await write(io.stdout, `${JSON.stringify(resultToJson(result, status), null, 2)}\n`);
       return status;
     }
     await Promise.all([write(io.stdout, result.stdout), write(io.stderr, result.stderr)]);
-    const notes: string[] = result.warnings.map((w) => `warning: ${w}`);
-    for (const [name, truncated, total] of [
-      ['stdout', result.stdoutTruncated, result.stdoutBytes],
-      ['stderr', result.stderrTruncated, result.stderrBytes],
-    ] as const) {
-      if (truncated) notes.push(`warning: ${name} was cut at the --max-output cap (the program wrote ${total} bytes)`);
-    }
-    if (result.timedOut) notes.push(`timed out: ${lastLine(result.error ?? 'time limit reached')}`);
-    else if (status === EXIT.memoryLimit) {
-      notes.push(`memory limit exceeded: ${lastLine(result.error ?? '').replace(/^memory limit( exceeded)?:\s*/i, '')}`);
-    }
-    else if (result.trap) notes.push(`trap (${result.trap}): ${lastLine(result.error ?? '')}`);
-    else if (result.exitCode !== null && status !== result.exitCode) {
-      notes.push(`the program exited with ${result.exitCode}, reported as ${status}`);
-    }
+    const notes = notesFor(result, status);
     if (notes.length > 0) await write(io.stderr, notes.map((n) => `mimobox: ${n}\n`).join(''));
     return status;
   } catch (e) {
@@ -169,9 +155,36 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
   }
 }
 
+/** What mimobox says on stderr after the program's own output: warnings, and why it stopped. */
+function notesFor(result: SandboxResult, status: number): string[] {
+  const notes: string[] = result.warnings.map((w) => `warning: ${w}`);
+  for (const [name, truncated, total] of [
+    ['stdout', result.stdoutTruncated, result.stdoutBytes],
+    ['stderr', result.stderrTruncated, result.stderrBytes],
+  ] as const) {
+    if (truncated) notes.push(`warning: ${name} was cut at the --max-output cap (the program wrote ${total} bytes)`);
+  }
+  switch (stopOf(result)) {
+    case 'timeout':
+      notes.push(`timed out: ${lastLine(result.error ?? 'time limit reached')}`);
+      break;
+    case 'memory':
+      notes.push(`memory limit exceeded: ${lastLine(result.error ?? '').replace(/^memory limit( exceeded)?:\s*/i, '')}`);
+      break;
+    case 'trap':
+      notes.push(`trap (${result.trap ?? result.limit}): ${lastLine(result.error ?? '')}`);
+      break;
+    case undefined:
+      if (result.exitCode !== null && status !== result.exitCode) {
+        notes.push(`the program exited with ${result.exitCode}, reported as ${status}`);
+      }
+  }
+  return notes;
+}
+
 async function failWith(e: unknown, io: Io, json: boolean): Promise<number> {
   if (!(e instanceof SandboxError)) throw e;
-  const status = exitCodeForError(e);
+  const status = exitCodeForError(e, 'program');
   if (json) {
     await write(io.stdout, `${JSON.stringify({ error: { code: e.code, message: e.message }, exitStatus: status }, null, 2)}\n`);
   }

@@ -1,30 +1,29 @@
-// Usage errors and command failures: thrown by commands, turned into a
-// "mimobox: ..." line and an exit status by main().
-import { EXIT } from './exit-codes.js';
+// Usage errors: thrown by commands and parsers, printed by main() with a
+// pointer to the right help text, exit status EXIT.usage.
 
 /** Bad command-line usage: the CLI prints the message and exits with EXIT.usage. */
 export class UsageError extends Error {
-  constructor(message: string) {
+  /**
+   * @param command the command whose `--help` the message points to; without it, `mimobox --help`.
+   */
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
     super(message);
     this.name = 'UsageError';
   }
-}
 
-/** A failure whose message is ready to print and whose exit status is decided. */
-export class CliFailure extends Error {
-  constructor(
-    message: string,
-    readonly code: number,
-  ) {
-    super(message);
+  /** The message with the line that says where to read the help. */
+  withHint(): string {
+    const hint = this.command ? `Try 'mimobox ${this.command} --help'.` : "Try 'mimobox --help'.";
+    return `${this.message}\n${hint}`;
   }
 }
 
-/** A usage failure whose message ends with where to read the command's help. */
-export function usage(err: UsageError | string, command?: string): CliFailure {
-  const message = typeof err === 'string' ? err : err.message;
-  const hint = command ? `Try 'mimobox ${command} --help'.` : "Try 'mimobox --help'.";
-  return new CliFailure(`${message}\n${hint}`, EXIT.usage);
+/** A usage error about `command`, from a message or from a parser's UsageError. */
+export function usage(err: UsageError | string, command?: string): UsageError {
+  return new UsageError(typeof err === 'string' ? err : err.message, command);
 }
 
 /** Runs util.parseArgs so that its errors become usage errors. */

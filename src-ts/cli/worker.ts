@@ -7,7 +7,7 @@ import { SandboxError } from '../errors.js';
 import type { Backend } from '../factory.js';
 import { createQueueWorker, QueueError, type QueueWorker } from '../queue/index.js';
 import type { SandboxConfig } from '../types.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT, exitCodeForError } from './exit-codes.js';
 import { WORKER_HELP } from './help.js';
 import type { Io } from './io.js';
 import { parseDirSpec, parseDuration, parseEnvSpec, parseFuel, parseMemoryMb, parseSize } from './parse.js';
@@ -83,12 +83,11 @@ export async function workerCommand(args: string[], io: Io): Promise<number> {
       },
     });
   } catch (e) {
-    if ((e instanceof QueueError || e instanceof SandboxError) && ['CONFIG_INVALID', 'DIR_NOT_FOUND'].includes(e.code)) {
-      throw new UsageError(e.message);
-    }
+    const status = exitCodeForError(e);
+    if (status === EXIT.usage) throw new UsageError((e as Error).message);
     if (e instanceof SandboxError || e instanceof QueueError) {
       say(io, `worker: cannot start: ${e.message}`);
-      return EXIT.internal;
+      return status;
     }
     throw e;
   }

@@ -1,7 +1,6 @@
-// Unit tests of the CLI's small parsers (src-ts/cli/parse.ts) and exit codes. Run
+// Unit tests of the CLI's small parsers (src-ts/cli/parse.ts). Run
 // `node scripts/build-ts.mjs` first: tests import the built files.
 import { describe, expect, test } from 'vitest';
-import { EXIT, exitCodeFor } from '../../dist/esm/cli/exit-codes.js';
 import {
   defaultCacheDir,
   formatBytes,
@@ -143,31 +142,6 @@ describe('defaultCacheDir (mirrors src-rs/cache.rs)', () => {
   test('empty or relative values are skipped', () => {
     expect(defaultCacheDir(undefined, { MIMOBOX_CACHE_DIR: '', XDG_CACHE_HOME: 'rel', HOME: '/h' })).toBe('/h/.cache/mimobox');
     expect(defaultCacheDir(undefined, {})).toBeNull();
-  });
-});
-
-describe('exitCodeFor', () => {
-  const base = { exitCode: 0 as number | null, timedOut: false };
-  test('the guest code as is, clamped to 255', () => {
-    expect(exitCodeFor({ ...base, exitCode: 0 })).toBe(0);
-    expect(exitCodeFor({ ...base, exitCode: 42 })).toBe(42);
-    expect(exitCodeFor({ ...base, exitCode: 255 })).toBe(255);
-    expect(exitCodeFor({ ...base, exitCode: 256 })).toBe(255);
-    expect(exitCodeFor({ ...base, exitCode: 70000 })).toBe(255);
-    expect(exitCodeFor({ ...base, exitCode: -1 })).toBe(255);
-  });
-  test('timeout 124, traps 134, memory limit 137', () => {
-    expect(exitCodeFor({ exitCode: null, timedOut: true })).toBe(EXIT.timeout);
-    expect(EXIT.timeout).toBe(124);
-    expect(exitCodeFor({ exitCode: null, timedOut: false, trap: 'unreachable' })).toBe(134);
-    expect(exitCodeFor({ exitCode: 1, timedOut: false, trap: 'memory', error: 'wasm trap: out of bounds memory access' })).toBe(134);
-    expect(exitCodeFor({ exitCode: 1, timedOut: false, trap: 'memory', error: 'memory limit: the guest asked for ...' })).toBe(137);
-    expect(
-      exitCodeFor({ exitCode: 1, timedOut: false, trap: 'memory', error: 'memory limit exceeded: ... memory.grow was refused' }),
-    ).toBe(137);
-  });
-  test('no code and no reason: mimobox failure', () => {
-    expect(exitCodeFor({ exitCode: null, timedOut: false })).toBe(EXIT.internal);
   });
 });
 

@@ -48,5 +48,9 @@ describe.skipIf(!HAVE_PYTHON)('mimobox python', () => {
     const r = await repl('', ['--timeout', 'soon']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--timeout');
+    // A directory that does not exist is bad usage too, as in `mimobox run` and `mimobox worker`.
+    const dir = await repl('', ['--dir', '/nonexistent-mimobox-dir']);
+    expect(dir.code).toBe(2);
+    expect(dir.stderr).toContain('DIR_NOT_FOUND');
   });
 });
