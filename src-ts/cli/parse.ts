@@ -1,7 +1,7 @@
 // Small parsers for the `mimobox` CLI: human durations and sizes, --dir and
-// --env specs, the default cache directory. Pure functions, unit-tested in
+// --env specs; and byte counts for humans. Pure functions, unit-tested in
 // test/cli/cli-parse.test.ts.
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { UsageError } from './usage.js';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -105,34 +105,6 @@ export function parseEnvSpec(spec: string, hostEnv: NodeJS.ProcessEnv = process.
   const value = hostEnv[key];
   if (value === undefined) throw new UsageError(`--env: ${key} is not set in the host environment (use ${key}=VALUE)`);
   return [key, value];
-}
-
-/**
- * The compiled-module cache root, computed as the native addon does (src-rs/cache.rs):
- * `explicit`, else $MIMOBOX_CACHE_DIR, else $XDG_CACHE_HOME/mimobox, else $HOME/.cache/mimobox
- * (each only when set to an absolute path). `null` when none applies.
- */
-export function defaultCacheDir(
-  explicit?: string,
-  env: NodeJS.ProcessEnv = process.env,
-  platform: NodeJS.Platform = process.platform,
-): string | null {
-  if (explicit) return explicit;
-  const abs = (k: string) => {
-    const v = env[k];
-    return v && isAbsolute(v) ? v : undefined;
-  };
-  const own = abs('MIMOBOX_CACHE_DIR');
-  if (own) return own;
-  // As src-rs/artefact.rs default_cache_dir.
-  if (platform === 'win32') {
-    const local = abs('LOCALAPPDATA');
-    return local ? join(local, 'mimobox', 'cache') : null;
-  }
-  const xdg = abs('XDG_CACHE_HOME');
-  if (xdg) return join(xdg, 'mimobox');
-  const home = abs('HOME');
-  return home ? join(home, '.cache', 'mimobox') : null;
 }
 
 /** Human-readable byte count: 1536 -> "1.5 KiB". */

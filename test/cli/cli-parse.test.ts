@@ -2,7 +2,6 @@
 // `node scripts/build-ts.mjs` first: tests import the built files.
 import { describe, expect, test } from 'vitest';
 import {
-  defaultCacheDir,
   formatBytes,
   parseDirSpec,
   parseDuration,
@@ -125,23 +124,6 @@ describe('parseEnvSpec', () => {
   test('empty name', () => {
     expect(() => parseEnvSpec('=x')).toThrow(UsageError);
     expect(() => parseEnvSpec('')).toThrow(UsageError);
-  });
-});
-
-describe('defaultCacheDir (mirrors src-rs/cache.rs)', () => {
-  test('order: explicit, MIMOBOX_CACHE_DIR, XDG_CACHE_HOME, HOME', () => {
-    const env = { MIMOBOX_CACHE_DIR: '/m', XDG_CACHE_HOME: '/x', HOME: '/h' };
-    expect(defaultCacheDir('/e', env)).toBe('/e');
-    expect(defaultCacheDir(undefined, env)).toBe('/m');
-    expect(defaultCacheDir(undefined, { XDG_CACHE_HOME: '/x', HOME: '/h' })).toBe('/x/mimobox');
-    expect(defaultCacheDir(undefined, { HOME: '/h' })).toBe('/h/.cache/mimobox');
-    // Windows: under LOCALAPPDATA, as the native addon (XDG and HOME are not used there).
-    expect(defaultCacheDir(undefined, { LOCALAPPDATA: '/local', HOME: '/h' }, 'win32')).toBe('/local/mimobox/cache');
-    expect(defaultCacheDir(undefined, { HOME: '/h' }, 'win32')).toBeNull();
-  });
-  test('empty or relative values are skipped', () => {
-    expect(defaultCacheDir(undefined, { MIMOBOX_CACHE_DIR: '', XDG_CACHE_HOME: 'rel', HOME: '/h' })).toBe('/h/.cache/mimobox');
-    expect(defaultCacheDir(undefined, {})).toBeNull();
   });
 });
 
