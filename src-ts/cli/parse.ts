@@ -2,6 +2,8 @@
 // --env specs; and byte counts for humans. Pure functions, unit-tested in
 // test/cli/cli-parse.test.ts.
 import { isAbsolute, resolve } from 'node:path';
+import type { Backend } from '../factory.js';
+import type { SandboxConfig } from '../types.js';
 import { UsageError } from './usage.js';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -105,6 +107,56 @@ export function parseEnvSpec(spec: string, hostEnv: NodeJS.ProcessEnv = process.
   const value = hostEnv[key];
   if (value === undefined) throw new UsageError(`--env: ${key} is not set in the host environment (use ${key}=VALUE)`);
   return [key, value];
+}
+
+/** The options run, worker and python share: a guest's limits and what it sees of the host. */
+export const GUEST_OPTIONS = {
+  timeout: { type: 'string' },
+  memory: { type: 'string' },
+  fuel: { type: 'string' },
+  dir: { type: 'string', multiple: true },
+  'ro-dir': { type: 'string', multiple: true },
+  env: { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** What run and worker add for a sandbox of their own (python's session picks neither). */
+export const SANDBOX_OPTIONS = {
+  ...GUEST_OPTIONS,
+  'max-output': { type: 'string' },
+  backend: { type: 'string' },
+} as const;
+
+export interface GuestValues {
+  timeout?: string | undefined;
+  memory?: string | undefined;
+  fuel?: string | undefined;
+  'max-output'?: string | undefined;
+  dir?: string[] | undefined;
+  'ro-dir'?: string[] | undefined;
+  env?: string[] | undefined;
+}
+
+/** The SandboxConfig fields the shared options set; throws UsageError on a bad value. */
+export function guestConfig(values: GuestValues): SandboxConfig {
+  const config: SandboxConfig = {};
+  if (values.timeout !== undefined) config.timeoutMs = parseDuration(values.timeout, '--timeout');
+  if (values.memory !== undefined) config.memoryLimitMb = parseMemoryMb(values.memory);
+  if (values.fuel !== undefined) config.fuel = parseFuel(values.fuel);
+  if (values['max-output'] !== undefined) config.maxOutputBytes = parseSize(values['max-output'], '--max-output', 'B');
+  if (values.dir) config.fsReadwrite = values.dir.map((d) => parseDirSpec(d, '--dir'));
+  if (values['ro-dir']) config.fsReadonly = values['ro-dir'].map((d) => parseDirSpec(d, '--ro-dir'));
+  if (values.env) config.env = Object.fromEntries(values.env.map((e) => parseEnvSpec(e)));
+  return config;
+}
+
+/** `--backend`: native, js or auto (the default). */
+export function parseBackend(text: string | undefined): Backend {
+  const backend = text ?? 'auto';
+  if (backend !== 'native' && backend !== 'js' && backend !== 'auto') {
+    throw new UsageError(`--backend: must be native, js or auto, got ${JSON.stringify(text)}`);
+  }
+  return backend;
 }
 
 /** Human-readable byte count: 1536 -> "1.5 KiB". */

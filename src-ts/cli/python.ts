@@ -9,38 +9,24 @@ import type { PythonOptions, PythonSession } from '../python/index.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
 import { PYTHON_HELP } from './help.js';
 import type { Io } from './io.js';
-import { parseDirSpec, parseDuration, parseEnvSpec, parseFuel, parseMemoryMb } from './parse.js';
+import { GUEST_OPTIONS, guestConfig } from './parse.js';
 import { UsageError } from './usage.js';
 
 const OPTIONS = {
+  ...GUEST_OPTIONS,
   home: { type: 'string' },
   plain: { type: 'boolean' },
-  timeout: { type: 'string' },
-  memory: { type: 'string' },
-  fuel: { type: 'string' },
-  dir: { type: 'string', multiple: true },
-  'ro-dir': { type: 'string', multiple: true },
-  env: { type: 'string', multiple: true },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 function options(args: string[]): { config: PythonOptions; fuel: number | undefined; timeoutMs: number | undefined } | 'help' {
   const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
   if (values.help) return 'help';
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}: code is read from stdin`);
-  const config: PythonOptions = {};
+  // --timeout and --fuel bound each turn, not the session.
+  const { timeoutMs, fuel, ...config }: PythonOptions = guestConfig(values);
   if (values.home !== undefined) config.home = values.home;
   if (values.plain) config.snapshot = false;
-  if (values.memory !== undefined) config.memoryLimitMb = parseMemoryMb(values.memory);
-  const dirs = (specs: string[] | undefined, flag: string) => (specs ?? []).map((s) => parseDirSpec(s, flag));
-  const rw = dirs(values.dir, '--dir');
-  const ro = dirs(values['ro-dir'], '--ro-dir');
-  if (rw.length > 0) config.fsReadwrite = rw;
-  if (ro.length > 0) config.fsReadonly = ro;
-  if (values.env !== undefined) config.env = Object.fromEntries(values.env.map((e) => parseEnvSpec(e)));
-  const fuel = values.fuel === undefined ? undefined : parseFuel(values.fuel);
   if (fuel === null) throw new UsageError('--fuel: give a number (a session turn has no "off")');
-  const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout);
   return { config, fuel, timeoutMs };
 }
 

@@ -9,25 +9,17 @@ import type { Sandbox, SandboxConfig, SandboxResult } from '../types.js';
 import { EXIT, exitCodeForError, exitCodeForResult, stopOf } from './exit-codes.js';
 import { RUN_HELP } from './help.js';
 import { write, type Io } from './io.js';
-import { parseDirSpec, parseDuration, parseEnvSpec, parseFuel, parseMemoryMb, parseSize, parseWholeUnits } from './parse.js';
+import { guestConfig, parseBackend, parseWholeUnits, SANDBOX_OPTIONS } from './parse.js';
 import { parseOptions, usage, UsageError } from './usage.js';
 
 const RUN_OPTIONS = {
-  timeout: { type: 'string' },
-  memory: { type: 'string' },
-  fuel: { type: 'string' },
-  dir: { type: 'string', multiple: true },
-  'ro-dir': { type: 'string', multiple: true },
-  env: { type: 'string', multiple: true },
-  'max-output': { type: 'string' },
+  ...SANDBOX_OPTIONS,
   stdin: { type: 'string' },
   invoke: { type: 'string' },
   stack: { type: 'string' },
   'max-module': { type: 'string' },
   'trap-unknown-imports': { type: 'boolean' },
-  backend: { type: 'string' },
   json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 /**
@@ -92,26 +84,18 @@ export async function runCommand(args: string[], io: Io): Promise<number> {
   }
   if (positionals.length === 0) throw usage('run: missing FILE.wasm', 'run');
 
-  const config: SandboxConfig = {};
+  let config: SandboxConfig;
+  let backend: Backend;
   try {
-    if (values.timeout !== undefined) config.timeoutMs = parseDuration(values.timeout, '--timeout');
-    if (values.memory !== undefined) config.memoryLimitMb = parseMemoryMb(values.memory);
-    if (values.fuel !== undefined) config.fuel = parseFuel(values.fuel);
-    if (values['max-output'] !== undefined) config.maxOutputBytes = parseSize(values['max-output'], '--max-output', 'B');
-    if (values.dir) config.fsReadwrite = values.dir.map((d) => parseDirSpec(d, '--dir'));
-    if (values['ro-dir']) config.fsReadonly = values['ro-dir'].map((d) => parseDirSpec(d, '--ro-dir'));
-    if (values.env) config.env = Object.fromEntries(values.env.map((e) => parseEnvSpec(e)));
+    config = guestConfig(values);
     if (values.stack !== undefined) config.stackLimitKb = parseWholeUnits(values.stack, '--stack', 'K');
     if (values['max-module'] !== undefined) config.maxModuleMb = parseWholeUnits(values['max-module'], '--max-module', 'M');
     if (values['trap-unknown-imports']) config.unknownImports = 'trap';
     if (values.invoke !== undefined && values.invoke.length === 0) throw new UsageError('--invoke: expected an export name');
+    backend = parseBackend(values.backend);
   } catch (e) {
     if (e instanceof UsageError) throw usage(e, 'run');
     throw e;
-  }
-  const backend = (values.backend ?? 'auto') as Backend;
-  if (!['native', 'js', 'auto'].includes(backend)) {
-    throw usage(`--backend: must be native, js or auto, got ${JSON.stringify(values.backend)}`, 'run');
   }
   const stdin = await readStdin(values.stdin);
 

@@ -4,29 +4,20 @@
 // never loads BullMQ.
 import { parseArgs } from 'node:util';
 import { SandboxError } from '../errors.js';
-import type { Backend } from '../factory.js';
 import { createQueueWorker, QueueError, type QueueWorker } from '../queue/index.js';
 import type { SandboxConfig } from '../types.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
 import { WORKER_HELP } from './help.js';
 import type { Io } from './io.js';
-import { parseDirSpec, parseDuration, parseEnvSpec, parseFuel, parseMemoryMb, parseSize } from './parse.js';
+import { guestConfig, parseBackend, SANDBOX_OPTIONS } from './parse.js';
 import { UsageError } from './usage.js';
 
 const OPTIONS = {
+  ...SANDBOX_OPTIONS,
   redis: { type: 'string' },
   queue: { type: 'string' },
   concurrency: { type: 'string' },
   name: { type: 'string' },
-  timeout: { type: 'string' },
-  memory: { type: 'string' },
-  fuel: { type: 'string' },
-  'max-output': { type: 'string' },
-  dir: { type: 'string', multiple: true },
-  'ro-dir': { type: 'string', multiple: true },
-  env: { type: 'string', multiple: true },
-  backend: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 function say(io: Io, line: string): void {
@@ -44,14 +35,7 @@ export async function workerCommand(args: string[], io: Io): Promise<number> {
     io.stdout.write(WORKER_HELP);
     return 0;
   }
-  const sandbox: SandboxConfig = {};
-  if (values.timeout !== undefined) sandbox.timeoutMs = parseDuration(values.timeout, '--timeout');
-  if (values.memory !== undefined) sandbox.memoryLimitMb = parseMemoryMb(values.memory);
-  if (values.fuel !== undefined) sandbox.fuel = parseFuel(values.fuel);
-  if (values['max-output'] !== undefined) sandbox.maxOutputBytes = parseSize(values['max-output'], '--max-output', 'B');
-  if (values.dir) sandbox.fsReadwrite = values.dir.map((d) => parseDirSpec(d, '--dir'));
-  if (values['ro-dir']) sandbox.fsReadonly = values['ro-dir'].map((d) => parseDirSpec(d, '--ro-dir'));
-  if (values.env) sandbox.env = Object.fromEntries(values.env.map((e) => parseEnvSpec(e)));
+  const sandbox: SandboxConfig = guestConfig(values);
   let concurrency: number | undefined;
   if (values.concurrency !== undefined) {
     concurrency = Number(values.concurrency);
@@ -59,10 +43,7 @@ export async function workerCommand(args: string[], io: Io): Promise<number> {
       throw new UsageError(`--concurrency: expected a positive integer, got ${JSON.stringify(values.concurrency)}`);
     }
   }
-  const backend = (values.backend ?? 'auto') as Backend;
-  if (!['native', 'js', 'auto'].includes(backend)) {
-    throw new UsageError(`--backend: must be native, js or auto, got ${JSON.stringify(values.backend)}`);
-  }
+  const backend = parseBackend(values.backend);
   const redis = values.redis ?? 'redis://127.0.0.1:6379';
 
   let lastError = 0;
