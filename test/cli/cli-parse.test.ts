@@ -3,6 +3,8 @@
 import { describe, expect, test } from 'vitest';
 import {
   formatBytes,
+  guestConfig,
+  parseBackend,
   parseDirSpec,
   parseDuration,
   parseEnvSpec,
@@ -124,6 +126,24 @@ describe('parseEnvSpec', () => {
   test('empty name', () => {
     expect(() => parseEnvSpec('=x')).toThrow(UsageError);
     expect(() => parseEnvSpec('')).toThrow(UsageError);
+  });
+});
+
+describe('the options run, worker and python share', () => {
+  test('guestConfig sets only the fields given', () => {
+    expect(guestConfig({})).toEqual({});
+    expect(
+      guestConfig({ timeout: '2s', memory: '32M', fuel: 'off', 'max-output': '4K', dir: ['/a:/w'], 'ro-dir': ['/b'], env: ['K=V'] }),
+    ).toEqual({
+      timeoutMs: 2000, memoryLimitMb: 32, fuel: null, maxOutputBytes: 4096,
+      fsReadwrite: [{ host: '/a', guest: '/w' }], fsReadonly: [{ host: '/b', guest: '/b' }], env: { K: 'V' },
+    });
+    expect(() => guestConfig({ memory: '1.5M' })).toThrow(UsageError);
+  });
+  test('parseBackend: native, js or auto (the default)', () => {
+    expect(parseBackend(undefined)).toBe('auto');
+    expect(parseBackend('js')).toBe('js');
+    expect(() => parseBackend('gpu')).toThrow(/--backend: must be native, js or auto, got "gpu"/);
   });
 });
 
