@@ -1,19 +1,18 @@
-// Unit tests of the CLI's small parsers (src-ts/cli-parse.ts). Run
+// Unit tests of the CLI's small parsers (src-ts/cli/parse.ts). Run
 // `node scripts/build-ts.mjs` first: tests import the built files.
 import { describe, expect, test } from 'vitest';
 import {
-  defaultCacheDir,
-  EXIT,
-  exitCodeFor,
   formatBytes,
+  guestConfig,
+  parseBackend,
   parseDirSpec,
   parseDuration,
   parseEnvSpec,
   parseFuel,
   parseMemoryMb,
   parseSize,
-  UsageError,
-} from '../../dist/esm/cli-parse.js';
+} from '../../dist/esm/cli/parse.js';
+import { UsageError } from '../../dist/esm/cli/usage.js';
 
 describe('parseDuration', () => {
   test.each([
@@ -130,45 +129,21 @@ describe('parseEnvSpec', () => {
   });
 });
 
-describe('defaultCacheDir (mirrors src-rs/cache.rs)', () => {
-  test('order: explicit, MIMOBOX_CACHE_DIR, XDG_CACHE_HOME, HOME', () => {
-    const env = { MIMOBOX_CACHE_DIR: '/m', XDG_CACHE_HOME: '/x', HOME: '/h' };
-    expect(defaultCacheDir('/e', env)).toBe('/e');
-    expect(defaultCacheDir(undefined, env)).toBe('/m');
-    expect(defaultCacheDir(undefined, { XDG_CACHE_HOME: '/x', HOME: '/h' })).toBe('/x/mimobox');
-    expect(defaultCacheDir(undefined, { HOME: '/h' })).toBe('/h/.cache/mimobox');
-    // Windows: under LOCALAPPDATA, as the native addon (XDG and HOME are not used there).
-    expect(defaultCacheDir(undefined, { LOCALAPPDATA: '/local', HOME: '/h' }, 'win32')).toBe('/local/mimobox/cache');
-    expect(defaultCacheDir(undefined, { HOME: '/h' }, 'win32')).toBeNull();
-  });
-  test('empty or relative values are skipped', () => {
-    expect(defaultCacheDir(undefined, { MIMOBOX_CACHE_DIR: '', XDG_CACHE_HOME: 'rel', HOME: '/h' })).toBe('/h/.cache/mimobox');
-    expect(defaultCacheDir(undefined, {})).toBeNull();
-  });
-});
-
-describe('exitCodeFor', () => {
-  const base = { exitCode: 0 as number | null, timedOut: false };
-  test('the guest code as is, clamped to 255', () => {
-    expect(exitCodeFor({ ...base, exitCode: 0 })).toBe(0);
-    expect(exitCodeFor({ ...base, exitCode: 42 })).toBe(42);
-    expect(exitCodeFor({ ...base, exitCode: 255 })).toBe(255);
-    expect(exitCodeFor({ ...base, exitCode: 256 })).toBe(255);
-    expect(exitCodeFor({ ...base, exitCode: 70000 })).toBe(255);
-    expect(exitCodeFor({ ...base, exitCode: -1 })).toBe(255);
-  });
-  test('timeout 124, traps 134, memory limit 137', () => {
-    expect(exitCodeFor({ exitCode: null, timedOut: true })).toBe(EXIT.timeout);
-    expect(EXIT.timeout).toBe(124);
-    expect(exitCodeFor({ exitCode: null, timedOut: false, trap: 'unreachable' })).toBe(134);
-    expect(exitCodeFor({ exitCode: 1, timedOut: false, trap: 'memory', error: 'wasm trap: out of bounds memory access' })).toBe(134);
-    expect(exitCodeFor({ exitCode: 1, timedOut: false, trap: 'memory', error: 'memory limit: the guest asked for ...' })).toBe(137);
+describe('the options run, worker and python share', () => {
+  test('guestConfig sets only the fields given', () => {
+    expect(guestConfig({})).toEqual({});
     expect(
-      exitCodeFor({ exitCode: 1, timedOut: false, trap: 'memory', error: 'memory limit exceeded: ... memory.grow was refused' }),
-    ).toBe(137);
+      guestConfig({ timeout: '2s', memory: '32M', fuel: 'off', 'max-output': '4K', dir: ['/a:/w'], 'ro-dir': ['/b'], env: ['K=V'] }),
+    ).toEqual({
+      timeoutMs: 2000, memoryLimitMb: 32, fuel: null, maxOutputBytes: 4096,
+      fsReadwrite: [{ host: '/a', guest: '/w' }], fsReadonly: [{ host: '/b', guest: '/b' }], env: { K: 'V' },
+    });
+    expect(() => guestConfig({ memory: '1.5M' })).toThrow(UsageError);
   });
-  test('no code and no reason: mimobox failure', () => {
-    expect(exitCodeFor({ exitCode: null, timedOut: false })).toBe(EXIT.internal);
+  test('parseBackend: native, js or auto (the default)', () => {
+    expect(parseBackend(undefined)).toBe('auto');
+    expect(parseBackend('js')).toBe('js');
+    expect(() => parseBackend('gpu')).toThrow(/--backend: must be native, js or auto, got "gpu"/);
   });
 });
 

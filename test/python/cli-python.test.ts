@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { needsMore } from '../../dist/esm/cli-python.js';
+import { needsMore } from '../../dist/esm/cli/python.js';
 import { HAVE_PYTHON, PYTHON_HOME } from './python-home.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'mimobox.js');
@@ -48,5 +48,9 @@ describe.skipIf(!HAVE_PYTHON)('mimobox python', () => {
     const r = await repl('', ['--timeout', 'soon']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--timeout');
+    // A directory that does not exist is bad usage too, as in `mimobox run` and `mimobox worker`.
+    const dir = await repl('', ['--dir', '/nonexistent-mimobox-dir']);
+    expect(dir.code).toBe(2);
+    expect(dir.stderr).toContain('DIR_NOT_FOUND');
   });
 });

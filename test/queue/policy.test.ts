@@ -186,7 +186,8 @@ describe('cold start: the root entry never loads BullMQ', () => {
       execFileSync(process.execPath, ['-e', `require(${JSON.stringify(entry)}); console.log(Object.keys(require.cache).some((k) => /node_modules[\\\\/]bullmq/.test(k)))`], { cwd: ROOT }).toString().trim();
     expect(probe('mimobox-wasm')).toBe('false');
     // The CLI loads it only when the worker command runs.
-    expect(probe(join(ROOT, 'dist/cjs/cli.js'))).toBe('false');
+    expect(probe(join(ROOT, 'dist/cjs/cli/main.js'))).toBe('false');
+    expect(probe(join(ROOT, 'dist/cjs/cli/run.js'))).toBe('false');
     expect(probe('mimobox-wasm/queue')).toBe('true');
   });
 });

