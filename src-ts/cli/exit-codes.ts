@@ -30,7 +30,7 @@ export const EXIT = Object.freeze({
 /** Why a guest did not end with an exit code of its own, as the CLI reports it. */
 export type Stop = 'timeout' | 'memory' | 'trap';
 
-type ResultFields = Pick<SandboxResult, 'exitCode' | 'timedOut' | 'trap' | 'error' | 'limit'>;
+type ResultFields = Pick<SandboxResult, 'exitCode' | 'timedOut' | 'trap' | 'limit'>;
 
 /** What stopped the guest, or undefined when it ended on its own (exit, return). */
 export function stopOf(result: ResultFields): Stop | undefined {
@@ -47,11 +47,9 @@ export function stopOf(result: ResultFields): Stop | undefined {
     case undefined:
       break;
   }
-  // Fallback for results without `limit` from a backend that does not set it yet; it goes
-  // once both backends set `limit`. A refused memory.grow / an oversized initial memory is
-  // then a `memory` trap whose message says "memory limit", unlike an out-of-bounds access.
+  // Every timeout carries its limit; a result from an older worker (a queue) may not.
   if (result.timedOut) return 'timeout';
-  if (result.trap === 'memory' && /memory limit/i.test(result.error ?? '')) return 'memory';
+  // No limit stopped it: a trap is the guest's own (an out-of-bounds access, unreachable...).
   if (result.trap) return 'trap';
   return undefined;
 }

@@ -42,15 +42,10 @@ describe('exitCodeForResult', () => {
     expect(exitCodeForResult({ exitCode: 137, timedOut: false })).toBe(137);
   });
 
-  // Results without `limit` come from a backend that does not set it yet.
-  test('without limit: timeout 124, traps 134, a memory trap saying "memory limit" 137', () => {
-    expect(exitCodeForResult({ exitCode: null, timedOut: true })).toBe(124);
+  test('without a limit: a trap is the guest\'s own (134), whatever its message says', () => {
     expect(exitCodeForResult({ exitCode: null, timedOut: false, trap: 'unreachable' })).toBe(134);
     expect(exitCodeForResult({ exitCode: 1, timedOut: false, trap: 'memory', error: 'wasm trap: out of bounds memory access' })).toBe(134);
-    expect(exitCodeForResult({ exitCode: 1, timedOut: false, trap: 'memory', error: 'memory limit: the guest asked for ...' })).toBe(137);
-    expect(
-      exitCodeForResult({ exitCode: 1, timedOut: false, trap: 'memory', error: 'memory limit exceeded: ... memory.grow was refused' }),
-    ).toBe(137);
+    expect(exitCodeForResult({ exitCode: 1, timedOut: false, trap: 'memory', error: 'memory limit: the guest asked for ...' })).toBe(134);
   });
 
   test('no code and no reason: mimobox failure', () => {
