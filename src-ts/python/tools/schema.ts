@@ -12,8 +12,9 @@
 //   `{"$bytes": "<base64>"}`, and only there; after the check they are decoded to Buffers, and a
 //   `$bytes` object anywhere else is refused, as the reference host refuses bytes where its schema
 //   does not say bytes.
-import { Ajv, type ErrorObject, type SchemaValidateFunction, type ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, Options, SchemaValidateFunction, ValidateFunction } from 'ajv';
+import { moduleUrl } from '../../module-url.js';
 import { cut, echo, isBytesObject, type Json } from './frames.js';
 
 const STEP = 'x-mimobox-step';
@@ -74,6 +75,24 @@ function bytesError(message: string): Partial<ErrorObject>[] {
   return [{ keyword: BYTES, message, params: {} }];
 }
 
+type AjvClass = new (options: Options) => Ajv;
+let ajvClasses: { draft07: AjvClass; draft2020: AjvClass } | undefined;
+
+/**
+ * Ajv, loaded at the first schema compiled: it takes tens of milliseconds to load, which
+ * `import('mimobox-wasm/python')` and sessions without tools should not pay.
+ */
+function ajvClass(draft07: boolean): AjvClass {
+  if (ajvClasses === undefined) {
+    const require = createRequire(moduleUrl);
+    ajvClasses = {
+      draft07: (require('ajv') as { Ajv: AjvClass }).Ajv,
+      draft2020: (require('ajv/dist/2020') as { Ajv2020: AjvClass }).Ajv2020,
+    };
+  }
+  return draft07 ? ajvClasses.draft07 : ajvClasses.draft2020;
+}
+
 function makeAjv(draft07: boolean): Ajv {
   const options = {
     strictTypes: false,
@@ -83,7 +102,8 @@ function makeAjv(draft07: boolean): Ajv {
     addUsedSchema: false, // two tools may carry the same $id
     logger: false as const,
   };
-  const ajv = draft07 ? new Ajv(options) : new Ajv2020(options);
+  const Class = ajvClass(draft07);
+  const ajv = new Class(options);
   ajv.addKeyword({
     keyword: STEP,
     schemaType: 'boolean',
