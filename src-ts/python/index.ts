@@ -10,11 +10,12 @@ import { loadNativeBinding } from '../native.js';
 import { WasmSandbox, type ModuleHandle } from '../sandbox.js';
 import type { ExecuteOptions, SandboxConfig, SandboxResult } from '../types.js';
 import { findPythonHome, stdlibDir, STDLIB_GUEST_DIR, type PythonHome } from './home.js';
-import { PythonSession, type PythonSessionOptions } from './session.js';
+import type { PythonSession, PythonSessionOptions } from './session.js';
 
 export { findPythonHome, PYTHON_HOME_ENV, type PythonHome } from './home.js';
-export { PythonSession, type PythonSessionOptions, type PythonTurnOptions, type PythonTurnResult } from './session.js';
-export { toolStubs, ToolDenied } from './tools/index.js';
+export type { PythonSession, PythonSessionOptions, PythonTurnOptions, PythonTurnResult } from './session.js';
+export { toolStubs } from './tools/stubs.js';
+export { ToolDenied } from './tools/types.js';
 export type { PythonTool, ToolCallInfo, ToolCallRecord, ToolContext, ToolErrorKind, ToolHostOptions, ToolRecord } from './tools/index.js';
 
 /** Memory CPython needs for numpy, pandas, scipy and scikit-learn. */
@@ -111,7 +112,9 @@ export class PythonRunner {
    * Opens a session: one interpreter kept across turns (`session.run(code)`), with `tools` the
    * guest can call. Open many on one runner; each is isolated from the others.
    */
-  openSession(options: PythonSessionOptions = {}): Promise<PythonSession> {
+  async openSession(options: PythonSessionOptions = {}): Promise<PythonSession> {
+    // Loaded on first use: runs that open no session do not pay for the tool host.
+    const { PythonSession } = await import('./session.js');
     return PythonSession.open(
       (hostCall, bounds) => this.sandbox.openSession(this.module, { ...bounds, hostCall }),
       options,
@@ -148,6 +151,7 @@ export async function openPythonSession(options: PythonOptions & PythonSessionOp
   }
   const runner = await PythonRunner.create(config as PythonOptions);
   try {
+    const { PythonSession } = await import('./session.js');
     return await PythonSession.open(
       (hostCall, bounds) => runner.sandbox.openSession(runner.module, { ...bounds, hostCall }),
       session as PythonSessionOptions,
