@@ -72,6 +72,11 @@ export interface NativeExecuteRequest {
   executionId: number
   /** Export to run instead of `_start`/`main` (after `_initialize` if exported). */
   entry?: string
+  /**
+   * False when the caller has other executes waiting for their results:
+   * then the calling thread is better left to them than given a slice.
+   */
+  startInline?: boolean
 }
 
 /**

@@ -49,6 +49,8 @@ export interface NativeExecuteRequest {
   executionId: number;
   /** Export to run instead of `_start`/`main`. */
   entry?: string;
+  /** False: start on a worker even where an inline start is allowed. */
+  startInline?: boolean;
 }
 
 /** What the addon resolves with: the raw outcome plus diagnostics for the logger. */

@@ -14,6 +14,13 @@ import { buildResult } from './result.js';
 import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult, Session, SessionOptions } from './types.js';
 
 let nextExecutionId = 1;
+/**
+ * Executes of this process whose callers have not had their results yet. An execute that
+ * finishes inline resolves at once, so the native side never sees the others of a busy server:
+ * this count does (8 callers in a loop keep it at ~7), and with it the inline start is kept for
+ * an otherwise idle thread (hello, 8 in flight: 14 k/s inline vs 22 k/s on workers).
+ */
+let awaitedExecutes = 0;
 
 export class WasmSandbox implements Sandbox {
   readonly backend = 'native' as const;
@@ -110,12 +117,15 @@ export class WasmSandbox implements Sandbox {
     const executionId = nextExecutionId++;
     const onAbort = () => this.native.cancel(executionId);
     signal?.addEventListener('abort', onAbort, { once: true });
+    const startInline = awaitedExecutes === 0;
+    awaitedExecutes++;
     try {
       const raw = await invoke({
         args,
         env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         stdin,
         executionId,
+        startInline,
         ...(entry !== undefined ? { entry } : {}),
       });
       this.emitLog(raw.log);
@@ -127,6 +137,7 @@ export class WasmSandbox implements Sandbox {
       }
       throw err;
     } finally {
+      awaitedExecutes--;
       signal?.removeEventListener('abort', onAbort);
     }
   }

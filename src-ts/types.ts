@@ -50,8 +50,8 @@ export interface SandboxConfig {
    * sets move to the workers before they run). A guest that finishes within it resolves without a
    * hand-off to a worker thread; anything longer moves to the workers mid-run. Only with fuel
    * metering on (not `fuel: null`), for modules with at most 1 MiB of data segments, and while no
-   * other execute of the process is in flight (under load the calling thread is better left to
-   * start and resolve executes). Default
+   * other execute of the process is running or awaited by its caller (under load the calling thread
+   * is better left to start and resolve executes). Default
    * true; `false` runs every execute on a worker from the start.
    */
   inline?: boolean;

@@ -147,6 +147,34 @@ describe('inline start', () => {
     }
   });
 
+  test('callers awaiting other executes get worker starts; a lone caller keeps the inline start', async () => {
+    const sb = new WasmSandbox({ maxConcurrency: 8 });
+    const native = (sb as unknown as { native: { execute(r: object): unknown } }).native;
+    const execute = native.execute.bind(native);
+    let inline = 0;
+    let total = 0;
+    native.execute = (r: object) => {
+      const started = execute(r);
+      total++;
+      if (!(started instanceof Promise)) inline++;
+      return started;
+    };
+    try {
+      for (let i = 0; i < 20; i++) await sb.execute([wat('hello')]);
+      expect(inline, 'one caller at a time').toBe(total);
+      inline = 0;
+      total = 0;
+      await Promise.all(Array.from({ length: 8 }, async () => {
+        for (let i = 0; i < 10; i++) await sb.execute([wat('hello')]);
+      }));
+      // Only the very first start of the burst finds no one else waiting.
+      expect(inline, 'eight callers at once').toBeLessThanOrEqual(1);
+      expect(total).toBe(80);
+    } finally {
+      await sb.destroy();
+    }
+  });
+
   test('inline and worker starts give identical results', async () => {
     const config = { memoryLimitMb: 16, maxOutputBytes: 64 * 1024, env: { A: 'b' }, timeoutMs: 2000 };
     const inline = new WasmSandbox(config);
