@@ -1,9 +1,11 @@
-//! A cap on the host file descriptors one execute may hold. wasmtime-wasi
-//! has none: a guest could open files until the process hits RLIMIT_NOFILE
-//! and starve the host. We shadow `path_open`, `fd_close` and `fd_renumber`
-//! with wrappers that call wasmtime-wasi's own implementations, track the
-//! descriptors the guest opened, and refuse opens past the cap with EMFILE,
-//! as the JS backend does.
+//! A cap on the host file descriptors one execute may hold: without one a
+//! guest could open files until the process hits RLIMIT_NOFILE and starve
+//! the host. wasmtime's `ResourceTable::set_max_capacity` bounds the table,
+//! but a guest that reaches it traps, where a program expects `open` to fail
+//! with EMFILE and go on. So `path_open`, `fd_close` and `fd_renumber` are
+//! shadowed by wrappers that call wasmtime-wasi's own implementations, track
+//! the descriptors the guest opened, and refuse opens past the cap with
+//! EMFILE, as the JS backend does.
 
 use crate::store::StoreState;
 use wasmtime::{Caller, Linker};

@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { AbortError, InternalError, WasmSandbox, type SandboxResult } from '../../dist/esm/index.js';
+import { AbortError, HOST_CALL_MAX_BYTES, InternalError, WasmSandbox, type SandboxResult } from '../../dist/esm/index.js';
+import { loadNativeBinding } from '../../dist/esm/native.js';
 import { c, comparable, tempDir, wat } from '../conformance/helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -39,6 +40,10 @@ function runInChild(cacheDir: string, guest: string, extraEnv: Record<string, st
   });
   return JSON.parse(out.trim().split('\n').pop() as string);
 }
+
+test('the door cap TS documents is the one the addon enforces (one definition, read through the binding)', () => {
+  expect(loadNativeBinding().nativeInfo().hostCallMaxBytes).toBe(HOST_CALL_MAX_BYTES);
+});
 
 describe('thread pool', () => {
   test('ten long guests stall neither the event loop nor fs.promises (libuv pool)', async () => {
