@@ -6,7 +6,7 @@ export declare class NativeModule {
   /** Hex SHA-256 of the module's bytes. */
   get hash(): string
   /** Diagnostics from loading ("compiled and cached", ...). */
-  get log(): Array<string>
+  get log(): Array<NativeLogLine>
 }
 
 export declare class NativeSandbox {
@@ -55,6 +55,20 @@ export declare function cacheDirFor(cacheDir?: string | undefined | null): strin
 /** Removes the compiled artefacts under a cache root; returns how many. */
 export declare function clearCompiledCache(cacheDir?: string | undefined | null): number
 
+/** How fuel is metered: a budget derived from the timeout, none, or `fuel`. */
+export declare const enum FuelModeKind {
+  Auto = 'auto',
+  Off = 'off',
+  /** Exactly `fuel` units per execute. */
+  Exact = 'exact',
+}
+
+/** A diagnostic's level. */
+export declare const enum LogLevel {
+  Info = 'info',
+  Warn = 'warn',
+}
+
 /** The process-wide budget of reserved guest memory, in MiB. */
 export declare function memoryBudgetMb(): number
 
@@ -97,6 +111,12 @@ export interface NativeInfo {
   hostCallMaxBytes: number
 }
 
+/** One diagnostic for the caller's logger. */
+export interface NativeLogLine {
+  level: LogLevel
+  message: string
+}
+
 export interface NativeResult {
   stdout: Buffer
   stderr: Buffer
@@ -110,7 +130,7 @@ export interface NativeResult {
   stderrTruncated: boolean
   stdoutBytes: number
   stderrBytes: number
-  log: Array<string>
+  log: Array<NativeLogLine>
   /** Messages of the `hostCall` errors, each answered -2 to the guest. */
   hostCallFaults: Array<string>
   /** A session call's i32 result, when the export returned one. */
@@ -124,8 +144,7 @@ export interface NativeResult {
 export interface NativeSandboxOptions {
   memoryLimitBytes: number
   timeoutMs: number
-  /** "auto", "off" or "exact". */
-  fuelMode: string
+  fuelMode: FuelModeKind
   fuel?: number
   readonlyDirs: Array<NativeDir>
   readwriteDirs: Array<NativeDir>

@@ -4,6 +4,7 @@
 //! caller that wants the same module at the same time.
 
 pub use crate::artefact::{default_cache_dir, hex, Hash};
+use crate::log::LogLine;
 use crate::artefact;
 use crate::engine::{provides_import, SharedEngine};
 use crate::error::{ErrorCode, SandboxError, SbResult};
@@ -206,18 +207,18 @@ pub fn lookup_fast(engine: &SharedEngine, path: &str, mode: UnknownImports) -> O
 }
 
 /// The verified artefact directory, or None (and a warning) when the disk cache is off or unusable.
-fn disk_dir(engine: &SharedEngine, opts: &LoadOptions<'_>, log: &mut Vec<String>) -> Option<PathBuf> {
+fn disk_dir(engine: &SharedEngine, opts: &LoadOptions<'_>, log: &mut Vec<LogLine>) -> Option<PathBuf> {
     if !opts.cache {
         return None;
     }
     let dir = default_cache_dir(opts.cache_dir)
         .ok_or_else(|| "no cache directory (set MIMOBOX_CACHE_DIR or HOME)".to_string())
         .and_then(|root| artefact::artefact_dir(&root, &engine.compat_tag));
-    dir.map_err(|why| log.push(format!("warn: compiled-module cache disabled: {why}; compiling in memory"))).ok()
+    dir.map_err(|why| log.push(LogLine::warn(format!("compiled-module cache disabled: {why}; compiling in memory")))).ok()
 }
 
 /// Finds or builds the runnable module for `path`. Diagnostic lines go to `log`.
-pub fn load_module(engine: &SharedEngine, path: &str, opts: &LoadOptions<'_>, log: &mut Vec<String>) -> SbResult<LoadedModule> {
+pub fn load_module(engine: &SharedEngine, path: &str, opts: &LoadOptions<'_>, log: &mut Vec<LogLine>) -> SbResult<LoadedModule> {
     let (absolute, meta) = stat_module(path, opts.max_module_bytes)?;
     let fingerprint = Fingerprint::of(absolute, &meta);
     let dir = disk_dir(engine, opts, log);
@@ -250,7 +251,7 @@ pub fn load_module(engine: &SharedEngine, path: &str, opts: &LoadOptions<'_>, lo
 }
 
 /// Finds or builds the module for bytes in hand (`load()` of a Buffer).
-pub fn load_bytes_cached(engine: &SharedEngine, name: &str, bytes: &[u8], opts: &LoadOptions<'_>, log: &mut Vec<String>) -> SbResult<LoadedModule> {
+pub fn load_bytes_cached(engine: &SharedEngine, name: &str, bytes: &[u8], opts: &LoadOptions<'_>, log: &mut Vec<LogLine>) -> SbResult<LoadedModule> {
     if bytes.len() as u64 > opts.max_module_bytes {
         return Err(too_large(&format!("module {name}"), bytes.len() as u64, opts.max_module_bytes));
     }
@@ -266,21 +267,21 @@ fn from_disk(
     hash: Hash,
     opts: &LoadOptions<'_>,
     dir: Option<&Path>,
-    log: &mut Vec<String>,
+    log: &mut Vec<LogLine>,
 ) -> SbResult<Option<LoadedModule>> {
     let Some(dir) = dir else { return Ok(None) };
     let started = Instant::now();
     match artefact::open(&engine.engine, dir, &hash) {
         None => Ok(None),
         Some(Err(why)) => {
-            log.push(format!("warn: removed cache file {}.cwasm: {why}; recompiling", hex(&hash)));
+            log.push(LogLine::warn(format!("removed cache file {}.cwasm: {why}; recompiling", hex(&hash))));
             Ok(None)
         }
         Some(Ok((module, inline_ok))) => {
             let exports = Exports::of_module(&module);
             check_entry(&exports, opts.entry, path)?;
             let loaded = finish(engine, path, &module, hash, exports, inline_ok, opts.unknown_imports)?;
-            log.push(format!("info: loaded {path} from cache ({}) in {:.2} ms", &hex(&hash)[..12], started.elapsed().as_secs_f64() * 1e3));
+            log.push(LogLine::info(format!("loaded {path} from cache ({}) in {:.2} ms", &hex(&hash)[..12], started.elapsed().as_secs_f64() * 1e3)));
             Ok(Some(loaded))
         }
     }
@@ -308,7 +309,7 @@ fn load_bytes_in(
     hash: Hash,
     opts: &LoadOptions<'_>,
     dir: Option<&Path>,
-    log: &mut Vec<String>,
+    log: &mut Vec<LogLine>,
 ) -> SbResult<LoadedModule> {
     if let Some(loaded) = cached_in_memory(engine, &hash, opts.unknown_imports) {
         check_entry(&loaded.exports, opts.entry, path)?;

@@ -2,6 +2,7 @@
 //! same module at the same time, in this process (they wait on it) and in
 //! others (a lock file per module), and its artefact goes to the disk cache.
 
+use crate::log::LogLine;
 use crate::artefact::{self, hex, Hash};
 use crate::engine::SharedEngine;
 use crate::error::{ErrorCode, SandboxError, SbResult};
@@ -31,7 +32,7 @@ pub struct CompileJob<'a> {
     pub dir: Option<&'a Path>,
 }
 
-pub fn compile_once(job: &CompileJob<'_>, log: &mut Vec<String>) -> SbResult<Module> {
+pub fn compile_once(job: &CompileJob<'_>, log: &mut Vec<LogLine>) -> SbResult<Module> {
     let key = (std::ptr::from_ref(job.engine) as usize, job.hash);
     let cell = compiling().lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default().clone();
     let mut ran = false;
@@ -43,24 +44,24 @@ pub fn compile_once(job: &CompileJob<'_>, log: &mut Vec<String>) -> SbResult<Mod
     if ran {
         compiling().lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
     } else if result.is_ok() {
-        log.push(format!("info: {} ({}) was compiled by a concurrent load", job.path, &hex(&job.hash)[..12]));
+        log.push(LogLine::info(format!("{} ({}) was compiled by a concurrent load", job.path, &hex(&job.hash)[..12])));
     }
     result
 }
 
-fn compile(job: &CompileJob<'_>, log: &mut Vec<String>) -> SbResult<Module> {
+fn compile(job: &CompileJob<'_>, log: &mut Vec<LogLine>) -> SbResult<Module> {
     let CompileJob { engine, path, bytes, hash, inline_ok, dir } = *job;
     let invalid = |e: wasmtime::Error| SandboxError::new(ErrorCode::ModuleInvalid, format!("{path} is not a valid WebAssembly module: {e:#}"));
     let started = Instant::now();
     let Some(dir) = dir else {
         let module = Module::from_binary(&engine.engine, bytes).map_err(invalid)?;
-        log.push(format!("info: compiled {path} in {:.1} ms (disk cache off)", started.elapsed().as_secs_f64() * 1e3));
+        log.push(LogLine::info(format!("compiled {path} in {:.1} ms (disk cache off)", started.elapsed().as_secs_f64() * 1e3)));
         return Ok(module);
     };
     // Another process may be compiling it: wait for it, then map its artefact.
     let _lock = artefact::lock(dir, &hash);
     if let Some(Ok((module, _))) = artefact::open(&engine.engine, dir, &hash) {
-        log.push(format!("info: loaded {path} from cache ({}) after another process compiled it", &hex(&hash)[..12]));
+        log.push(LogLine::info(format!("loaded {path} from cache ({}) after another process compiled it", &hex(&hash)[..12])));
         return Ok(module);
     }
     let compiled = engine.engine.precompile_module(bytes).map_err(invalid)?;
@@ -72,11 +73,11 @@ fn compile(job: &CompileJob<'_>, log: &mut Vec<String>) -> SbResult<Module> {
         None => Err("the artefact vanished after it was written".into()),
     }) {
         Ok(module) => {
-            log.push(format!("info: compiled and cached {path} ({}) in {ms:.1} ms", &hex(&hash)[..12]));
+            log.push(LogLine::info(format!("compiled and cached {path} ({}) in {ms:.1} ms", &hex(&hash)[..12])));
             Ok(module)
         }
         Err(why) => {
-            log.push(format!("warn: could not write cache file for {path}: {why}; keeping it in memory"));
+            log.push(LogLine::warn(format!("could not write cache file for {path}: {why}; keeping it in memory")));
             // SAFETY: `compiled` is what `precompile_module` of this very
             // engine returned a moment ago in this process: never read from disk.
             unsafe { Module::deserialize(&engine.engine, &compiled) }.map_err(invalid)

@@ -20,7 +20,7 @@ fn settings(cache_dir: &std::path::Path) -> Settings {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-async fn exec(core: &SandboxCore, path: &str, args: &[&str], stdin: &[u8]) -> Result<(RunOutcome, Vec<String>), crate::error::SandboxError> {
+async fn exec(core: &SandboxCore, path: &str, args: &[&str], stdin: &[u8]) -> Result<(RunOutcome, Vec<crate::log::LogLine>), crate::error::SandboxError> {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let flag = core.register(id)?;
     let mut argv = vec![path.to_owned()];
@@ -188,7 +188,7 @@ async fn corrupt_cache_file_is_removed_and_recompiled() {
     {
         let core = SandboxCore::new(settings(tmp.path())).unwrap();
         let (_, log) = exec(&core, &hello, &[], b"").await.unwrap();
-        assert!(log.iter().any(|l| l.contains("compiled and cached")) || log.iter().any(|l| l.contains("loaded")), "{log:?}");
+        assert!(log.iter().any(|l| l.message.contains("compiled and cached")) || log.iter().any(|l| l.message.contains("loaded")), "{log:?}");
     }
     let files: Vec<PathBuf> = walk(tmp.path()).into_iter().filter(|p| p.extension().is_some_and(|e| e == "cwasm")).collect();
     assert!(!files.is_empty());
@@ -206,8 +206,8 @@ async fn corrupt_cache_file_is_removed_and_recompiled() {
     core_engine_forget(&core);
     let (out, log) = exec(&core, copy.to_str().unwrap(), &[], b"").await.unwrap();
     assert_eq!(out.stdout.bytes, b"hello, world\n");
-    assert!(log.iter().any(|l| l.contains("corrupt")), "{log:?}");
-    assert!(log.iter().any(|l| l.contains("compiled and cached")), "{log:?}");
+    assert!(log.iter().any(|l| l.message.contains("corrupt")), "{log:?}");
+    assert!(log.iter().any(|l| l.message.contains("compiled and cached")), "{log:?}");
 }
 
 fn core_engine_forget(core: &SandboxCore) {

@@ -17,6 +17,7 @@ pub mod host_call;
 pub mod inline;
 pub mod inline_shadows;
 pub mod loaded;
+pub mod log;
 pub mod outcome;
 pub mod output;
 pub mod run;

@@ -185,12 +185,12 @@ async fn a_new_engine_maps_the_artefact_and_concurrent_loads_share_one_compile()
     let mut compiled = 0;
     for l in loads {
         let log = l.await.unwrap().unwrap();
-        compiled += log.iter().filter(|l| l.contains("compiled and cached")).count();
+        compiled += log.iter().filter(|l| l.message.contains("compiled and cached")).count();
     }
     assert_eq!(compiled, 1, "four loads at once, one compile");
     drop(first);
     // Another engine (the first is gone with its memory map) finds it on disk.
     let second = core(tmp.path(), |s| s.pool_instances = 3);
     let (_, log) = second.load(LoadSource::Bytes { name: "m.wasm".into(), bytes }, None, false).await.unwrap();
-    assert!(log.iter().any(|l| l.contains("from cache")), "{log:?}");
+    assert!(log.iter().any(|l| l.message.contains("from cache")), "{log:?}");
 }

@@ -5,6 +5,7 @@ use crate::budget::{budget, mb_for};
 use crate::cache::{load_bytes_cached, load_module, lookup_fast, EntryCheck, LoadOptions, LoadedModule};
 use crate::engine::{engine_for, EngineKey, SharedEngine};
 use crate::inline::InlineGate;
+use crate::log::LogLine;
 use crate::error::{ErrorCode, SandboxError, SbResult};
 use crate::door::HostCaller;
 use crate::run::{run, RunOutcome, RunRequest};
@@ -40,7 +41,7 @@ pub struct ExecuteRequest {
 #[derive(Debug)]
 pub struct ExecuteOutcome {
     pub run: RunOutcome,
-    pub log: Vec<String>,
+    pub log: Vec<LogLine>,
 }
 
 pub struct SandboxCore {
@@ -250,9 +251,9 @@ impl SandboxCore {
 
     /// Runs a load on a blocking thread: reading, hashing and compiling can
     /// take long, and must stay off the workers that run guests.
-    async fn load_blocking<F>(&self, load: F) -> SbResult<(LoadedModule, Vec<String>)>
+    async fn load_blocking<F>(&self, load: F) -> SbResult<(LoadedModule, Vec<LogLine>)>
     where
-        F: FnOnce(&Loader, &mut Vec<String>) -> SbResult<LoadedModule> + Send + 'static,
+        F: FnOnce(&Loader, &mut Vec<LogLine>) -> SbResult<LoadedModule> + Send + 'static,
     {
         let loader = Loader { settings: self.settings.clone(), engine: self.engine.clone() };
         tokio::task::spawn_blocking(move || {
@@ -263,7 +264,7 @@ impl SandboxCore {
         .map_err(|e| SandboxError::new(ErrorCode::Internal, format!("module loading failed: {e}")))?
     }
 
-    async fn load_path(&self, path: String, entry: Option<String>, log: &mut Vec<String>) -> SbResult<LoadedModule> {
+    async fn load_path(&self, path: String, entry: Option<String>, log: &mut Vec<LogLine>) -> SbResult<LoadedModule> {
         if let Some(loaded) = lookup_fast(&self.engine, &path, self.settings.unknown_imports) {
             return Ok(loaded);
         }
@@ -280,7 +281,7 @@ impl SandboxCore {
     /// Loads a module once (from a file or from bytes) for repeated runs
     /// that skip the per-execute path checks. With `entry`, that export must
     /// exist; without, the module needs a default entry or must be a reactor.
-    pub async fn load(&self, source: LoadSource, entry: Option<String>, for_session: bool) -> SbResult<(LoadedModule, Vec<String>)> {
+    pub async fn load(&self, source: LoadSource, entry: Option<String>, for_session: bool) -> SbResult<(LoadedModule, Vec<LogLine>)> {
         if self.destroyed.load(Ordering::SeqCst) {
             return Err(SandboxError::new(ErrorCode::Destroyed, "this sandbox was destroyed: create a new one"));
         }

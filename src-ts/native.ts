@@ -20,7 +20,7 @@ export interface NativeSandboxOptions {
   memoryLimitBytes: number;
   timeoutMs: number;
   /** 'auto' (derived from the timeout), 'off' or 'exact' (then `fuel` is the budget). */
-  fuelMode: string;
+  fuelMode: 'auto' | 'off' | 'exact';
   fuel?: number;
   readonlyDirs: NativeDir[];
   readwriteDirs: NativeDir[];
@@ -54,9 +54,15 @@ export interface NativeExecuteRequest {
 }
 
 /** What the addon resolves with: the raw outcome plus diagnostics for the logger. */
+/** One diagnostic for the logger. */
+export interface NativeLogLine {
+  level: 'info' | 'warn';
+  message: string;
+}
+
 export interface NativeResult extends RawOutcome {
-  /** "info: ..." / "warn: ..." lines. */
-  log: string[];
+  /** Diagnostics of this execute ("compiled and cached", cache warnings). */
+  log: NativeLogLine[];
   /** Messages of the hostCall errors, each answered -2 to the guest. */
   hostCallFaults: string[];
   /** A session call's i32 result. */
@@ -92,7 +98,7 @@ export interface NativeSessionInstance {
 /** A module compiled and linked once by `loadModule`. */
 export interface NativeModuleInstance {
   readonly hash: string;
-  readonly log: string[];
+  readonly log: NativeLogLine[];
 }
 
 export interface NativeSandboxInstance {

@@ -5,7 +5,7 @@ import { AbortError, ConfigError } from './errors.js';
 import { wrapHostCall } from './host-call.js';
 import {
   loadNativeBinding, type NativeExecuteRequest, type NativeModuleInstance, type NativeResult, type NativeSandboxInstance,
-  type NativeSessionInstance,
+  type NativeLogLine, type NativeSessionInstance,
 } from './native.js';
 import { ManagedSession, type SessionDriver } from './session.js';
 import { resolveSessionOptions } from './session-options.js';
@@ -207,14 +207,10 @@ export class WasmSandbox implements Sandbox {
     await Promise.all(ending);
   }
 
-  private emitLog(lines: string[]): void {
+  private emitLog(lines: NativeLogLine[]): void {
     const logger = this.config.logger;
     if (!logger) return;
-    for (const line of lines) {
-      // Lines come as "warn: ..." or "info: ...".
-      const warn = line.startsWith('warn:');
-      logger(warn ? 'warn' : 'info', line.slice(5).trimStart());
-    }
+    for (const { level, message } of lines) logger(level, message);
   }
 }
 

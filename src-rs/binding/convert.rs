@@ -3,6 +3,7 @@
 
 use super::napi_error;
 use crate::error::{ErrorCode, SandboxError};
+use crate::log::{Level, LogLine};
 use crate::run::RunOutcome;
 use crate::sandbox::ExecuteOutcome;
 use crate::session::CallOutcome;
@@ -24,8 +25,7 @@ pub struct NativeDir {
 pub struct NativeSandboxOptions {
     pub memory_limit_bytes: f64,
     pub timeout_ms: f64,
-    /// "auto", "off" or "exact".
-    pub fuel_mode: String,
+    pub fuel_mode: FuelModeKind,
     pub fuel: Option<f64>,
     pub readonly_dirs: Vec<NativeDir>,
     pub readwrite_dirs: Vec<NativeDir>,
@@ -44,6 +44,39 @@ pub struct NativeSandboxOptions {
     pub max_module_bytes: Option<f64>,
     /// Function imports the sandbox does not provide (default "error").
     pub unknown_imports: Option<UnknownImportsMode>,
+}
+
+/// How fuel is metered: a budget derived from the timeout, none, or `fuel`.
+#[napi(string_enum = "lowercase")]
+pub enum FuelModeKind {
+    Auto,
+    Off,
+    /// Exactly `fuel` units per execute.
+    Exact,
+}
+
+/// A diagnostic's level.
+#[napi(string_enum = "lowercase")]
+pub enum LogLevel {
+    Info,
+    Warn,
+}
+
+/// One diagnostic for the caller's logger.
+#[napi(object)]
+pub struct NativeLogLine {
+    pub level: LogLevel,
+    pub message: String,
+}
+
+impl From<LogLine> for NativeLogLine {
+    fn from(line: LogLine) -> NativeLogLine {
+        let level = match line.level {
+            Level::Info => LogLevel::Info,
+            Level::Warn => LogLevel::Warn,
+        };
+        NativeLogLine { level, message: line.message }
+    }
 }
 
 /// What to do with function imports the sandbox does not provide.
@@ -84,7 +117,7 @@ pub struct NativeResult {
     pub stderr_truncated: bool,
     pub stdout_bytes: f64,
     pub stderr_bytes: f64,
-    pub log: Vec<String>,
+    pub log: Vec<NativeLogLine>,
     /// Messages of the `hostCall` errors, each answered -2 to the guest.
     pub host_call_faults: Vec<String>,
     /// A session call's i32 result, when the export returned one.
@@ -116,14 +149,13 @@ pub(super) fn to_duration_ms(field: &str, ms: f64) -> Result<Duration> {
 }
 
 pub(super) fn to_settings(o: NativeSandboxOptions) -> Result<Settings> {
-    let fuel = match o.fuel_mode.as_str() {
-        "auto" => FuelMode::Auto,
-        "off" => FuelMode::Off,
-        "exact" => match o.fuel {
+    let fuel = match o.fuel_mode {
+        FuelModeKind::Auto => FuelMode::Auto,
+        FuelModeKind::Off => FuelMode::Off,
+        FuelModeKind::Exact => match o.fuel {
             Some(f) if f.is_finite() && f >= 1.0 => FuelMode::Exact(f as u64),
             _ => return Err(config_error("fuel must be a positive integer".into())),
         },
-        other => return Err(config_error(format!("unknown fuel mode {other:?}"))),
     };
     let dirs = |v: Vec<NativeDir>| -> Vec<DirGrant> {
         v.into_iter().map(|d| DirGrant { host: PathBuf::from(d.host), guest: d.guest }).collect()
@@ -157,7 +189,7 @@ pub(super) fn to_result(o: ExecuteOutcome) -> NativeResult {
     native_result(o.run, o.log)
 }
 
-fn native_result(r: RunOutcome, log: Vec<String>) -> NativeResult {
+fn native_result(r: RunOutcome, log: Vec<LogLine>) -> NativeResult {
     NativeResult {
         stdout_truncated: r.stdout.truncated,
         stderr_truncated: r.stderr.truncated,
@@ -171,7 +203,7 @@ fn native_result(r: RunOutcome, log: Vec<String>) -> NativeResult {
         error: r.error,
         elapsed_ms: r.elapsed_ms,
         fuel_consumed: r.fuel_consumed.map(|f| f as f64),
-        log,
+        log: log.into_iter().map(NativeLogLine::from).collect(),
         host_call_faults: r.host_faults,
         limit: r.limit.map(str::to_owned),
         return_value: None,

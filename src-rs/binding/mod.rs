@@ -8,7 +8,7 @@ mod host;
 mod sandbox;
 mod session;
 
-pub use convert::{NativeDir, NativeExecuteRequest, NativeInfo, NativeResult, NativeSandboxOptions, UnknownImportsMode};
+pub use convert::{FuelModeKind, LogLevel, NativeDir, NativeLogLine, NativeExecuteRequest, NativeInfo, NativeResult, NativeSandboxOptions, UnknownImportsMode};
 pub use host::NativeHostAnswer;
 pub use sandbox::{NativeModule, NativeSandbox};
 pub use session::{NativeSession, NativeSessionCall, NativeSessionOpen};

@@ -1,7 +1,8 @@
 //! `NativeSandbox` and `NativeModule`: executes (started inline when the
 //! process is otherwise idle), loads, cancel and destroy.
 
-use super::convert::{config_error, to_result, to_settings, NativeExecuteRequest, NativeResult, NativeSandboxOptions};
+use super::convert::{config_error, to_result, to_settings, NativeExecuteRequest, NativeLogLine, NativeResult, NativeSandboxOptions};
+use crate::log::LogLine;
 use super::host::{js_host, NativeHostAnswer};
 use super::session::{NativeSession, NativeSessionOpen};
 use super::{guarded, napi_error, split_env, RUNTIME};
@@ -23,7 +24,7 @@ pub struct NativeSandbox {
 pub struct NativeModule {
     loaded: LoadedModule,
     owner: Arc<SandboxCore>,
-    log: Vec<String>,
+    log: Vec<LogLine>,
 }
 
 #[napi]
@@ -36,8 +37,8 @@ impl NativeModule {
 
     /// Diagnostics from loading ("compiled and cached", ...).
     #[napi(getter)]
-    pub fn log(&self) -> Vec<String> {
-        self.log.clone()
+    pub fn log(&self) -> Vec<NativeLogLine> {
+        self.log.iter().cloned().map(NativeLogLine::from).collect()
     }
 }
 
