@@ -8,6 +8,6 @@ export {
   AbortError, ConfigError, InternalError, ModuleError, ResourceError, SandboxError, SessionEndedError, type ErrorCode,
 } from './errors.js';
 export { WasmSandbox, type LoadOptions, type ModuleHandle } from './sandbox.js';
-export { JsSandbox } from './js-backend/sandbox.js';
+export { JsSandbox, type JsSandboxOptions } from './js-sandbox.js';
 export { createSandbox, type Backend, type CreateSandboxOptions } from './factory.js';
 export { setProcessMemoryBudget } from './memory-budget.js';
