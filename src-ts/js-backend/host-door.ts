@@ -8,7 +8,8 @@
 // The main thread never blocks; a blocked worker is ended by the run's deadline
 // or abort, which closes the door (waking the cell) and terminates the thread.
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { HOST_CALL_MAX_BYTES, type HostAnswer, type HostCall } from '../types.js';
+import { wrapHostCall, type HostAnswerBytes } from '../host-call.js';
+import { HOST_CALL_MAX_BYTES, type HostCall } from '../types.js';
 
 /** What the worker gets: its end of the channel and the cell it waits on. */
 export interface DoorEnd {
@@ -42,7 +43,11 @@ export class HostDoor {
   /** Set from the start of close(): a request still in the channel is not served. */
   private closing = false;
 
-  constructor(private readonly hostCall: HostCall) {
+  /** The embedder's hostCall made total, as the native backend calls it (host-call.ts). */
+  private readonly answerOf: (request: Buffer) => Promise<HostAnswerBytes>;
+
+  constructor(hostCall: HostCall) {
+    this.answerOf = wrapHostCall(hostCall);
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.cell = new Int32Array(new SharedArrayBuffer(8));
@@ -91,24 +96,19 @@ export class HostDoor {
   }
 
   private async serve(request: Buffer): Promise<void> {
-    let answer: HostAnswer | undefined;
+    let answer: HostAnswerBytes;
     try {
-      answer = await this.hostCall(request);
+      answer = await this.answerOf(request);
     } catch (e) {
       if (this.closed) return;
-      this.record(`hostCall failed: ${messageOf(e)}`);
+      this.record(messageOf(e));
       this.reply({ status: -2 });
       return;
     }
     if (this.closed) return; // the run ended meanwhile (deadline, abort): the answer has no one to go to
-    if (answer === null) {
+    const bytes = answer.bytes;
+    if (bytes === undefined) {
       this.reply({ status: -1 });
-      return;
-    }
-    const bytes = typeof answer === 'string' ? Buffer.from(answer, 'utf8') : answer;
-    if (!(bytes instanceof Uint8Array)) {
-      this.record(`hostCall answered ${typeof answer}: answer a Buffer, Uint8Array, string or null`);
-      this.reply({ status: -2 });
       return;
     }
     if (bytes.byteLength > HOST_CALL_MAX_BYTES) {
