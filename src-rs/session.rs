@@ -14,7 +14,7 @@ use crate::scan::Exports;
 use crate::run::{drive, outcome, Finished, RunOutcome};
 use crate::store::{new_store, CancelFlag, StoreState};
 use crate::sandbox::{Registration, SandboxCore};
-use crate::settings::{FuelMode, FUEL_PER_TIMEOUT_SECOND};
+use crate::settings::{fuel_for_timeout, FuelMode};
 use crate::wasi_ctx::{build_wasi, GuestIo};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -208,7 +208,7 @@ impl SessionCore {
             }
             (Some(n), _) => Some(n),
             (None, FuelMode::Exact(n)) => Some(n),
-            (None, FuelMode::Auto) => Some(auto_fuel(timeout)),
+            (None, FuelMode::Auto) => Some(fuel_for_timeout(timeout)),
             (None, FuelMode::Off) => None,
         };
         let with_input = call.input.is_some();
@@ -314,7 +314,7 @@ impl SessionCore {
                 live.store.data_mut().cancel = flag.clone();
                 let engine = self.sandbox.engine_arc();
                 if engine.key.fuel {
-                    let _ = live.store.set_fuel(auto_fuel(budget));
+                    let _ = live.store.set_fuel(fuel_for_timeout(budget));
                 }
                 let _active = engine.active();
                 let store = &mut live.store;
@@ -330,12 +330,6 @@ impl SessionCore {
         }
         self.end(&mut guard, EndReason::Closed);
     }
-}
-
-/// The fuel an `auto` sandbox gives a call of this timeout.
-fn auto_fuel(timeout: Duration) -> u64 {
-    let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-    ms.saturating_mul(FUEL_PER_TIMEOUT_SECOND / 1000).max(1)
 }
 
 /// Copies a call's input to where the guest's allocator put room for it.

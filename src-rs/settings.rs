@@ -81,6 +81,13 @@ pub struct Settings {
     pub unknown_imports: UnknownImports,
 }
 
+/// The fuel `FuelMode::Auto` gives a run of this wall-clock limit (an
+/// execute's timeout, or a session call's own).
+pub fn fuel_for_timeout(timeout: Duration) -> u64 {
+    let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+    ms.saturating_mul(FUEL_PER_TIMEOUT_SECOND / 1000).max(1)
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -109,10 +116,7 @@ impl Settings {
         match self.fuel {
             FuelMode::Off => None,
             FuelMode::Exact(n) => Some(n),
-            FuelMode::Auto => {
-                let ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
-                Some(ms.saturating_mul(FUEL_PER_TIMEOUT_SECOND / 1000).max(1))
-            }
+            FuelMode::Auto => Some(fuel_for_timeout(self.timeout)),
         }
     }
 
