@@ -210,15 +210,17 @@ pub fn remove(dir: &Path, wasm: &Hash) {
     let _ = fs::remove_file(meta_path(dir, wasm));
 }
 
-/// A stored artefact: absent (None), unusable (Err, with why; it has been
-/// removed), or the module and its inline flag.
+/// A stored artefact: absent (None), unusable (Err, with why), or the module
+/// and its inline flag. An unusable pair is left in place: without the
+/// module's compile lock it may be another process's write in progress (its
+/// `.cwasm` renamed in, its record not yet); the lock holder removes it.
 pub fn open(engine: &Engine, dir: &Path, wasm: &Hash) -> Option<Result<(Module, bool), String>> {
     let meta_file = meta_path(dir, wasm);
     let path = cwasm_path(dir, wasm);
     if !meta_file.exists() && !path.exists() {
         return None;
     }
-    Some(open_checked(engine, &meta_file, &path, wasm).inspect_err(|_| remove(dir, wasm)))
+    Some(open_checked(engine, &meta_file, &path, wasm))
 }
 
 fn open_checked(engine: &Engine, meta_file: &Path, path: &Path, wasm: &Hash) -> Result<(Module, bool), String> {
@@ -290,8 +292,11 @@ pub fn lock(dir: &Path, wasm: &Hash) -> CompileLock {
     #[cfg(unix)]
     if let Some(f) = &file {
         use std::os::fd::AsRawFd;
+        // A signal can wake a blocked flock (EINTR) without the lock: wait again.
         // SAFETY: flock on a descriptor we own; the lock goes with the file.
-        unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+        while unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0
+            && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+        {}
     }
     CompileLock { _file: file }
 }

@@ -272,11 +272,9 @@ fn from_disk(
     let Some(dir) = dir else { return Ok(None) };
     let started = Instant::now();
     match artefact::open(&engine.engine, dir, &hash) {
-        None => Ok(None),
-        Some(Err(why)) => {
-            log.push(LogLine::warn(format!("removed cache file {}.cwasm: {why}; recompiling", hex(&hash))));
-            Ok(None)
-        }
+        // Unusable, or half-written by another process: the compile path
+        // looks again under the module's lock and removes it if it is broken.
+        None | Some(Err(_)) => Ok(None),
         Some(Ok((module, inline_ok))) => {
             let exports = Exports::of_module(&module);
             check_entry(&exports, opts.entry, path)?;

@@ -60,9 +60,17 @@ fn compile(job: &CompileJob<'_>, log: &mut Vec<LogLine>) -> SbResult<Module> {
     };
     // Another process may be compiling it: wait for it, then map its artefact.
     let _lock = artefact::lock(dir, &hash);
-    if let Some(Ok((module, _))) = artefact::open(&engine.engine, dir, &hash) {
-        log.push(LogLine::info(format!("loaded {path} from cache ({}) after another process compiled it", &hex(&hash)[..12])));
-        return Ok(module);
+    match artefact::open(&engine.engine, dir, &hash) {
+        Some(Ok((module, _))) => {
+            log.push(LogLine::info(format!("loaded {path} from cache ({}) after another process compiled it", &hex(&hash)[..12])));
+            return Ok(module);
+        }
+        // Under the lock no one is writing it: what is there is broken.
+        Some(Err(why)) => {
+            artefact::remove(dir, &hash);
+            log.push(LogLine::warn(format!("removed cache file {}.cwasm: {why}; recompiling", hex(&hash))));
+        }
+        None => {}
     }
     let compiled = engine.engine.precompile_module(bytes).map_err(invalid)?;
     let ms = started.elapsed().as_secs_f64() * 1e3;

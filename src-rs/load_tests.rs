@@ -194,3 +194,35 @@ async fn a_new_engine_maps_the_artefact_and_concurrent_loads_share_one_compile()
     let (_, log) = second.load(LoadSource::Bytes { name: "m.wasm".into(), bytes }, None, false).await.unwrap();
     assert!(log.iter().any(|l| l.message.contains("from cache")), "{log:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_written_artefact_of_another_process_is_waited_for_not_removed() {
+    use sha2::{Digest, Sha256};
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = wat(r#"(module (func (export "_start") (drop (i32.const 515151))))"#);
+    // Its own engine (pool size 5: no other test uses it), so dropping the
+    // writer really empties the memory map.
+    let writer = core(tmp.path(), |s| s.pool_instances = 5);
+    load(&writer, bytes.clone(), None).await.unwrap();
+    drop(writer); // its engine and memory map go with it
+    let cwasm = walk(tmp.path()).into_iter().find(|p| p.ends_with(".cwasm")).expect("an artefact");
+    let cwasm = std::path::PathBuf::from(cwasm);
+    let dir = cwasm.parent().unwrap().to_path_buf();
+    let hash: crate::artefact::Hash = Sha256::digest(&bytes).into();
+    // "Another process" is mid-write: it holds the module's lock, its .cwasm
+    // is renamed in, its record not yet.
+    let lock = crate::artefact::lock(&dir, &hash);
+    let meta = cwasm.with_extension("meta");
+    let aside = dir.join("meta-aside");
+    std::fs::rename(&meta, &aside).unwrap();
+    let reader = core(tmp.path(), |s| s.pool_instances = 5);
+    let loading = tokio::spawn(async move { reader.load(LoadSource::Bytes { name: "m.wasm".into(), bytes }, None, false).await.map(|(_, log)| log) });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(cwasm.exists(), "a reader without the lock must not remove another process's artefact");
+    std::fs::rename(&aside, &meta).unwrap();
+    drop(lock);
+    let log = loading.await.unwrap().unwrap();
+    let text = log.iter().map(|l| l.message.as_str()).collect::<Vec<_>>().join("\n");
+    assert!(text.contains("after another process compiled it"), "{text}");
+    assert!(!text.contains("compiled and cached") && !text.contains("removed cache file"), "{text}");
+}
