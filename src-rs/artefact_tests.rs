@@ -1,8 +1,8 @@
 //! The artefact store's guarantees (artefact.rs): private directories,
 //! mapped artefacts refused once changed, the fingerprint index, clearing.
 
-use crate::artefact::*;
-use crate::fingerprint::Fingerprint;
+use crate::module::artefact::*;
+use crate::module::fingerprint::Fingerprint;
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -350,8 +350,8 @@ async fn a_guest_cannot_hold_more_than_the_fd_cap() {
     let (out, _) = exec(&core, &guest("c/fileops.wasm"), &["openmany", "/rw", "3000"], b"").await.unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout.bytes).to_string();
     let opened: usize = stdout.trim().trim_start_matches("opened=").parse().unwrap_or(usize::MAX);
-    assert!(opened <= crate::fd_cap::MAX_OPEN_FILES, "{stdout} {:?} {:?} {:?}", String::from_utf8_lossy(&out.stderr.bytes), out.trap, out.error);
-    assert!(opened >= crate::fd_cap::MAX_OPEN_FILES - 8, "{stdout}");
+    assert!(opened <= crate::host::fd_cap::MAX_OPEN_FILES, "{stdout} {:?} {:?} {:?}", String::from_utf8_lossy(&out.stderr.bytes), out.trap, out.error);
+    assert!(opened >= crate::host::fd_cap::MAX_OPEN_FILES - 8, "{stdout}");
     // Files close with the execute, and closing frees slots within one.
     let (out, _) = exec(&core, &guest("c/fileops.wasm"), &["write", "/rw/again.txt", "ok"], b"").await.unwrap();
     assert_eq!(out.exit_code, Some(0));

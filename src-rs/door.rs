@@ -1,6 +1,6 @@
 //! The host door's types: who answers `host.call` (the embedder's
 //! `HostCaller`), what it answered, and the record a store keeps of it. The
-//! serving itself is `host_call.rs`.
+//! serving itself is `host/call.rs`.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -121,19 +121,19 @@ fn build(key: EngineKey) -> wasmtime::Result<SharedEngine> {
     linker.allow_shadowing(false);
     // host.call(ptr, len, out_ptr_ptr, out_len_ptr) -> i32 is the door some
     // guests (CPython's `host` module) use to ask their host for things
-    // (host_call.rs). With no host bound it answers -1, "no host here", which
+    // (host/call.rs). With no host bound it answers -1, "no host here", which
     // such guests turn into a clean error of their own instead of a trap.
     linker.func_wrap_async(
         HOST_MODULE,
         HOST_CALL,
         |mut caller: wasmtime::Caller<'_, StoreState>, (ptr, len, out_ptr, out_len): (i32, i32, i32, i32)| {
-            Box::new(async move { crate::host_call::serve(&mut caller, ptr, len, out_ptr, out_len).await })
+            Box::new(async move { crate::host::call::serve(&mut caller, ptr, len, out_ptr, out_len).await })
         },
     )?;
     #[cfg(feature = "test-hooks")]
     linker.func_wrap(TEST_HOOK_MODULE, "panic", || -> wasmtime::Result<()> { panic!("deliberate test panic") })?;
-    crate::fd_cap::install(&mut linker)?;
-    crate::inline_shadows::install(&mut linker)?;
+    crate::host::fd_cap::install(&mut linker)?;
+    crate::host::shadows::install(&mut linker)?;
     let compat_tag = compat_tag(&engine);
     let ticker = Ticker::start(engine.clone());
     let slots = (key.pool_instances > 0).then(|| tokio::sync::Semaphore::new(key.pool_instances as usize));
@@ -330,7 +330,7 @@ mod tests {
     #[test]
     fn provided_imports_are_exactly_what_the_linker_defines() {
         let shared = build(EngineKey { fuel: false, pool_instances: 0, stack_bytes: 512 << 10 }).unwrap();
-        let (wasi, _) = crate::wasi_ctx::build_wasi(&crate::settings::Settings::default(), &[], &[], Vec::new()).unwrap();
+        let (wasi, _) = crate::host::wasi_ctx::build_wasi(&crate::settings::Settings::default(), &[], &[], Vec::new()).unwrap();
         let state = StoreState::for_tests(wasi);
         let mut store = wasmtime::Store::new(&shared.engine, state);
         let mut defined: Vec<(String, String)> =

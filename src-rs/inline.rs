@@ -7,7 +7,7 @@
 //! What bounds the time spent on the calling thread:
 //! - wasm code: a fuel yield every `INLINE_SLICE_FUEL` units, and the epoch
 //!   tick as a backstop (so only fuel-metered engines start inline);
-//! - host calls: every WASI call is shadowed (`inline_shadows`); on the calling
+//! - host calls: every WASI call is shadowed (`host/shadows.rs`); on the calling
 //!   thread each first checks the slice's clock, and calls whose cost the
 //!   guest sets through their arguments (large reads and writes, randomness,
 //!   subscriptions, paths) move to a worker before they run;

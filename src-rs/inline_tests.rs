@@ -1,7 +1,7 @@
 //! Tests of the inline start (inline.rs): executes started the way the
 //! binding starts them, first poll on the calling thread.
 
-use crate::cache::LoadedModule;
+use crate::loaded::LoadedModule;
 use crate::error::SbResult;
 use crate::inline::{poll_inline, InlineGate};
 use crate::sandbox::{ExecuteOutcome, ExecuteRequest, LoadSource, ModuleSource, SandboxCore};

@@ -4,20 +4,16 @@
 //! The core (everything but `binding`) is plain async Rust, tested with
 //! `cargo test --no-default-features`; `binding` is the napi-rs layer.
 
-pub mod artefact;
 pub mod budget;
-pub mod cache;
-pub mod compile;
 pub mod door;
 pub mod engine;
+pub mod host;
 pub mod error;
-pub mod fd_cap;
-pub mod fingerprint;
-pub mod host_call;
 pub mod inline;
-pub mod inline_shadows;
+pub mod key;
 pub mod loaded;
 pub mod log;
+pub mod module;
 pub mod outcome;
 pub mod output;
 pub mod run;
@@ -26,7 +22,6 @@ pub mod scan;
 pub mod session;
 pub mod settings;
 pub mod store;
-pub mod wasi_ctx;
 
 #[cfg(feature = "napi")]
 pub mod binding;

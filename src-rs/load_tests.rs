@@ -21,11 +21,11 @@ fn core(cache: &std::path::Path, tweak: impl FnOnce(&mut Settings)) -> Arc<Sandb
     Arc::new(SandboxCore::new(s).expect("settings are valid"))
 }
 
-async fn load(core: &SandboxCore, bytes: Vec<u8>, entry: Option<&str>) -> Result<crate::cache::LoadedModule, crate::error::SandboxError> {
+async fn load(core: &SandboxCore, bytes: Vec<u8>, entry: Option<&str>) -> Result<crate::loaded::LoadedModule, crate::error::SandboxError> {
     core.load(LoadSource::Bytes { name: "m.wasm".into(), bytes }, entry.map(str::to_owned), false).await.map(|(m, _)| m)
 }
 
-async fn run(core: &SandboxCore, module: &crate::cache::LoadedModule, entry: Option<&str>) -> Result<RunOutcome, crate::error::SandboxError> {
+async fn run(core: &SandboxCore, module: &crate::loaded::LoadedModule, entry: Option<&str>) -> Result<RunOutcome, crate::error::SandboxError> {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let flag = core.register(id)?;
     let req = ExecuteRequest {
@@ -197,7 +197,6 @@ async fn a_new_engine_maps_the_artefact_and_concurrent_loads_share_one_compile()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_written_artefact_of_another_process_is_waited_for_not_removed() {
-    use sha2::{Digest, Sha256};
     let tmp = tempfile::tempdir().unwrap();
     let bytes = wat(r#"(module (func (export "_start") (drop (i32.const 515151))))"#);
     // Its own engine (pool size 5: no other test uses it), so dropping the
@@ -208,10 +207,10 @@ async fn a_half_written_artefact_of_another_process_is_waited_for_not_removed() 
     let cwasm = walk(tmp.path()).into_iter().find(|p| p.ends_with(".cwasm")).expect("an artefact");
     let cwasm = std::path::PathBuf::from(cwasm);
     let dir = cwasm.parent().unwrap().to_path_buf();
-    let hash: crate::artefact::Hash = Sha256::digest(&bytes).into();
+    let hash = crate::key::module_key(&bytes);
     // "Another process" is mid-write: it holds the module's lock, its .cwasm
     // is renamed in, its record not yet.
-    let lock = crate::artefact::lock(&dir, &hash);
+    let lock = crate::module::artefact::lock(&dir, &hash);
     let meta = cwasm.with_extension("meta");
     let aside = dir.join("meta-aside");
     std::fs::rename(&meta, &aside).unwrap();

@@ -2,7 +2,7 @@
 //! memory. Below the engine (which owns a map) and the load pipeline (which
 //! fills it), so neither needs the other's module.
 
-use crate::artefact::{hex, Hash};
+use crate::key::{hex, Hash};
 use crate::inline::InlineHistory;
 use crate::scan::Exports;
 use crate::settings::UnknownImports;

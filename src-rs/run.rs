@@ -1,7 +1,7 @@
 //! One execution: a fresh Store with limits, fuel and a deadline,
 //! instantiate, call the entry, and classify how it ended.
 
-use crate::cache::LoadedModule;
+use crate::loaded::LoadedModule;
 use crate::scan::Entry;
 use crate::engine::SharedEngine;
 use crate::inline::{InlineGate, InlineSlice};
@@ -11,7 +11,7 @@ use crate::outcome::{classify, Cancelled, DeadlineReached, Ending, LimitEvents};
 use crate::store::{new_store, CancelFlag};
 use crate::output::CaptureResult;
 use crate::settings::Settings;
-use crate::wasi_ctx::{build_wasi, GuestIo};
+use crate::host::wasi_ctx::{build_wasi, GuestIo};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;

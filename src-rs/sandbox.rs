@@ -2,7 +2,8 @@
 //! registry of in-flight executes (for AbortSignal and destroy()).
 
 use crate::budget::{budget, mb_for};
-use crate::cache::{load_bytes_cached, load_module, lookup_fast, EntryCheck, LoadOptions, LoadedModule};
+use crate::module::{load_bytes_cached, load_module, lookup_fast, EntryCheck, LoadOptions};
+use crate::loaded::LoadedModule;
 use crate::engine::{engine_for, EngineKey, SharedEngine};
 use crate::inline::InlineGate;
 use crate::log::LogLine;

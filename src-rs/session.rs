@@ -6,7 +6,7 @@
 //! unwound instance is never entered again.
 
 use crate::budget::{budget, mb_for};
-use crate::cache::LoadedModule;
+use crate::loaded::LoadedModule;
 use crate::engine::SharedEngine;
 use crate::error::{ErrorCode, SandboxError, SbResult};
 use crate::door::HostCaller;
@@ -15,7 +15,7 @@ use crate::run::{drive, outcome, Finished, RunOutcome};
 use crate::store::{new_store, CancelFlag, StoreState};
 use crate::sandbox::{Registration, SandboxCore};
 use crate::settings::{fuel_for_timeout, FuelMode};
-use crate::wasi_ctx::{build_wasi, GuestIo};
+use crate::host::wasi_ctx::{build_wasi, GuestIo};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::SemaphorePermit;

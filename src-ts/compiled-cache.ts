@@ -1,5 +1,5 @@
 // The native backend's compiled-module cache on disk: where it is, what it
-// holds, clearing it. The native addon is the authority (src-rs/artefact.rs
+// holds, clearing it. The native addon is the authority (src-rs/module/artefact.rs
 // default_cache_dir and clear); without it (the pure-JS backend, an addon that
 // failed to load) the same rules are applied here, so the cache can still be
 // found and cleared. test/cli/compiled-cache.test.ts checks that both agree.
@@ -61,7 +61,7 @@ export function compiledCacheStats(root: string): CompiledCacheStats {
 // ------------------------------------------------ the rules, without the addon
 
 /**
- * src-rs/artefact.rs default_cache_dir: `explicit`, else $MIMOBOX_CACHE_DIR, else (Windows)
+ * src-rs/module/artefact.rs default_cache_dir: `explicit`, else $MIMOBOX_CACHE_DIR, else (Windows)
  * %LOCALAPPDATA%\mimobox\cache, else $XDG_CACHE_HOME/mimobox, else $HOME/.cache/mimobox, each
  * only when set to an absolute path. `null` when none applies.
  */
@@ -87,13 +87,13 @@ export function defaultCacheDir(
   return home ? join(home, '.cache', 'mimobox') : null;
 }
 
-/** The files src-rs/artefact.rs `ours` counts as the cache's: artefacts, records, locks, temporaries. */
+/** The files src-rs/module/artefact.rs `ours` counts as the cache's: artefacts, records, locks, temporaries. */
 function isCacheFile(name: string): boolean {
   return name.startsWith('.tmp-') || ['.cwasm', '.meta', '.fp', '.lock'].some((ext) => name.endsWith(ext));
 }
 
 /**
- * src-rs/artefact.rs clear: removes the cache's files (nothing else) from the root's
+ * src-rs/module/artefact.rs clear: removes the cache's files (nothing else) from the root's
  * wasmtime-* directories, then each directory if that left it empty; returns how many
  * compiled modules went.
  */

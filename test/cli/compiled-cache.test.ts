@@ -24,7 +24,7 @@ afterAll(() => {
   for (const dir of temps) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('defaultCacheDir (the rules of src-rs/artefact.rs, without the addon)', () => {
+describe('defaultCacheDir (the rules of src-rs/module/artefact.rs, without the addon)', () => {
   test('order: explicit, MIMOBOX_CACHE_DIR, XDG_CACHE_HOME, HOME', () => {
     const env = { MIMOBOX_CACHE_DIR: '/m', XDG_CACHE_HOME: '/x', HOME: '/h' };
     expect(defaultCacheDir('/e', env)).toBe('/e');

@@ -3,7 +3,7 @@
 //! others (a lock file per module), and its artefact goes to the disk cache.
 
 use crate::log::LogLine;
-use crate::artefact::{self, hex, Hash};
+use super::artefact::{self, hex, Hash};
 use crate::engine::SharedEngine;
 use crate::error::{ErrorCode, SandboxError, SbResult};
 use std::collections::HashMap;

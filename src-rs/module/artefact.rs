@@ -10,18 +10,13 @@
 //!   milliseconds) only if it is still a private regular file with exactly
 //!   that fingerprint. Any write to it moves its ctime, which nobody can set.
 
-use crate::fingerprint::Fingerprint;
+use super::fingerprint::Fingerprint;
+pub use crate::key::{hex, Hash};
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use wasmtime::{Engine, Module};
-
-pub type Hash = [u8; 32];
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// The per-user cache directory: explicit, else $MIMOBOX_CACHE_DIR, else
 /// $XDG_CACHE_HOME/mimobox, else ~/.cache/mimobox (Windows:

@@ -1,29 +1,25 @@
 //! Finding a runnable module: in-memory map → file fingerprint → on-disk
-//! artefact (artefact.rs) → compile. What needs no compiling (size, entry
+//! artefact (artefact.rs) → compile (compile.rs). The maps are memo.rs,
+//! the checks before compiling and the linking link.rs. What needs no compiling (size, entry
 //! point, imports: scan.rs) is checked first, and one compile serves every
 //! caller that wants the same module at the same time.
 
-pub use crate::artefact::{default_cache_dir, hex, Hash};
-use crate::log::LogLine;
-use crate::artefact;
-use crate::engine::{provides_import, SharedEngine};
+use super::artefact::{self, default_cache_dir, hex};
+use super::fingerprint::Fingerprint;
+use super::link::{check_entry, check_imports, link};
+use super::memo::{cached_in_memory, known_hash, remember, remember_fingerprint};
+use crate::engine::SharedEngine;
 use crate::error::{ErrorCode, SandboxError, SbResult};
-use crate::fingerprint::Fingerprint;
-pub use crate::loaded::{LoadedModule, ModuleMap};
-use crate::store::StoreState;
-use wasmtime::InstancePre;
-use crate::scan::{scan, Exports, ModuleScan};
+use crate::key::{module_key, Hash};
+use crate::loaded::LoadedModule;
+use crate::log::LogLine;
+use crate::scan::{scan, Exports};
 use crate::settings::UnknownImports;
-use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Instant;
-use wasmtime::{ExternType, Module};
-
-/// Bound on modules kept in memory per engine.
-const MAX_MODULES_IN_MEMORY: usize = 256;
+use wasmtime::Module;
 
 /// Which entry point a load must find before it compiles anything.
 #[derive(Clone, Copy, Debug)]
@@ -47,7 +43,7 @@ pub struct LoadOptions<'a> {
     pub entry: EntryCheck<'a>,
 }
 
-fn module_error(code: ErrorCode, msg: String) -> SandboxError {
+pub(super) fn module_error(code: ErrorCode, msg: String) -> SandboxError {
     SandboxError::new(code, msg)
 }
 
@@ -56,23 +52,6 @@ fn too_large(what: &str, size: u64, max: u64) -> SandboxError {
         ErrorCode::ModuleTooLarge,
         format!("{what} is {size} bytes, over the {} MiB module limit: raise maxModuleMb or use a smaller module", max >> 20),
     )
-}
-
-fn fingerprints() -> &'static Mutex<HashMap<Fingerprint, Hash>> {
-    static MAP: OnceLock<Mutex<HashMap<Fingerprint, Hash>>> = OnceLock::new();
-    MAP.get_or_init(Default::default)
-}
-
-fn remember_fingerprint(fp: Fingerprint, hash: Hash) {
-    let mut map = fingerprints().lock().unwrap_or_else(|e| e.into_inner());
-    if map.len() > 100_000 {
-        map.clear();
-    }
-    map.insert(fp, hash);
-}
-
-fn known_hash(fp: &Fingerprint) -> Option<Hash> {
-    fingerprints().lock().unwrap_or_else(|e| e.into_inner()).get(fp).copied()
 }
 
 /// Stats the module file and applies the input checks that need no read.
@@ -97,113 +76,6 @@ fn stat_module(path: &str, max_bytes: u64) -> SbResult<(PathBuf, fs::Metadata)> 
     let absolute = std::path::absolute(path)
         .map_err(|e| module_error(ErrorCode::ModuleNotFound, format!("cannot resolve module path {path}: {e}")))?;
     Ok((absolute, meta))
-}
-
-fn check_entry(exports: &Exports, entry: EntryCheck<'_>, path: &str) -> SbResult<()> {
-    match entry {
-        EntryCheck::Default => exports.entry(None, path).map(drop),
-        EntryCheck::Named(name) => exports.entry(Some(name), path).map(drop),
-        EntryCheck::Runnable if exports.runnable() => Ok(()),
-        EntryCheck::Runnable => exports.entry(None, path).map(drop),
-        EntryCheck::Any => Ok(()),
-    }
-}
-
-/// Refuses, before compiling, a module importing what the sandbox cannot give it.
-fn check_imports(scan: &ModuleScan, mode: UnknownImports, path: &str) -> SbResult<()> {
-    for import in &scan.imports {
-        let provided = import.func.as_ref().is_some_and(|sig| provides_import(&import.module, &import.name, sig));
-        if provided || (mode == UnknownImports::Trap && import.func.is_some()) {
-            continue;
-        }
-        let kind = if import.func.is_some() { "" } else { " (not a function: unknownImports: 'trap' cannot stand in for it)" };
-        return Err(module_error(
-            ErrorCode::ImportMissing,
-            format!(
-                "{path} imports {}.{}{kind}, which the sandbox does not provide: only wasi_snapshot_preview1 functions and host.call are available (unknownImports: 'trap' links missing functions as traps)",
-                import.module, import.name
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// Raised by a function import linked as a trap when the guest calls it.
-#[derive(Debug)]
-pub struct UnknownImportCalled(pub String);
-impl std::fmt::Display for UnknownImportCalled {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "called unknown import {}, which the sandbox does not provide", self.0)
-    }
-}
-impl std::error::Error for UnknownImportCalled {}
-
-fn link(engine: &SharedEngine, module: &Module, path: &str, mode: UnknownImports) -> SbResult<InstancePre<StoreState>> {
-    let traps;
-    let linker = match mode {
-        UnknownImports::Error => &engine.linker,
-        UnknownImports::Trap => {
-            let mut linker = engine.linker.clone();
-            // `host.call` of another type is not ours: its trap replaces it.
-            linker.allow_shadowing(true);
-            for import in module.imports() {
-                let ExternType::Func(ty) = import.ty() else { continue };
-                let sig = crate::scan::FuncSig::of_wasmtime(&ty);
-                if provides_import(import.module(), import.name(), &sig) {
-                    continue;
-                }
-                let name = format!("{}.{}", import.module(), import.name());
-                linker
-                    .func_new(import.module(), import.name(), ty, move |_, _, _| Err(UnknownImportCalled(name.clone()).into()))
-                    .map_err(|e| module_error(ErrorCode::ModuleInvalid, format!("{path} cannot be linked: {e:#}")))?;
-            }
-            traps = linker;
-            &traps
-        }
-    };
-    linker.instantiate_pre(module).map_err(|e| {
-        let text = format!("{e:#}");
-        if text.contains("unknown import") || text.contains("incompatible import type") {
-            // wasmtime names it `module::name`; say `module.name` like the JS backend.
-            let missing = text.split('`').nth(1).map(|s| s.replace("::", ".")).unwrap_or_else(|| text.clone());
-            module_error(
-                ErrorCode::ImportMissing,
-                if text.contains("incompatible import type") {
-                    format!("{path} imports {missing} with a type the sandbox does not provide: {text}")
-                } else {
-                    format!("{path} imports {missing}, which the sandbox does not provide: only wasi_snapshot_preview1 functions and host.call are available")
-                },
-            )
-        } else {
-            module_error(ErrorCode::ModuleInvalid, format!("{path} cannot be linked: {text}"))
-        }
-    })
-}
-
-fn remember(engine: &SharedEngine, mode: UnknownImports, loaded: &LoadedModule) {
-    let mut map = engine.modules.lock().unwrap_or_else(|e| e.into_inner());
-    if map.len() >= MAX_MODULES_IN_MEMORY {
-        // Evict an arbitrary entry: a simple bound, not an LRU.
-        if let Some(k) = map.keys().next().copied() {
-            map.remove(&k);
-        }
-    }
-    map.insert((loaded.hash, mode), loaded.clone());
-}
-
-fn cached_in_memory(engine: &SharedEngine, hash: &Hash, mode: UnknownImports) -> Option<LoadedModule> {
-    engine.modules.lock().unwrap_or_else(|e| e.into_inner()).get(&(*hash, mode)).cloned()
-}
-
-/// The hot path: the module is in memory and its file is unchanged since it
-/// was hashed. Costs one stat; reads nothing.
-pub fn lookup_fast(engine: &SharedEngine, path: &str, mode: UnknownImports) -> Option<LoadedModule> {
-    let meta = fs::metadata(path).ok()?;
-    if !meta.is_file() {
-        return None;
-    }
-    let hash = known_hash(&Fingerprint::of(std::path::absolute(path).ok()?, &meta))?;
-    cached_in_memory(engine, &hash, mode)
 }
 
 /// The verified artefact directory, or None (and a warning) when the disk cache is off or unusable.
@@ -239,7 +111,7 @@ pub fn load_module(engine: &SharedEngine, path: &str, opts: &LoadOptions<'_>, lo
     if bytes.len() as u64 > opts.max_module_bytes {
         return Err(too_large(&format!("module file {path}"), bytes.len() as u64, opts.max_module_bytes));
     }
-    let hash: Hash = Sha256::digest(&bytes).into();
+    let hash = module_key(&bytes);
     // Record the fingerprint only if the file did not change while we read it.
     if fs::metadata(path).is_ok_and(|after| Fingerprint::of(fingerprint.path.clone(), &after) == fingerprint) {
         if let Some(d) = &dir {
@@ -255,7 +127,7 @@ pub fn load_bytes_cached(engine: &SharedEngine, name: &str, bytes: &[u8], opts: 
     if bytes.len() as u64 > opts.max_module_bytes {
         return Err(too_large(&format!("module {name}"), bytes.len() as u64, opts.max_module_bytes));
     }
-    let hash: Hash = Sha256::digest(bytes).into();
+    let hash = module_key(bytes);
     let dir = disk_dir(engine, opts, log);
     load_bytes_in(engine, name, bytes, hash, opts, dir.as_deref(), log)
 }
@@ -329,8 +201,8 @@ fn load_bytes_in(
         crate::scan::validate(bytes).map_err(invalid)?;
         return Err(refused);
     }
-    let job = crate::compile::CompileJob { engine, path, bytes, hash, inline_ok: scanned.inline_ok, dir };
-    let module = crate::compile::compile_once(&job, log)?;
+    let job = super::compile::CompileJob { engine, path, bytes, hash, inline_ok: scanned.inline_ok, dir };
+    let module = super::compile::compile_once(&job, log)?;
     finish(engine, path, &module, hash, scanned.exports, scanned.inline_ok, opts.unknown_imports)
 }
 

@@ -5,7 +5,7 @@
 //! (`path_open`, `fd_close` and `fd_renumber` do the same in `fd_cap`;
 //! `proc_exit` ends the guest.)
 
-use crate::fd_cap::with_memory;
+use crate::host::fd_cap::with_memory;
 use crate::inline::at_host_call;
 use crate::store::StoreState;
 use wasmtime::{Caller, Linker};

@@ -21,10 +21,10 @@ const WASI: &str = "wasi_snapshot_preview1";
 /// exactly as the generated linker glue does.
 macro_rules! with_memory {
     ($caller:ident, |$state:ident, $mem:ident| $call:expr) => {
-        $crate::fd_cap::with_memory!(@run $caller, $state, $mem, $call.await)
+        $crate::host::fd_cap::with_memory!(@run $caller, $state, $mem, $call.await)
     };
     (sync $caller:ident, |$state:ident, $mem:ident| $call:expr) => {
-        $crate::fd_cap::with_memory!(@run $caller, $state, $mem, $call)
+        $crate::host::fd_cap::with_memory!(@run $caller, $state, $mem, $call)
     };
     (@run $caller:ident, $state:ident, $mem:ident, $call:expr) => {{
         use wasmtime_wasi::p1::wasi_snapshot_preview1::WasiSnapshotPreview1 as _;

@@ -1,0 +1,15 @@
+//! Modules: finding a runnable one (load), what is known in memory (memo),
+//! checks and linking (link), compiling once (compile), the on-disk
+//! artefacts (artefact) and file fingerprints (fingerprint).
+
+pub mod artefact;
+pub mod compile;
+pub mod fingerprint;
+pub mod link;
+pub mod load;
+pub mod memo;
+
+pub use artefact::default_cache_dir;
+pub use link::UnknownImportCalled;
+pub use load::{clear_cache, load_bytes_cached, load_module, EntryCheck, LoadOptions};
+pub use memo::lookup_fast;
