@@ -1,7 +1,7 @@
 // WasmSandbox: the Sandbox contract on the native (wasmtime) backend.
 import { availableParallelism } from 'node:os';
 import { resolveConfig, resolveExecuteOptions, validateCommand, validateEntry, type ResolvedConfig } from './config.js';
-import { AbortError, ConfigError } from './errors.js';
+import { abortedError, ConfigError, destroyedError } from './errors.js';
 import { wrapHostCall } from './host-call.js';
 import {
   loadNativeBinding, type NativeExecuteRequest, type NativeModuleInstance, type NativeResult, type NativeSandboxInstance,
@@ -105,7 +105,7 @@ export class WasmSandbox implements Sandbox {
   }
 
   private assertLive(): void {
-    if (this.destroyed) throw new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
+    if (this.destroyed) throw destroyedError();
   }
 
   private async runNative(
@@ -132,9 +132,9 @@ export class WasmSandbox implements Sandbox {
       return buildResult(raw, this.config.warnings, 'native');
     } catch (e) {
       const err = fromNativeError(e);
-      if (err.code === 'ABORTED' && signal?.aborted) {
-        throw new AbortError(`the execute was aborted: ${String(signal.reason ?? 'no reason given')}`);
-      }
+      // The texts of both backends come from errors.ts; the addon's code says which.
+      if (err.code === 'DESTROYED') throw destroyedError();
+      if (err.code === 'ABORTED' && signal?.aborted) throw abortedError('execute', signal.reason);
       throw err;
     } finally {
       awaitedExecutes--;
