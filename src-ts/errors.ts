@@ -61,7 +61,9 @@ export class SessionEndedError extends SandboxError {
 
 // ---- the texts of aborted, destroyed and queue-timeout errors ----------------
 // Written only here, so both backends (and every path of each) say the same words for
-// the same event; src-rs writes the same texts for the errors it makes itself.
+// the same event. The native backend's TS layer maps the addon's DESTROYED, and an ABORTED
+// its signal caused, to these; src-rs copies the texts of the errors that reach callers as
+// it wrote them (queue timeouts, the memory-budget wait).
 
 /** What waited in a queue. */
 export type QueueWaiter = 'execute' | 'session call' | 'session open';
