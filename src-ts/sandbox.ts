@@ -1,7 +1,7 @@
 // WasmSandbox: the Sandbox contract on the native (wasmtime) backend.
 import { availableParallelism } from 'node:os';
 import { resolveConfig, resolveExecuteOptions, validateCommand, validateEntry, type ResolvedConfig } from './config.js';
-import { abortedError, ConfigError, destroyedError } from './errors.js';
+import { abortedError, ConfigError, destroyedError, type SandboxError } from './errors.js';
 import { wrapHostCall } from './host-call.js';
 import {
   loadNativeBinding, type NativeExecuteRequest, type NativeModuleInstance, type NativeResult, type NativeSandboxInstance,
@@ -14,6 +14,12 @@ import { buildResult } from './result.js';
 import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult, Session, SessionOptions } from './types.js';
 
 let nextExecutionId = 1;
+
+/** The addon's error, typed; DESTROYED in the words of errors.ts, which both backends share. */
+function nativeError(e: unknown): SandboxError {
+  const err = fromNativeError(e);
+  return err.code === 'DESTROYED' ? destroyedError() : err;
+}
 /**
  * Executes of this process whose callers have not had their results yet. An execute that
  * finishes inline resolves at once, so the native side never sees the others of a busy server:
@@ -91,7 +97,7 @@ export class WasmSandbox implements Sandbox {
     try {
       module = await loading;
     } catch (e) {
-      throw fromNativeError(e);
+      throw nativeError(e);
     }
     this.emitLog(module.log);
     return new NativeModuleHandle(this, module, name, entry ?? undefined);
@@ -132,9 +138,8 @@ export class WasmSandbox implements Sandbox {
       this.emitLog(raw.log);
       return buildResult(raw, this.config.warnings, 'native');
     } catch (e) {
-      const err = fromNativeError(e);
-      // The texts of both backends come from errors.ts; the addon's code says which.
-      if (err.code === 'DESTROYED') throw destroyedError();
+      const err = nativeError(e);
+      // The signal's reason is known here only: the abort's words are written on this side too.
       if (err.code === 'ABORTED' && signal?.aborted) throw abortedError('execute', signal.reason);
       throw err;
     } finally {
@@ -162,7 +167,7 @@ export class WasmSandbox implements Sandbox {
         o.hostCall === undefined ? null : wrapHostCall(o.hostCall),
       );
     } catch (e) {
-      throw fromNativeError(e);
+      throw nativeError(e);
     }
     const driver: SessionDriver = {
       call: async (exportName, call, executionId) => {
@@ -176,7 +181,7 @@ export class WasmSandbox implements Sandbox {
             ...(call.fuel !== undefined ? { fuel: call.fuel } : {}),
           });
         } catch (e) {
-          throw fromNativeError(e);
+          throw nativeError(e);
         }
         const ended = raw.sessionEnded;
         return {
@@ -187,7 +192,7 @@ export class WasmSandbox implements Sandbox {
       },
       cancel: (executionId) => this.native.cancel(executionId),
       close: (shutdown, budgetMs) => native.close(shutdown ?? null, budgetMs).catch((e: unknown) => {
-        throw fromNativeError(e);
+        throw nativeError(e);
       }),
     };
     const session = new ManagedSession(
