@@ -24,15 +24,23 @@ async function rejection(p: Promise<unknown>): Promise<Seen> {
 
 const expected = (e: AbortError): Seen => ({ name: e.name, code: e.code, message: e.message });
 
-/** Each way a run is stopped, as a function of a fresh sandbox maker. */
-const EXECUTE_CASES: Record<string, { make: (sb: (config?: SandboxConfig) => Sandbox) => Promise<Seen>; want: () => AbortError }> = {
+type MakeSandbox = (config?: SandboxConfig) => Sandbox;
+type Case = { make: (sb: MakeSandbox) => Promise<Seen>; want: () => AbortError };
+
+/** Lets `run` get going (150 ms: well into a spinning guest), then `stop`s it; what `run` rejected with. */
+async function stoppedWhileRunning(run: Promise<unknown>, stop: () => unknown): Promise<Seen> {
+  const seen = rejection(run);
+  await sleep(150);
+  await stop();
+  return seen;
+}
+
+/** Each way a run is stopped, given a maker of fresh sandboxes, and the error the factory writes for it. */
+const EXECUTE_CASES: Record<string, Case> = {
   'destroy() during a running execute': {
-    make: async (sb) => {
+    make: (sb) => {
       const s = sb();
-      const running = rejection(s.execute([wat('loop')]));
-      await sleep(150);
-      await s.destroy();
-      return running;
+      return stoppedWhileRunning(s.execute([wat('loop')]), () => s.destroy());
     },
     want: destroyedError,
   },
@@ -45,12 +53,9 @@ const EXECUTE_CASES: Record<string, { make: (sb: (config?: SandboxConfig) => San
     want: destroyedError,
   },
   'aborting a running execute': {
-    make: async (sb) => {
+    make: (sb) => {
       const ac = new AbortController();
-      const running = rejection(sb().execute([wat('loop')], { signal: ac.signal }));
-      await sleep(150);
-      ac.abort('enough');
-      return running;
+      return stoppedWhileRunning(sb().execute([wat('loop')], { signal: ac.signal }), () => ac.abort('enough'));
     },
     want: () => abortedError('execute', 'enough'),
   },
@@ -60,15 +65,12 @@ const EXECUTE_CASES: Record<string, { make: (sb: (config?: SandboxConfig) => San
   },
 };
 
-const SESSION_CASES: typeof EXECUTE_CASES = {
+const SESSION_CASES: Record<string, Case> = {
   'destroy() during a running session call': {
     make: async (sb) => {
       const s = sb();
       const session = await s.openSession(SESSION_GUEST);
-      const running = rejection(session.call('spin'));
-      await sleep(150);
-      await s.destroy();
-      return running;
+      return stoppedWhileRunning(session.call('spin'), () => s.destroy());
     },
     want: destroyedError,
   },
@@ -76,10 +78,7 @@ const SESSION_CASES: typeof EXECUTE_CASES = {
     make: async (sb) => {
       const session = await sb().openSession(SESSION_GUEST);
       const ac = new AbortController();
-      const running = rejection(session.call('spin', { signal: ac.signal }));
-      await sleep(150);
-      ac.abort('enough');
-      return running;
+      return stoppedWhileRunning(session.call('spin', { signal: ac.signal }), () => ac.abort('enough'));
     },
     want: () => abortedError('session call', 'enough', 'session ended'),
   },
@@ -92,14 +91,11 @@ const SESSION_CASES: typeof EXECUTE_CASES = {
   },
   'aborting a session call still queued': {
     make: async (sb) => {
-      // `ask` waits 300 ms on the host, so the call behind it stays queued that long (and the session open).
+      // `ask` waits 300 ms on the host, so the call behind it stays queued past the abort (and the session open).
       const session = await sb({ hostCall: () => new Promise((res) => setTimeout(() => res('ok'), 300)) }).openSession(SESSION_GUEST);
       const running = session.call('ask', { input: 'x' });
       const ac = new AbortController();
-      const queued = rejection(session.call('bump', { signal: ac.signal }));
-      await sleep(100);
-      ac.abort('later');
-      const seen = await queued;
+      const seen = await stoppedWhileRunning(session.call('bump', { signal: ac.signal }), () => ac.abort('later'));
       await running;
       return seen;
     },
@@ -107,17 +103,20 @@ const SESSION_CASES: typeof EXECUTE_CASES = {
   },
 };
 
-const cases = (backend: BackendName): typeof EXECUTE_CASES =>
+const cases = (backend: BackendName): Record<string, Case> =>
   hasSessions(backend) ? { ...EXECUTE_CASES, ...SESSION_CASES } : EXECUTE_CASES;
+
+/** Sandboxes whose runs outlast every case (30 s), destroyed after each test. */
+const maker = (tracked: ReturnType<typeof trackedSandboxes>): MakeSandbox =>
+  (config = {}) => tracked.make({ timeoutMs: 30_000, ...config });
 
 describe.each(BACKENDS)('abort and destroy texts [%s]', (backend) => {
   const tracked = trackedSandboxes(backend);
   afterEach(() => tracked.destroyAll());
-  const sb = (config: SandboxConfig = {}) => tracked.make({ timeoutMs: 30_000, ...config });
 
   test.each(Object.keys(cases(backend)))('%s', async (name) => {
-    const c = cases(backend)[name] as (typeof EXECUTE_CASES)[string];
-    expect(await c.make(sb)).toEqual(expected(c.want()));
+    const c = cases(backend)[name] as Case;
+    expect(await c.make(maker(tracked))).toEqual(expected(c.want()));
   });
 });
 
@@ -127,11 +126,11 @@ describe.runIf(BACKENDS.length === 2)('abort and destroy texts: native and js ag
   afterEach(() => Promise.all([native.destroyAll(), js.destroyAll()]));
 
   test('destroy() during a run and aborting a run: the same code and message on both', async () => {
-    const shared = hasSessions('native') ? { ...EXECUTE_CASES, ...SESSION_CASES } : EXECUTE_CASES;
-    for (const [name, c] of Object.entries(shared)) {
-      const onNative = await c.make((config = {}) => native.make({ timeoutMs: 30_000, ...config }));
-      const onJs = await c.make((config = {}) => js.make({ timeoutMs: 30_000, ...config }));
-      expect({ name, ...onNative }).toEqual({ name, ...onJs });
+    // The cases both have: the native ones (sessions only once the addon has them).
+    for (const [name, c] of Object.entries(cases('native'))) {
+      const onNative = await c.make(maker(native));
+      const onJs = await c.make(maker(js));
+      expect({ case: name, ...onNative }).toEqual({ case: name, ...onJs });
     }
   });
 });
