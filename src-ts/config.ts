@@ -2,7 +2,7 @@
 // whose fields are all present and well-formed.
 import { isAbsolute, normalize } from 'node:path';
 import { statSync } from 'node:fs';
-import { AbortError, ConfigError } from './errors.js';
+import { abortedError, ConfigError } from './errors.js';
 import type { DirGrant, ExecuteOptions, HostCall, Logger, SandboxConfig } from './types.js';
 
 export const DEFAULT_MEMORY_LIMIT_MB = 64;
@@ -327,6 +327,6 @@ export function resolveExecuteOptions(opts: unknown, sandboxEnv: Record<string, 
     throw new ConfigError('opts.signal', 'must be an AbortSignal');
   }
   const entry = validateEntry('opts.entry', o.entry);
-  if (signal?.aborted) throw new AbortError();
+  if (signal?.aborted) throw abortedError('execute', signal.reason);
   return { env, stdin, signal, entry };
 }

@@ -41,7 +41,7 @@ export class ModuleError extends SandboxError {}
 
 /** The execute was stopped by its AbortSignal or by destroy(). `name` is 'AbortError'. */
 export class AbortError extends SandboxError {
-  constructor(message = 'the execute was aborted', code: ErrorCode = 'ABORTED') {
+  constructor(message = abortedText('execute', undefined), code: ErrorCode = 'ABORTED') {
     super(code, message);
     this.name = 'AbortError';
   }
@@ -57,6 +57,55 @@ export class SessionEndedError extends SandboxError {
     super('SESSION_ENDED', message);
     this.reason = reason;
   }
+}
+
+// ---- the texts of aborted, destroyed and queue-timeout errors ----------------
+// Written only here, so both backends (and every path of each) say the same words for
+// the same event. The native backend's TS layer maps the addon's DESTROYED, and an ABORTED
+// its signal caused, to these; src-rs copies the texts of the errors that reach callers as
+// it wrote them (queue timeouts, the memory-budget wait).
+
+/** What waited in a queue. */
+export type QueueWaiter = 'execute' | 'session call' | 'session open';
+
+/** What was aborted: a run, or a queue client's wait for a job's result. */
+export type AbortedWhat = QueueWaiter | `wait for job ${string}`;
+
+/**
+ * What an abort left behind, when the caller needs to know: a session call aborted before it
+ * started leaves its session open; one aborted while it ran ends its session.
+ */
+export type AbortAftermath = 'session goes on' | 'session ended';
+
+const AFTERMATH_TEXT: Readonly<Record<AbortAftermath, string>> = {
+  'session goes on': '; it had not started, so the session goes on',
+  'session ended': '; the session has ended',
+};
+
+function abortedText(what: AbortedWhat, reason: unknown, aftermath?: AbortAftermath): string {
+  const tail = aftermath === undefined ? '' : AFTERMATH_TEXT[aftermath];
+  return `the ${what} was aborted: ${String(reason ?? 'no reason given')}${tail}`;
+}
+
+/** DESTROYED: the sandbox was destroyed before or while this ran. */
+export function destroyedError(): AbortError {
+  return new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
+}
+
+/** ABORTED by a signal whose `reason` (any value; absent is "no reason given") is quoted. */
+export function abortedError(what: AbortedWhat, reason: unknown, aftermath?: AbortAftermath): AbortError {
+  return new AbortError(abortedText(what, reason, aftermath), 'ABORTED');
+}
+
+/**
+ * QUEUE_TIMEOUT (or MEMORY_BUDGET, for a wait for the process memory budget): `what` waited
+ * `waitedMs` for `forWhat` (a free slot, a worker thread, N MiB of ...); `remedy` says what to raise.
+ */
+export function queueTimeoutError(
+  what: QueueWaiter, waitedMs: number, forWhat: string, remedy: string,
+  code: 'QUEUE_TIMEOUT' | 'MEMORY_BUDGET' = 'QUEUE_TIMEOUT',
+): ResourceError {
+  return new ResourceError(code, `the ${what} waited ${Math.round(waitedMs)} ms for ${forWhat}: ${remedy}`);
 }
 
 /** A bug in mimobox-wasm (a caught Rust panic, an unexpected state). Please report it. */

@@ -6,7 +6,7 @@
 // The JS backend keeps its counter here; the native backend keeps its own in
 // Rust (same default, same env override). `setProcessMemoryBudget` sets both.
 import { totalmem } from 'node:os';
-import { AbortError, ConfigError, ResourceError } from './errors.js';
+import { abortedError, ConfigError, queueTimeoutError, ResourceError, type QueueWaiter } from './errors.js';
 import { loadNativeBinding } from './native.js';
 
 const MiB = 1024 * 1024;
@@ -118,8 +118,10 @@ function pump(): void {
 export interface ReserveOptions {
   /** Give up after this long (ms), with MEMORY_BUDGET. Undefined: wait as long as it takes. */
   timeoutMs?: number | undefined;
-  /** Aborting stops the wait; the promise rejects with an AbortError (the caller picks its message). */
+  /** Aborting stops the wait; the promise rejects with ABORTED. */
   signal?: AbortSignal | undefined;
+  /** What waits, as the errors name it. Default 'execute'. */
+  what?: QueueWaiter | undefined;
 }
 
 /**
@@ -129,7 +131,7 @@ export interface ReserveOptions {
 export function reserveMemory(bytes: number, opts: ReserveOptions = {}): Promise<() => void> {
   const total = processMemoryBudgetBytes();
   if (bytes > total) return Promise.reject(overBudgetError(bytes, total));
-  if (opts.signal?.aborted) return Promise.reject(new AbortError());
+  if (opts.signal?.aborted) return Promise.reject(abortedError(opts.what ?? 'execute', opts.signal.reason));
   if (queue.length === 0 && reservedBytes + bytes <= total) {
     reservedBytes += bytes;
     return Promise.resolve(releaser(bytes));
@@ -144,7 +146,7 @@ export function reserveMemory(bytes: number, opts: ReserveOptions = {}): Promise
       reject(error);
       pump(); // a large waiter leaving the head may unblock smaller ones
     };
-    const onAbort = () => leave(new AbortError());
+    const onAbort = () => leave(abortedError(opts.what ?? 'execute', signal?.reason));
     const done = () => {
       if (timer) clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -161,11 +163,11 @@ export function reserveMemory(bytes: number, opts: ReserveOptions = {}): Promise
       },
     };
     if (timeoutMs !== undefined) {
-      timer = setTimeout(() => leave(new ResourceError(
+      timer = setTimeout(() => leave(queueTimeoutError(
+        opts.what ?? 'execute', timeoutMs,
+        `${mib(bytes)} of the process memory budget (${mib(reservedBytes)} of ${mib(processMemoryBudgetBytes())} reserved by running executes)`,
+        `raise queueTimeoutMs, lower memoryLimitMb, or raise the budget (setProcessMemoryBudget / ${MEMORY_BUDGET_ENV})`,
         'MEMORY_BUDGET',
-        `the execute waited over ${Math.round(timeoutMs)} ms for ${mib(bytes)} of the process memory budget ` +
-          `(${mib(reservedBytes)} of ${mib(processMemoryBudgetBytes())} reserved by running executes): ` +
-          `raise queueTimeoutMs, lower memoryLimitMb, or raise the budget (setProcessMemoryBudget / ${MEMORY_BUDGET_ENV})`,
       )), Math.max(0, timeoutMs));
     }
     signal?.addEventListener('abort', onAbort, { once: true });

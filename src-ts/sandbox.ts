@@ -1,7 +1,7 @@
 // WasmSandbox: the Sandbox contract on the native (wasmtime) backend.
 import { availableParallelism } from 'node:os';
 import { resolveConfig, resolveExecuteOptions, validateCommand, validateEntry, type ResolvedConfig } from './config.js';
-import { AbortError, ConfigError } from './errors.js';
+import { abortedError, ConfigError, destroyedError, type SandboxError } from './errors.js';
 import { wrapHostCall } from './host-call.js';
 import {
   loadNativeBinding, type NativeExecuteRequest, type NativeModuleInstance, type NativeResult, type NativeSandboxInstance,
@@ -14,11 +14,18 @@ import { buildResult } from './result.js';
 import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult, Session, SessionOptions } from './types.js';
 
 let nextExecutionId = 1;
+
+/** The addon's error, typed; DESTROYED in the words of errors.ts, which both backends share. */
+function nativeError(e: unknown): SandboxError {
+  const err = fromNativeError(e);
+  return err.code === 'DESTROYED' ? destroyedError() : err;
+}
 /**
  * Executes of this process whose callers have not had their results yet. An execute that
  * finishes inline resolves at once, so the native side never sees the others of a busy server:
- * this count does (8 callers in a loop keep it at ~7), and with it the inline start is kept for
- * an otherwise idle thread (hello, 8 in flight: 14 k/s inline vs 22 k/s on workers).
+ * this count does. An inline start saves the hand-off to a worker only when nothing else is in
+ * flight; beside other executes it would run them one after another on this thread, where the
+ * workers run them side by side.
  */
 let awaitedExecutes = 0;
 
@@ -90,7 +97,7 @@ export class WasmSandbox implements Sandbox {
     try {
       module = await loading;
     } catch (e) {
-      throw fromNativeError(e);
+      throw nativeError(e);
     }
     this.emitLog(module.log);
     return new NativeModuleHandle(this, module, name, entry ?? undefined);
@@ -105,7 +112,7 @@ export class WasmSandbox implements Sandbox {
   }
 
   private assertLive(): void {
-    if (this.destroyed) throw new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
+    if (this.destroyed) throw destroyedError();
   }
 
   private async runNative(
@@ -131,10 +138,9 @@ export class WasmSandbox implements Sandbox {
       this.emitLog(raw.log);
       return buildResult(raw, this.config.warnings, 'native');
     } catch (e) {
-      const err = fromNativeError(e);
-      if (err.code === 'ABORTED' && signal?.aborted) {
-        throw new AbortError(`the execute was aborted: ${String(signal.reason ?? 'no reason given')}`);
-      }
+      const err = nativeError(e);
+      // The signal's reason is known here only: the abort's words are written on this side too.
+      if (err.code === 'ABORTED' && signal?.aborted) throw abortedError('execute', signal.reason);
       throw err;
     } finally {
       awaitedExecutes--;
@@ -161,7 +167,7 @@ export class WasmSandbox implements Sandbox {
         o.hostCall === undefined ? null : wrapHostCall(o.hostCall),
       );
     } catch (e) {
-      throw fromNativeError(e);
+      throw nativeError(e);
     }
     const driver: SessionDriver = {
       call: async (exportName, call, executionId) => {
@@ -175,7 +181,7 @@ export class WasmSandbox implements Sandbox {
             ...(call.fuel !== undefined ? { fuel: call.fuel } : {}),
           });
         } catch (e) {
-          throw fromNativeError(e);
+          throw nativeError(e);
         }
         const ended = raw.sessionEnded;
         return {
@@ -186,7 +192,7 @@ export class WasmSandbox implements Sandbox {
       },
       cancel: (executionId) => this.native.cancel(executionId),
       close: (shutdown, budgetMs) => native.close(shutdown ?? null, budgetMs).catch((e: unknown) => {
-        throw fromNativeError(e);
+        throw nativeError(e);
       }),
     };
     const session = new ManagedSession(

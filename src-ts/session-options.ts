@@ -1,7 +1,7 @@
 // Checks the options of openSession, session.call and session.close once, for
 // both backends, into plain resolved values.
 import { MAX_TIMEOUT_MS, validateEntry, validateEnv } from './config.js';
-import { AbortError, ConfigError } from './errors.js';
+import { abortedError, ConfigError } from './errors.js';
 import type { HostCall, SessionCallOptions, SessionCloseOptions, SessionOptions } from './types.js';
 
 export interface ResolvedSessionOptions {
@@ -98,7 +98,7 @@ export function resolveCallOptions(exportName: unknown, options: SessionCallOpti
   }
   const signal = o.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new ConfigError('options.signal', 'must be an AbortSignal');
-  if (signal?.aborted) throw new AbortError(`the session call was aborted: ${String(signal.reason ?? 'no reason given')}`);
+  if (signal?.aborted) throw abortedError('session call', signal.reason, 'session goes on');
   return { name, input, alloc, timeoutMs: optionalMs('options.timeoutMs', o.timeoutMs), fuel, signal };
 }
 

@@ -2,7 +2,7 @@
 // one at a time in call order, idle and lifetime bounds, and the rule that a
 // call which did not return ends the session. A backend supplies a driver
 // that runs one call on its kept instance.
-import { AbortError, SessionEndedError } from './errors.js';
+import { abortedError, destroyedError, SessionEndedError } from './errors.js';
 import {
   DEFAULT_SHUTDOWN_BUDGET_MS, resolveCallOptions, resolveCloseOptions, type ResolvedCallOptions,
 } from './session-options.js';
@@ -78,7 +78,7 @@ export class ManagedSession implements Session {
     if (this.endReason !== null) throw new SessionEndedError(this.endReason);
     if (call.signal?.aborted) {
       // Before any guest code runs: nothing was unwound, the session goes on.
-      throw new AbortError(`the session call was aborted before it started: ${String(call.signal.reason ?? 'no reason given')}`);
+      throw abortedError('session call', call.signal.reason, 'session goes on');
     }
     let timeoutMs = call.timeoutMs ?? this.bounds.defaultTimeoutMs;
     let cappedByLifetime = false;
@@ -104,9 +104,8 @@ export class ManagedSession implements Session {
       const code = (e as { code?: string }).code;
       if (code === 'ABORTED' || code === 'DESTROYED') {
         this.end(code === 'ABORTED' ? 'aborted' : 'destroyed');
-        if (code === 'ABORTED' && call.signal?.aborted) {
-          throw new AbortError(`the session call was aborted (the session has ended): ${String(call.signal.reason ?? 'no reason given')}`);
-        }
+        if (code === 'DESTROYED') throw destroyedError();
+        if (call.signal?.aborted) throw abortedError('session call', call.signal.reason, 'session ended');
       } else if (code === 'SESSION_ENDED') {
         throw new SessionEndedError(this.endReason ?? 'error', (e as Error).message);
       }

@@ -8,7 +8,7 @@
 // a thread, and for its memory cap from the process budget (memory-budget.ts);
 // queueTimeoutMs covers all three waits. At the deadline or on abort the
 // worker is terminated (V8 stops even a call-free loop) and replaced lazily.
-import { InternalError, AbortError, ResourceError } from '../errors.js';
+import { abortedError, destroyedError, InternalError, queueTimeoutError } from '../errors.js';
 import { outputBufferSize, readCaptured, type CapturedStream } from './limits.js';
 import type { JobMessage, JobOutcome } from './protocol.js';
 import { JS_WORKERS_ENV, sharedHost, type Slot, type WorkerHost } from './threads.js';
@@ -48,17 +48,13 @@ export type Reserve = (timeoutMs: number | undefined, signal: AbortSignal) => Pr
 const RETIRE_MEMORY_BYTES = 32 * 1024 * 1024;
 /**
  * Output buffers up to this size (caps up to 16 MiB) stay with their thread
- * for the next execute; larger ones are dropped. Dropping one per execute
- * made every execute allocate a new SharedArrayBuffer, and RSS climbed to
- * gigabytes before the GC caught up (bench, maxOutputBytes 2 MiB).
+ * for the next execute; larger ones are dropped. A SharedArrayBuffer is freed
+ * only when the GC gets to it, so one new buffer per execute would hold far
+ * more memory than the executes use; reusing it keeps RSS at what runs.
  */
 const KEEP_OUTPUT_BUFFER_BYTES = 2 * 16 * 1024 * 1024 + 64;
 const workerStartError = (reason: string, cause?: unknown): InternalError =>
   new InternalError(`the JS backend could not start a worker thread for this execute: ${reason}`, { cause });
-
-const abortError = (signal: AbortSignal): AbortError =>
-  new AbortError(`the execute was aborted: ${String(signal.reason ?? 'no reason given')}`);
-const destroyedError = (): AbortError => new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
 
 // ---- one sandbox's executes --------------------------------------------------
 
@@ -103,7 +99,7 @@ export class WorkerPool {
         waiting.cleanup();
         reject(err);
       };
-      const onAbort = () => leave(abortError(signal as AbortSignal));
+      const onAbort = () => leave(abortedError('execute', signal?.reason));
       const waiting: Waiting = {
         job, opts, resolve, reject, enqueuedAt: performance.now(),
         cleanup: () => {
@@ -112,8 +108,8 @@ export class WorkerPool {
         },
       };
       if (queueTimeoutMs !== undefined) {
-        timer = setTimeout(() => leave(new ResourceError('QUEUE_TIMEOUT',
-          `the execute waited ${queueTimeoutMs} ms for a free slot (maxConcurrency ${this.size}): raise maxConcurrency or queueTimeoutMs`)), queueTimeoutMs);
+        timer = setTimeout(() => leave(queueTimeoutError('execute', queueTimeoutMs,
+          `a free slot (maxConcurrency ${this.size})`, 'raise maxConcurrency or queueTimeoutMs')), queueTimeoutMs);
       }
       signal?.addEventListener('abort', onAbort, { once: true });
       this.queue.push(waiting);
@@ -159,13 +155,13 @@ export class WorkerPool {
       releaseBudget();
       if (slot) this.host.release(slot);
       this.active.delete(handle);
-      w.reject(this.destroyed ? destroyedError() : signal?.aborted ? abortError(signal) : err);
+      w.reject(this.destroyed ? destroyedError() : signal?.aborted ? abortedError('execute', signal.reason) : err);
       this.pump();
     };
     try {
-      slot = await this.host.acquire(left(), wait.signal, () => new ResourceError('QUEUE_TIMEOUT',
-        `the execute waited ${queueTimeoutMs} ms for a worker thread: the JS backend runs at most ${this.host.limit} guests at ` +
-        `once in this process (${JS_WORKERS_ENV} raises it); raise queueTimeoutMs or run fewer at once`));
+      slot = await this.host.acquire(left(), wait.signal, () => queueTimeoutError('execute', queueTimeoutMs ?? 0,
+        'a worker thread', `the JS backend runs at most ${this.host.limit} guests at once in this process ` +
+        `(${JS_WORKERS_ENV} raises it); raise queueTimeoutMs or run fewer at once`));
       if (this.reserve) releaseBudget = await this.reserve(left(), wait.signal);
     } catch (e) {
       signal?.removeEventListener('abort', onAbort);
@@ -174,7 +170,7 @@ export class WorkerPool {
     }
     signal?.removeEventListener('abort', onAbort);
     if (this.destroyed || signal?.aborted) {
-      giveUp(new AbortError());
+      giveUp(abortedError('execute', signal?.reason));
       return;
     }
     this.start(slot, w, releaseBudget, handle);
@@ -236,7 +232,7 @@ export class WorkerPool {
         release();
       });
     };
-    const onAbort = () => stop(() => w.reject(abortError(signal as AbortSignal)));
+    const onAbort = () => stop(() => w.reject(abortedError('execute', signal?.reason)));
 
     slot.current = {
       message: (outcome) => {

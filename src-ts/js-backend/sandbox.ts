@@ -4,7 +4,7 @@ import { realpathSync } from 'node:fs';
 import { resolve as absolutePath } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { resolveConfig, resolveExecuteOptions, validateCommand, type ResolvedConfig } from '../config.js';
-import { AbortError, ConfigError, SessionEndedError } from '../errors.js';
+import { abortedError, ConfigError, destroyedError, SessionEndedError } from '../errors.js';
 import { resolveSessionOptions } from '../session-options.js';
 import { moduleUrl } from '../module-url.js';
 import { checkFitsBudget, reserveMemory } from '../memory-budget.js';
@@ -42,7 +42,8 @@ export class JsSandbox implements Sandbox {
 
   constructor(config: SandboxConfig = {}, options: JsSandboxOptions = {}) {
     this.config = resolveConfig(config, availableParallelism());
-    // Only an exact budget meters (fuel: N); unset and null run the plain module, as before.
+    // Only an exact budget meters (fuel: N). Unset ('auto') and null run the plain module: the
+    // timeout, which terminates the worker, already bounds them, and metering slows every loop.
     this.fuel = typeof this.config.fuel === 'number' ? this.config.fuel : undefined;
     this.limits = {
       memoryLimitBytes: this.config.memoryLimitBytes, maxModuleBytes: this.config.maxModuleBytes, metered: this.fuel !== undefined,
@@ -67,7 +68,7 @@ export class JsSandbox implements Sandbox {
   }
 
   async execute(cmd: string[], opts: ExecuteOptions = {}): Promise<SandboxResult> {
-    if (this.destroyed) throw new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
+    if (this.destroyed) throw destroyedError();
     const { path, args } = validateCommand(cmd);
     const { env, stdin, signal, entry } = resolveExecuteOptions(opts, this.config.env);
     // A cap over the whole process budget could never run: fail now, not after queueing.
@@ -93,8 +94,8 @@ export class JsSandbox implements Sandbox {
       throw e;
     }
     if (this.destroyed || signal?.aborted || loaded.refusal !== undefined) enqueue();
-    if (this.destroyed) throw new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
-    if (signal?.aborted) throw new AbortError(`the execute was aborted: ${String(signal.reason ?? 'no reason given')}`);
+    if (this.destroyed) throw destroyedError();
+    if (signal?.aborted) throw abortedError('execute', signal.reason);
     if (loaded.refusal !== undefined) {
       return buildResult({
         stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: 1, timedOut: false, trap: 'memory', limit: 'memory',
@@ -139,7 +140,7 @@ export class JsSandbox implements Sandbox {
    * cap from the process budget until it ends; its thread is outside the executes' shared pool.
    */
   async openSession(module: string | Uint8Array, options?: SessionOptions): Promise<Session> {
-    if (this.destroyed) throw new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
+    if (this.destroyed) throw destroyedError();
     const resolved = resolveSessionOptions(options, this.config.env, this.config.hostCall);
     let loaded: LoadedModule;
     let where: string;
@@ -156,10 +157,10 @@ export class JsSandbox implements Sandbox {
     if (loaded.refusal !== undefined) throw new SessionEndedError('error', `the session could not open: ${loaded.refusal}`);
     const plan = planImports(loaded.imports, this.config.unknownImports, where);
     checkFitsBudget(this.config.memoryLimitBytes);
-    const releaseBudget = await reserveMemory(this.config.memoryLimitBytes, { timeoutMs: this.config.queueTimeoutMs });
+    const releaseBudget = await reserveMemory(this.config.memoryLimitBytes, { timeoutMs: this.config.queueTimeoutMs, what: 'session open' });
     if (this.destroyed) {
       releaseBudget();
-      throw new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
+      throw destroyedError();
     }
     let session: JsSession | undefined;
     const opening = JsSession.open({

@@ -6,7 +6,7 @@
 // session's thread is its own (session-threads.ts), outside the executes' pool.
 import type { Transferable, Worker } from 'node:worker_threads';
 import type { ResolvedConfig } from '../config.js';
-import { AbortError, ConfigError, InternalError, SessionEndedError } from '../errors.js';
+import { abortedError, ConfigError, destroyedError, InternalError, SessionEndedError } from '../errors.js';
 import { buildResult } from '../result.js';
 import { resolveCallOptions, resolveCloseOptions, type ResolvedCallOptions, type ResolvedSessionOptions } from '../session-options.js';
 import type { Session, SessionCallOptions, SessionCallResult, SessionCloseOptions, SessionEndReason } from '../types.js';
@@ -48,12 +48,6 @@ type Queued =
   | { kind: 'call'; call: ResolvedCallOptions; resolve(r: SessionCallResult): void; reject(e: unknown): void; cleanup(): void }
   | { kind: 'close'; shutdown: string | undefined; budgetMs: number; done(): void };
 
-const destroyedError = (): AbortError => new AbortError('this sandbox was destroyed: create a new one', 'DESTROYED');
-const abortedError = (signal: AbortSignal | undefined): AbortError =>
-  new AbortError(`the session call was aborted: ${String(signal?.reason ?? 'no reason given')}; the session has ended`);
-
-const notRunError = (signal: AbortSignal | undefined): AbortError =>
-  new AbortError(`the session call was aborted before it ran (the session goes on): ${String(signal?.reason ?? 'no reason given')}`);
 
 export class JsSession implements Session {
   private reason: SessionEndReason | null = null;
@@ -101,7 +95,7 @@ export class JsSession implements Session {
           // Still queued: it never ran, so the instance is untouched and the session goes on.
           const i = this.queue.indexOf(item);
           if (i >= 0) this.queue.splice(i, 1);
-          reject(notRunError(call.signal));
+          reject(abortedError('session call', call.signal?.reason, 'session goes on'));
         };
         const item: Queued = { kind: 'call', call, resolve, reject, cleanup: () => call.signal?.removeEventListener('abort', onAbort) };
         call.signal?.addEventListener('abort', onAbort, { once: true });
@@ -210,7 +204,7 @@ export class JsSession implements Session {
     item.cleanup();
     const { call } = item;
     if (call.signal?.aborted) {
-      item.reject(notRunError(call.signal));
+      item.reject(abortedError('session call', call.signal?.reason, 'session goes on'));
       return;
     }
     const timeoutMs = call.timeoutMs ?? this.s.config.timeoutMs;
@@ -220,7 +214,7 @@ export class JsSession implements Session {
     const { end, elapsedMs } = await this.exchange(message, [], timeoutMs, call.signal);
     const endsWith = this.reasonFor(end);
     if (endsWith !== null) await this.end(endsWith);
-    if (end.kind === 'stopped' && end.why === 'aborted') return item.reject(abortedError(call.signal));
+    if (end.kind === 'stopped' && end.why === 'aborted') return item.reject(abortedError('session call', call.signal?.reason, 'session ended'));
     if (end.kind === 'stopped' && end.why === 'destroyed') return item.reject(destroyedError());
     const r = end.kind === 'reply' ? end.reply : undefined;
     const fuelOut = r?.fuelExhausted === true;

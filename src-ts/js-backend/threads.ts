@@ -4,7 +4,7 @@
 // idle up to one per CPU, and replaced lazily after it is terminated.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { AbortError } from '../errors.js';
+import { abortedError } from '../errors.js';
 import type { JobOutcome } from './protocol.js';
 
 export const JS_WORKERS_ENV = 'MIMOBOX_JS_WORKERS';
@@ -54,7 +54,7 @@ export class WorkerHost {
 
   /** A thread for one execute; waits first-come first-served when all are busy. */
   acquire(timeoutMs: number | undefined, signal: AbortSignal, timeoutError: () => Error): Promise<Slot> {
-    if (signal.aborted) return Promise.reject(new AbortError());
+    if (signal.aborted) return Promise.reject(abortedError('execute', signal.reason));
     if (this.waiters.length === 0) {
       const slot = this.take();
       if (slot) return Promise.resolve(slot);
@@ -67,7 +67,7 @@ export class WorkerHost {
         done();
         reject(e);
       };
-      const onAbort = () => leave(new AbortError());
+      const onAbort = () => leave(abortedError('execute', signal.reason));
       const done = () => {
         if (timer) clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);

@@ -3,7 +3,7 @@
 // module by SHA-256 and carries only args, stdin, env and limits.
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
-import { AbortError } from '../errors.js';
+import { abortedError } from '../errors.js';
 import { resolveConnection, validateQueueName, type QueueConnection } from './connection.js';
 import { checkOptions, fromFailedReason, QueueError } from './errors.js';
 import { moduleBytes, putModule, type ModuleRef } from './modules.js';
@@ -183,7 +183,7 @@ export function createQueueClient(options: QueueClientOptions): QueueClient {
         throw new QueueError('PAYLOAD_INVALID', 'jobId: must be 1-128 characters of A-Z a-z 0-9 _ . -');
       }
       if (signal !== undefined && !(signal instanceof AbortSignal)) throw new QueueError('PAYLOAD_INVALID', 'signal: must be an AbortSignal');
-      if (signal?.aborted) throw new AbortError();
+      if (signal?.aborted) throw abortedError('execute', signal.reason);
       const jobId = givenId ?? randomUUID();
       await startEvents();
       // Closed while the events connection started: nothing was added.

@@ -3,7 +3,7 @@
 // job already finished, an event stream trimmed during a long outage), so a
 // finished job is never waited on forever.
 import type { RedisClient } from 'bullmq';
-import { AbortError } from '../errors.js';
+import { abortedError } from '../errors.js';
 import type { QueueError } from './errors.js';
 import type { QueueResult } from './result-codec.js';
 
@@ -34,7 +34,7 @@ export class ResultWaiters {
       if (signal !== undefined) {
         const onAbort = () => {
           this.drop(jobId, waiter);
-          reject(new AbortError(`stopped waiting for job ${jobId}: ${String(signal.reason ?? 'aborted')}`));
+          reject(abortedError(`wait for job ${jobId}`, signal.reason));
         };
         signal.addEventListener('abort', onAbort, { once: true });
         const done = () => signal.removeEventListener('abort', onAbort);
