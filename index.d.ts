@@ -107,6 +107,25 @@ export interface NativeInfo {
   wasmtimeVersion: string
   workerThreads: number
   defaultCacheDir?: string
+  /**
+   * The core's limits and defaults: the TypeScript layer's copies (which
+   * the pure-JS backend also needs) are checked against these in tests.
+   */
+  limits: NativeLimits
+  /** Every code a core error can carry (`err.code`). */
+  errorCodes: Array<string>
+}
+
+export interface NativeLimits {
+  maxMemoryMb: number
+  maxOutputBytes: number
+  defaultMaxModuleMb: number
+  maxModuleMb: number
+  defaultStackKb: number
+  minStackKb: number
+  maxStackKb: number
+  maxTableElements: number
+  maxOpenFiles: number
   /** Cap on a `host.call` request and on its answer, each, in bytes. */
   hostCallMaxBytes: number
 }

@@ -22,6 +22,23 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    pub const ALL: [ErrorCode; 14] = [
+        ErrorCode::ConfigInvalid,
+        ErrorCode::CommandInvalid,
+        ErrorCode::ModuleNotFound,
+        ErrorCode::ModuleInvalid,
+        ErrorCode::ModuleTooLarge,
+        ErrorCode::NoEntry,
+        ErrorCode::ImportMissing,
+        ErrorCode::DirNotFound,
+        ErrorCode::Aborted,
+        ErrorCode::Destroyed,
+        ErrorCode::QueueTimeout,
+        ErrorCode::MemoryBudget,
+        ErrorCode::SessionEnded,
+        ErrorCode::Internal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::ConfigInvalid => "CONFIG_INVALID",
@@ -50,14 +67,47 @@ pub struct SandboxError {
     pub message: String,
 }
 
+/// What waited or was stopped, as the messages name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    Execute,
+    SessionOpen,
+    SessionCall,
+}
+
+impl Work {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Work::Execute => "execute",
+            Work::SessionOpen => "session open",
+            Work::SessionCall => "session call",
+        }
+    }
+}
+
+// The texts below are the ones src-ts/errors.ts writes for the pure-JS
+// backend (destroyedError, abortedError, queueTimeoutError): both backends
+// say the same words (test/conformance/abort-texts.test.ts).
 impl SandboxError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         SandboxError { code, message: message.into() }
     }
 
-    /// The wire form the TypeScript layer parses: `[MIMOBOX:CODE] message`.
-    pub fn wire(&self) -> String {
-        format!("[MIMOBOX:{}] {}", self.code.as_str(), self.message)
+    /// The sandbox was destroyed before or while the work ran.
+    pub fn destroyed() -> Self {
+        SandboxError::new(ErrorCode::Destroyed, "this sandbox was destroyed: create a new one")
+    }
+
+    /// Cancelled by its caller. The core never knows why: the TypeScript
+    /// layer puts the abort signal's reason in.
+    pub fn aborted(what: Work) -> Self {
+        SandboxError::new(ErrorCode::Aborted, format!("the {} was aborted: no reason given", what.as_str()))
+    }
+
+    /// `what` waited `waited` for `for_what` and gave up; `remedy` says what
+    /// to raise. `code` is QUEUE_TIMEOUT, or MEMORY_BUDGET for the budget.
+    pub fn waited_too_long(code: ErrorCode, what: Work, waited: std::time::Duration, for_what: &str, remedy: &str) -> Self {
+        SandboxError::new(code, format!("the {} waited {} ms for {for_what}: {remedy}", what.as_str(), waited.as_millis()))
     }
 }
 

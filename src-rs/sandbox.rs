@@ -7,7 +7,7 @@ use crate::loaded::LoadedModule;
 use crate::engine::{engine_for, EngineKey, SharedEngine};
 use crate::inline::InlineGate;
 use crate::log::LogLine;
-use crate::error::{ErrorCode, SandboxError, SbResult};
+use crate::error::{ErrorCode, SandboxError, SbResult, Work};
 use crate::door::HostCaller;
 use crate::run::{run, RunOutcome, RunRequest};
 use crate::store::{CancelFlag, CancelReason};
@@ -101,16 +101,24 @@ impl SandboxCore {
 
     /// Waits for a registered piece of work's concurrency slot (a session
     /// call, a session opening); it can still be cancelled or time out.
-    pub(crate) async fn take_slot(&self, registration: Registration) -> SbResult<(Arc<CancelFlag>, OwnedSemaphorePermit)> {
+    /// QUEUE_TIMEOUT for a wait for one of the sandbox's maxConcurrency slots.
+    fn slot_timeout(&self, what: Work) -> SandboxError {
+        SandboxError::waited_too_long(
+            ErrorCode::QueueTimeout,
+            what,
+            self.settings.queue_timeout.unwrap_or_default(),
+            &format!("a free slot (maxConcurrency {})", self.settings.max_concurrency),
+            "raise maxConcurrency or queueTimeoutMs",
+        )
+    }
+
+    pub(crate) async fn take_slot(&self, registration: Registration, what: Work) -> SbResult<(Arc<CancelFlag>, OwnedSemaphorePermit)> {
         let Registration { flag, slot } = registration;
-        let queue_deadline = self.settings.queue_timeout.map(|d| tokio::time::Instant::now() + d);
+        let queue_timeout = self.settings.queue_timeout;
         let permit = tokio::select! {
-            p = slot.wait() => p.map_err(|_| SandboxError::new(ErrorCode::Destroyed, "this sandbox was destroyed"))?,
+            p = slot.wait() => p.map_err(|_| SandboxError::destroyed())?,
             () = flag.cancelled() => return Err(flag.to_error()),
-            () = wait_until(queue_deadline) => return Err(SandboxError::new(
-                ErrorCode::QueueTimeout,
-                format!("the session call waited over {} ms for a free slot: raise maxConcurrency or queueTimeoutMs", self.settings.queue_timeout.map_or(0, |d| d.as_millis())),
-            )),
+            () = wait_until(queue_timeout.map(|d| tokio::time::Instant::now() + d)) => return Err(self.slot_timeout(what)),
         };
         if flag.reason().is_some() {
             return Err(flag.to_error());
@@ -143,7 +151,7 @@ impl SandboxCore {
     /// sandbox is destroyed.
     pub fn register(&self, id: u64) -> SbResult<Registration> {
         if self.destroyed.load(Ordering::SeqCst) {
-            return Err(SandboxError::new(ErrorCode::Destroyed, "this sandbox was destroyed: create a new one"));
+            return Err(SandboxError::destroyed());
         }
         let flag = Arc::new(CancelFlag::default());
         self.inflight().insert(id, flag.clone());
@@ -181,20 +189,11 @@ impl SandboxCore {
             }
         }
         let queue_deadline = self.settings.queue_timeout.map(|d| tokio::time::Instant::now() + d);
-        let queue_timeout = |what: &str| {
-            SandboxError::new(
-                ErrorCode::QueueTimeout,
-                format!(
-                    "the execute waited over {} ms for {what}: raise maxConcurrency, queueTimeoutMs or the memory budget",
-                    self.settings.queue_timeout.map_or(0, |d| d.as_millis())
-                ),
-            )
-        };
         // Wait for a slot; a queued execute can still be cancelled or time out.
         let slot = tokio::select! {
-            p = slot.wait() => p.map_err(|_| SandboxError::new(ErrorCode::Destroyed, "this sandbox was destroyed"))?,
+            p = slot.wait() => p.map_err(|_| SandboxError::destroyed())?,
             () = flag.cancelled() => return Err(flag.to_error()),
-            () = wait_until(queue_deadline) => return Err(queue_timeout("a free slot")),
+            () = wait_until(queue_deadline) => return Err(self.slot_timeout(Work::Execute)),
         };
         // Then for its share of the process-wide memory budget.
         let mb = mb_for(self.settings.memory_limit_bytes);
@@ -211,10 +210,12 @@ impl SandboxCore {
         let reserved = tokio::select! {
             r = budget.reserve(mb) => r.ok_or_else(|| SandboxError::new(ErrorCode::MemoryBudget, "memory budget unavailable"))?,
             () = flag.cancelled() => return Err(flag.to_error()),
-            () = wait_until(queue_deadline) => return Err(SandboxError::new(
+            () = wait_until(queue_deadline) => return Err(SandboxError::waited_too_long(
                 ErrorCode::MemoryBudget,
-                format!("the execute waited over {} ms for {mb} MiB of the process memory budget ({} MiB): lower memoryLimitMb, run fewer at once, or raise the budget",
-                    self.settings.queue_timeout.map_or(0, |d| d.as_millis()), budget.total_mb()),
+                Work::Execute,
+                self.settings.queue_timeout.unwrap_or_default(),
+                &format!("{mb} MiB of the process memory budget ({} MiB)", budget.total_mb()),
+                "raise queueTimeoutMs, lower memoryLimitMb, or raise the budget (setProcessMemoryBudget / MIMOBOX_MEMORY_BUDGET_MB)",
             )),
         };
         // And for a pooling slot, when the engine has a pool.
@@ -222,7 +223,13 @@ impl SandboxCore {
             Some(slots) => Some(tokio::select! {
                 s = slots.acquire() => s.map_err(|_| SandboxError::new(ErrorCode::Internal, "instance pool closed"))?,
                 () = flag.cancelled() => return Err(flag.to_error()),
-                () = wait_until(queue_deadline) => return Err(queue_timeout("a free instance slot")),
+                () = wait_until(queue_deadline) => return Err(SandboxError::waited_too_long(
+                    ErrorCode::QueueTimeout,
+                    Work::Execute,
+                    self.settings.queue_timeout.unwrap_or_default(),
+                    &format!("a free instance slot (pool {})", self.settings.pool_instances),
+                    "raise pool or queueTimeoutMs",
+                )),
             }),
             None => None,
         };
@@ -284,7 +291,7 @@ impl SandboxCore {
     /// exist; without, the module needs a default entry or must be a reactor.
     pub async fn load(&self, source: LoadSource, entry: Option<String>, for_session: bool) -> SbResult<(LoadedModule, Vec<LogLine>)> {
         if self.destroyed.load(Ordering::SeqCst) {
-            return Err(SandboxError::new(ErrorCode::Destroyed, "this sandbox was destroyed: create a new one"));
+            return Err(SandboxError::destroyed());
         }
         self.load_blocking(move |loader, log| {
             let check = match entry.as_deref() {

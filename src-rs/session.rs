@@ -8,7 +8,7 @@
 use crate::budget::{budget, mb_for};
 use crate::loaded::LoadedModule;
 use crate::engine::SharedEngine;
-use crate::error::{ErrorCode, SandboxError, SbResult};
+use crate::error::{ErrorCode, SandboxError, SbResult, Work};
 use crate::door::HostCaller;
 use crate::scan::Exports;
 use crate::run::{drive, outcome, Finished, RunOutcome};
@@ -107,7 +107,7 @@ impl SessionCore {
     ) -> SbResult<SessionCore> {
         let owner = sandbox.clone();
         let _registered = owner.registered(id);
-        let (flag, permit) = sandbox.take_slot(registration).await?;
+        let (flag, permit) = sandbox.take_slot(registration, Work::SessionOpen).await?;
         let settings = sandbox.settings().clone();
         let engine = sandbox.engine_arc();
         let mb = mb_for(settings.memory_limit_bytes);
@@ -224,7 +224,7 @@ impl SessionCore {
         let input_len = i32::try_from(input.len())
             .map_err(|_| SandboxError::new(ErrorCode::ConfigInvalid, "input: at most 2 GiB - 1 bytes"))?;
         // Wait for this sandbox's concurrency slot like any execute.
-        let (flag, permit) = self.sandbox.take_slot(registration).await?;
+        let (flag, permit) = self.sandbox.take_slot(registration, Work::SessionCall).await?;
         let started = Instant::now();
         let deadline = started + timeout;
         {

@@ -5,7 +5,7 @@
 //! this; it knows nothing of them.
 
 use crate::door::{Door, HostCaller};
-use crate::error::{ErrorCode, SandboxError};
+use crate::error::{SandboxError, Work};
 use crate::inline::{InlineSlice, InlineState};
 use crate::outcome::{Cancelled, DeadlineReached, LimitEvents};
 use crate::settings::{Settings, MAX_TABLE_ELEMENTS};
@@ -63,10 +63,8 @@ impl CancelFlag {
     }
     pub fn to_error(&self) -> SandboxError {
         match self.reason() {
-            Some(CancelReason::Destroy) => {
-                SandboxError::new(ErrorCode::Destroyed, "the sandbox was destroyed while this execute ran")
-            }
-            _ => SandboxError::new(ErrorCode::Aborted, "the execute was aborted"),
+            Some(CancelReason::Destroy) => SandboxError::destroyed(),
+            _ => SandboxError::aborted(Work::Execute),
         }
     }
 }

@@ -1,12 +1,20 @@
-// The addon rejects with messages of the form "[MIMOBOX:CODE] text"; this
-// turns them into typed errors.
+// The addon throws and rejects with Errors whose `code` is one of the core's
+// error codes (src-rs/error.rs, listed by the addon's nativeInfo()); this
+// turns them into the typed error classes.
 import { errorFromCode, InternalError, type ErrorCode, type SandboxError } from './errors.js';
+import { loadNativeBinding } from './native.js';
 
-const PREFIX = /^\[MIMOBOX:([A-Z_]+)\] ([\s\S]*)$/;
+let coreCodes: ReadonlySet<string> | undefined;
+
+function isCoreCode(code: unknown): code is ErrorCode {
+  coreCodes ??= new Set(loadNativeBinding().nativeInfo().errorCodes);
+  return typeof code === 'string' && coreCodes.has(code);
+}
 
 export function fromNativeError(err: unknown): SandboxError {
+  if (err instanceof Error && isCoreCode((err as { code?: unknown }).code)) {
+    return errorFromCode((err as Error & { code: ErrorCode }).code, err.message);
+  }
   const message = err instanceof Error ? err.message : String(err);
-  const match = PREFIX.exec(message);
-  if (match) return errorFromCode(match[1] as ErrorCode, match[2] as string);
   return new InternalError(`native addon failed: ${message}`, { cause: err });
 }

@@ -122,7 +122,8 @@ export interface NativeInfo {
   wasmtimeVersion: string;
   workerThreads: number;
   defaultCacheDir?: string | null;
-  hostCallMaxBytes: number;
+  limits: { hostCallMaxBytes: number; [name: string]: number };
+  errorCodes: string[];
 }
 
 /** The addon's exports (index.d.ts is the generated declaration of the same). */

@@ -1,7 +1,6 @@
 //! Options in, results out: the objects Node passes and gets, and their
 //! checked conversion to and from the core's types.
 
-use super::napi_error;
 use crate::error::{ErrorCode, SandboxError};
 use crate::log::{Level, LogLine};
 use crate::run::RunOutcome;
@@ -133,39 +132,71 @@ pub struct NativeInfo {
     pub wasmtime_version: String,
     pub worker_threads: u32,
     pub default_cache_dir: Option<String>,
+    /// The core's limits and defaults: the TypeScript layer's copies (which
+    /// the pure-JS backend also needs) are checked against these in tests.
+    pub limits: NativeLimits,
+    /// Every code a core error can carry (`err.code`).
+    pub error_codes: Vec<String>,
+}
+
+#[napi(object)]
+pub struct NativeLimits {
+    pub max_memory_mb: f64,
+    pub max_output_bytes: f64,
+    pub default_max_module_mb: f64,
+    pub max_module_mb: f64,
+    pub default_stack_kb: f64,
+    pub min_stack_kb: f64,
+    pub max_stack_kb: f64,
+    pub max_table_elements: f64,
+    pub max_open_files: f64,
     /// Cap on a `host.call` request and on its answer, each, in bytes.
     pub host_call_max_bytes: f64,
 }
 
-pub(super) fn config_error(msg: String) -> Error {
-    napi_error(SandboxError::new(ErrorCode::ConfigInvalid, msg))
-}
-
-pub(super) fn to_duration_ms(field: &str, ms: f64) -> Result<Duration> {
-    if !ms.is_finite() || ms <= 0.0 {
-        return Err(config_error(format!("{field} must be a positive number of milliseconds")));
+impl NativeLimits {
+    pub(super) fn of_core() -> Self {
+        use crate::settings as s;
+        NativeLimits {
+            max_memory_mb: (s::MAX_MEMORY_BYTES >> 20) as f64,
+            max_output_bytes: s::MAX_OUTPUT_LIMIT as f64,
+            default_max_module_mb: (s::DEFAULT_MAX_MODULE_BYTES >> 20) as f64,
+            max_module_mb: (s::MAX_MODULE_BYTES_LIMIT >> 20) as f64,
+            default_stack_kb: (s::DEFAULT_STACK_BYTES >> 10) as f64,
+            min_stack_kb: (s::MIN_STACK_BYTES >> 10) as f64,
+            max_stack_kb: (s::MAX_STACK_BYTES >> 10) as f64,
+            max_table_elements: s::MAX_TABLE_ELEMENTS as f64,
+            max_open_files: crate::host::fd_cap::MAX_OPEN_FILES as f64,
+            host_call_max_bytes: crate::door::HOST_CALL_MAX_BYTES as f64,
+        }
     }
-    Ok(Duration::from_millis(ms as u64))
 }
 
-pub(super) fn to_settings(o: NativeSandboxOptions) -> Result<Settings> {
+pub(super) fn config_error(msg: String) -> SandboxError {
+    SandboxError::new(ErrorCode::ConfigInvalid, msg)
+}
+
+/// Milliseconds from JS as a duration. Values are checked where the user
+/// gave them (config.ts); NaN and negatives become zero, which the core's
+/// own invariants (`Settings::validate`) refuse where zero is not allowed.
+pub(super) fn millis(ms: f64) -> Duration {
+    Duration::from_millis(ms as u64)
+}
+
+/// The core's settings from the checked options: a conversion only (the
+/// TypeScript layer validated them; the core guards its invariants).
+pub(super) fn to_settings(o: NativeSandboxOptions) -> Settings {
     let fuel = match o.fuel_mode {
         FuelModeKind::Auto => FuelMode::Auto,
         FuelModeKind::Off => FuelMode::Off,
-        FuelModeKind::Exact => match o.fuel {
-            Some(f) if f.is_finite() && f >= 1.0 => FuelMode::Exact(f as u64),
-            _ => return Err(config_error("fuel must be a positive integer".into())),
-        },
+        FuelModeKind::Exact => FuelMode::Exact(o.fuel.map_or(0, |f| f as u64)),
     };
     let dirs = |v: Vec<NativeDir>| -> Vec<DirGrant> {
         v.into_iter().map(|d| DirGrant { host: PathBuf::from(d.host), guest: d.guest }).collect()
     };
-    if !o.memory_limit_bytes.is_finite() || o.memory_limit_bytes < 1.0 || !o.max_output_bytes.is_finite() || o.max_output_bytes < 1.0 {
-        return Err(config_error("memoryLimitBytes and maxOutputBytes must be positive".into()));
-    }
-    Ok(Settings {
+    Settings {
         memory_limit_bytes: o.memory_limit_bytes as u64,
-        timeout: to_duration_ms("timeoutMs", o.timeout_ms)?,
+        timeout: millis(o.timeout_ms),
         fuel,
         readonly_dirs: dirs(o.readonly_dirs),
         readwrite_dirs: dirs(o.readwrite_dirs),
@@ -173,7 +204,7 @@ pub(super) fn to_settings(o: NativeSandboxOptions) -> Result<Settings> {
         cache: o.cache,
         cache_dir: o.cache_dir.map(PathBuf::from),
         max_concurrency: o.max_concurrency as usize,
-        queue_timeout: o.queue_timeout_ms.map(|ms| to_duration_ms("queueTimeoutMs", ms)).transpose()?,
+        queue_timeout: o.queue_timeout_ms.map(millis),
         pool_instances: o.pool_instances.unwrap_or(DEFAULT_POOL_INSTANCES),
         inline: o.inline.unwrap_or(true),
         stack_bytes: o.stack_limit_bytes.map_or(DEFAULT_STACK_BYTES, |b| b as usize),
@@ -182,7 +213,7 @@ pub(super) fn to_settings(o: NativeSandboxOptions) -> Result<Settings> {
             Some(UnknownImportsMode::Trap) => UnknownImports::Trap,
             Some(UnknownImportsMode::Error) | None => UnknownImports::Error,
         },
-    })
+    }
 }
 
 pub(super) fn to_result(o: ExecuteOutcome) -> NativeResult {

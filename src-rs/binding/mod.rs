@@ -8,16 +8,16 @@ mod host;
 mod sandbox;
 mod session;
 
-pub use convert::{FuelModeKind, LogLevel, NativeDir, NativeLogLine, NativeExecuteRequest, NativeInfo, NativeResult, NativeSandboxOptions, UnknownImportsMode};
+pub use convert::{FuelModeKind, LogLevel, NativeDir, NativeLogLine, NativeExecuteRequest, NativeInfo, NativeLimits, NativeResult, NativeSandboxOptions, UnknownImportsMode};
 pub use host::NativeHostAnswer;
 pub use sandbox::{NativeModule, NativeSandbox};
 pub use session::{NativeSession, NativeSessionCall, NativeSessionOpen};
 
 use convert::config_error;
 use crate::budget::budget;
-use crate::cache::{clear_cache, default_cache_dir};
+use crate::module::{clear_cache, default_cache_dir};
 use crate::engine::WASMTIME_VERSION;
-use crate::error::{ErrorCode, SandboxError};
+use crate::error::{ErrorCode, SandboxError, SbResult};
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use napi::bindgen_prelude::*;
@@ -48,11 +48,25 @@ fn init() {
 /// guest may create timers or blocking tasks before it yields.
 pub(super) static RUNTIME: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock::new();
 
-pub(super) fn napi_error(e: SandboxError) -> Error {
-    Error::from_reason(e.wire())
+/// The JS error for a core error: an `Error` whose `code` is the core's code
+/// (`MODULE_INVALID`, …), which the TypeScript layer maps to its class. Built
+/// on the JS thread and thrown or rejected as this very object.
+pub(super) fn js_error(env: &Env, e: SandboxError) -> Error {
+    let typed = JsError::from(Error::new(e.code.as_str(), e.message)).into_unknown(*env);
+    Error::from(typed)
 }
 
-pub(super) fn split_env(pairs: Vec<String>) -> Result<Vec<(String, String)>> {
+/// Runs a core future on the addon's runtime; its error is rejected as a
+/// typed JS error (`js_error`) and a panic as an INTERNAL one.
+pub(super) fn spawn_typed<'env, T, F>(env: &'env Env, fut: F) -> Result<PromiseRaw<'env, T>>
+where
+    T: 'static + Send + ToNapiValue,
+    F: 'static + Send + std::future::Future<Output = SbResult<T>>,
+{
+    env.spawn_future_with_callback(async move { Ok(guarded(fut).await) }, |env, out| out.map_err(|e| js_error(env, e)))
+}
+
+pub(super) fn split_env(pairs: Vec<String>) -> SbResult<Vec<(String, String)>> {
     pairs
         .into_iter()
         .map(|kv| match kv.split_once('=') {
@@ -70,16 +84,15 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-/// Runs a core future so that a panic never crosses into Node: it becomes a
-/// rejection with code INTERNAL.
-pub(super) async fn guarded<T>(fut: impl std::future::Future<Output = std::result::Result<T, SandboxError>>) -> Result<T> {
+/// Runs a core future so that a panic never crosses into Node: it becomes
+/// an error with code INTERNAL.
+pub(super) async fn guarded<T>(fut: impl std::future::Future<Output = SbResult<T>>) -> SbResult<T> {
     match AssertUnwindSafe(fut).catch_unwind().await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(napi_error(e)),
-        Err(payload) => Err(napi_error(SandboxError::new(
+        Ok(result) => result,
+        Err(payload) => Err(SandboxError::new(
             ErrorCode::Internal,
             format!("mimobox-wasm panicked: {} (please report this)", panic_message(payload.as_ref())),
-        ))),
+        )),
     }
 }
 
@@ -89,7 +102,8 @@ pub fn native_info() -> NativeInfo {
         wasmtime_version: WASMTIME_VERSION.to_owned(),
         worker_threads: u32::try_from(worker_threads()).unwrap_or(u32::MAX),
         default_cache_dir: default_cache_dir(None).map(|p| p.display().to_string()),
-        host_call_max_bytes: crate::door::HOST_CALL_MAX_BYTES as f64,
+        limits: NativeLimits::of_core(),
+        error_codes: ErrorCode::ALL.iter().map(|c| c.as_str().to_owned()).collect(),
     }
 }
 
@@ -101,18 +115,20 @@ pub fn cache_dir_for(cache_dir: Option<String>) -> Option<String> {
 
 /// Removes the compiled artefacts under a cache root; returns how many.
 #[napi]
-pub fn clear_compiled_cache(cache_dir: Option<String>) -> Result<f64> {
+pub fn clear_compiled_cache(env: Env, cache_dir: Option<String>) -> Result<f64> {
     let Some(root) = default_cache_dir(cache_dir.as_deref().map(std::path::Path::new)) else {
         return Ok(0.0);
     };
-    clear_cache(&root).map(|n| n as f64).map_err(|e| Error::from_reason(format!("[MIMOBOX:INTERNAL] cannot clear {}: {e}", root.display())))
+    clear_cache(&root)
+        .map(|n| n as f64)
+        .map_err(|e| js_error(&env, SandboxError::new(ErrorCode::Internal, format!("cannot clear {}: {e}", root.display()))))
 }
 
 /// Sets the process-wide budget of reserved guest memory, in MiB.
 #[napi]
-pub fn set_memory_budget_mb(mb: f64) -> Result<()> {
+pub fn set_memory_budget_mb(env: Env, mb: f64) -> Result<()> {
     if !mb.is_finite() || mb < 1.0 {
-        return Err(config_error("the memory budget must be at least 1 MiB".into()));
+        return Err(js_error(&env, config_error("the memory budget must be at least 1 MiB".into())));
     }
     budget().set_total_mb(mb as usize);
     Ok(())

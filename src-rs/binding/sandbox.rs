@@ -5,8 +5,8 @@ use super::convert::{config_error, to_result, to_settings, NativeExecuteRequest,
 use crate::log::LogLine;
 use super::host::{js_host, NativeHostAnswer};
 use super::session::{NativeSession, NativeSessionOpen};
-use super::{guarded, napi_error, split_env, RUNTIME};
-use crate::cache::LoadedModule;
+use super::{guarded, js_error, spawn_typed, split_env, RUNTIME};
+use crate::loaded::LoadedModule;
 use crate::inline::{poll_inline, InFlight, InlineGate};
 use crate::sandbox::{ExecuteRequest, LoadSource, ModuleSource, SandboxCore};
 use crate::session::SessionCore;
@@ -32,7 +32,7 @@ impl NativeModule {
     /// Hex SHA-256 of the module's bytes.
     #[napi(getter)]
     pub fn hash(&self) -> String {
-        crate::cache::hex(&self.loaded.hash)
+        crate::key::hex(&self.loaded.hash)
     }
 
     /// Diagnostics from loading ("compiled and cached", ...).
@@ -57,13 +57,13 @@ impl NativeSandbox {
         let req = ExecuteRequest {
             source,
             args: request.args,
-            env: split_env(request.env)?,
+            env: split_env(request.env).map_err(|e| js_error(env, e))?,
             stdin: request.stdin.to_vec(),
             entry: request.entry,
             inline: gate.clone(),
         };
         let core = self.core.clone();
-        let flag = core.register(id).map_err(napi_error)?;
+        let flag = core.register(id).map_err(|e| js_error(env, e))?;
         let mut task = Box::pin(async move {
             let _in_flight = in_flight;
             guarded(core.execute(id, flag, req)).await.map(to_result)
@@ -71,20 +71,19 @@ impl NativeSandbox {
         if let (Some(runtime), Some(gate)) = (runtime, gate) {
             let _context = runtime.enter();
             match poll_inline(task, &gate) {
-                Ok(done) => return done.map(Either::A),
+                Ok(done) => return done.map(Either::A).map_err(|e| js_error(env, e)),
                 Err(pending) => task = pending,
             }
         }
-        env.spawn_future(task).map(Either::B)
+        spawn_typed(env, task).map(Either::B)
     }
 }
 
 #[napi]
 impl NativeSandbox {
     #[napi(constructor)]
-    pub fn new(options: NativeSandboxOptions) -> Result<Self> {
-        let settings = to_settings(options)?;
-        let core = SandboxCore::new(settings).map_err(napi_error)?;
+    pub fn new(env: Env, options: NativeSandboxOptions) -> Result<Self> {
+        let core = SandboxCore::new(to_settings(options)).map_err(|e| js_error(&env, e))?;
         Ok(NativeSandbox { core: Arc::new(core) })
     }
 
@@ -105,7 +104,7 @@ impl NativeSandbox {
         request: NativeExecuteRequest,
     ) -> Result<Started<'env>> {
         if !Arc::ptr_eq(&module.owner, &self.core) {
-            return Err(config_error("this module was loaded by another sandbox: load it with this one".into()));
+            return Err(js_error(env, config_error("this module was loaded by another sandbox: load it with this one".into())));
         }
         let source = ModuleSource::Loaded(module.loaded.clone());
         self.start_execute(env, request, source)
@@ -126,11 +125,11 @@ impl NativeSandbox {
         let source = match (path, bytes) {
             (Some(p), None) => LoadSource::Path(p),
             (None, Some(b)) => LoadSource::Bytes { name: name.unwrap_or_else(|| "<buffer>".into()), bytes: b.to_vec() },
-            _ => return Err(config_error("loadModule takes a path or bytes".into())),
+            _ => return Err(js_error(env, config_error("loadModule takes a path or bytes".into()))),
         };
         let core = self.core.clone();
-        env.spawn_future(async move {
-            let (loaded, log) = guarded(core.load(source, entry, for_session.unwrap_or(false))).await?;
+        spawn_typed(env, async move {
+            let (loaded, log) = core.load(source, entry, for_session.unwrap_or(false)).await?;
             Ok(NativeModule { loaded, owner: core, log })
         })
     }
@@ -153,16 +152,16 @@ impl NativeSandbox {
         host: Option<Function<'_, Buffer, Promise<NativeHostAnswer>>>,
     ) -> Result<PromiseRaw<'env, NativeSession>> {
         if !Arc::ptr_eq(&module.owner, &self.core) {
-            return Err(config_error("this module was loaded by another sandbox: load it with this one".into()));
+            return Err(js_error(env, config_error("this module was loaded by another sandbox: load it with this one".into())));
         }
         let host = host.map(js_host).transpose()?;
-        let env_pairs = split_env(request.env)?;
+        let env_pairs = split_env(request.env).map_err(|e| js_error(env, e))?;
         let id = request.execution_id as u64;
-        let registration = self.core.register(id).map_err(napi_error)?;
+        let registration = self.core.register(id).map_err(|e| js_error(env, e))?;
         let core = self.core.clone();
         let loaded = module.loaded.clone();
-        env.spawn_future(async move {
-            let session = guarded(SessionCore::open(core, id, registration, loaded, request.args, env_pairs, host)).await?;
+        spawn_typed(env, async move {
+            let session = SessionCore::open(core, id, registration, loaded, request.args, env_pairs, host).await?;
             Ok(NativeSession { inner: Arc::new(session) })
         })
     }

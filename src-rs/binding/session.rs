@@ -1,8 +1,8 @@
 //! `NativeSession`: one instance kept across calls (session.rs).
 
-use super::convert::{call_result, config_error, to_duration_ms, NativeResult};
+use super::convert::{call_result, millis, NativeResult};
 use super::sandbox::NativeSandbox;
-use super::{guarded, napi_error};
+use super::{js_error, spawn_typed};
 use crate::session::{SessionCall, SessionCore};
 use std::sync::Arc;
 use napi::bindgen_prelude::*;
@@ -40,36 +40,29 @@ impl NativeSession {
     /// Runs one export; cancel it through the sandbox with its execution id.
     #[napi(ts_return_type = "Promise<NativeResult>")]
     pub fn call<'env>(&self, env: &'env Env, sandbox: &NativeSandbox, request: NativeSessionCall) -> Result<PromiseRaw<'env, NativeResult>> {
-        let timeout = request.timeout_ms.map(|ms| to_duration_ms("timeoutMs", ms)).transpose()?;
-        let fuel = match request.fuel {
-            Some(f) if !f.is_finite() || f < 1.0 => return Err(config_error("fuel must be a positive integer".into())),
-            f => f.map(|f| f as u64),
-        };
+        // Checked where the user gave them (session-options.ts).
         let call = SessionCall {
             export: request.export,
             input: request.input.map(|i| i.to_vec()),
             alloc: request.alloc,
-            timeout,
-            fuel,
+            timeout: request.timeout_ms.map(millis),
+            fuel: request.fuel.map(|f| f as u64),
         };
         let id = request.execution_id as u64;
-        let registration = sandbox.core.register(id).map_err(napi_error)?;
+        let registration = sandbox.core.register(id).map_err(|e| js_error(env, e))?;
         let inner = self.inner.clone();
-        env.spawn_future(async move { guarded(inner.call(id, registration, call)).await.map(call_result) })
+        spawn_typed(env, async move { inner.call(id, registration, call).await.map(call_result) })
     }
 
     /// Ends the session, after calling `shutdown` (if it names an export)
     /// within `budgetMs`.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close<'env>(&self, env: &'env Env, shutdown: Option<String>, budget_ms: f64) -> Result<PromiseRaw<'env, ()>> {
-        let budget = to_duration_ms("budgetMs", budget_ms)?;
+        let budget = millis(budget_ms);
         let inner = self.inner.clone();
-        env.spawn_future(async move {
-            guarded(async move {
-                inner.close(shutdown, budget).await;
-                Ok(())
-            })
-            .await
+        spawn_typed(env, async move {
+            inner.close(shutdown, budget).await;
+            Ok(())
         })
     }
 
