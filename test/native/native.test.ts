@@ -5,7 +5,7 @@ import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, renameSy
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { AbortError, HOST_CALL_MAX_BYTES, InternalError, WasmSandbox, type SandboxResult } from '../../dist/esm/index.js';
 import { loadNativeBinding } from '../../dist/esm/native.js';
 import { c, comparable, tempDir, wat } from '../conformance/helpers.js';
@@ -13,6 +13,22 @@ import { c, comparable, tempDir, wat } from '../conformance/helpers.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** A specifier a child's `import` takes on every OS (a Windows path is not one). */
 const dist = (file: string): string => pathToFileURL(join(ROOT, 'dist', 'esm', file)).href;
+
+/**
+ * hello.wasm with a custom section naming `tag`: the same program under a new
+ * module hash, so its inline-start history (inline.rs, per module) starts clean.
+ */
+const freshDirs: Array<{ cleanup(): void }> = [];
+afterAll(() => freshDirs.forEach((d) => d.cleanup()));
+function freshHello(tag: string): string {
+  const name = Buffer.from(`mimobox-test-${tag}-${process.pid}-${Date.now()}`);
+  const section = Buffer.concat([Buffer.from([0, name.length + 1, name.length]), name]);
+  const dir = tempDir();
+  freshDirs.push(dir);
+  const file = join(dir.path, `hello-${tag}.wasm`);
+  writeFileSync(file, Buffer.concat([readFileSync(wat('hello')), section]));
+  return file;
+}
 
 function cwasmFiles(dir: string): string[] {
   const out: string[] = [];
@@ -134,16 +150,17 @@ describe('inline start', () => {
     // The raw binding answers a plain result when the execute finished on the calling thread,
     // a Promise when it went to the workers (test files run in processes of their own).
     const sb = new WasmSandbox({ timeoutMs: 5000 });
+    const hello = freshHello('alone');
     const native = (sb as unknown as { native: { execute(r: object): unknown } }).native;
     const request = (path: string, executionId: number) => ({ path, args: [path], env: [], stdin: new Uint8Array(), executionId });
     try {
       // A module not yet in memory loads on a worker: warm it first.
-      await sb.execute([wat('hello')]);
+      await sb.execute([hello]);
       await sb.execute([c('sleep'), '0']);
       // Preemption past the slice's time sends a start to a worker: try thrice.
       const startsInline = async (id: number): Promise<boolean> => {
         for (let attempt = 0; attempt < 3; attempt++) {
-          const started = native.execute(request(wat('hello'), id + attempt * 10));
+          const started = native.execute(request(hello, id + attempt * 10));
           if (!(started instanceof Promise)) return true;
           await started;
         }
@@ -152,7 +169,7 @@ describe('inline start', () => {
       expect(await startsInline(900_001), 'alone: finished inline').toBe(true);
       const sleeping = native.execute(request(c('sleep'), 900_002));
       expect(sleeping instanceof Promise).toBe(true);
-      const beside = native.execute(request(wat('hello'), 900_003));
+      const beside = native.execute(request(hello, 900_003));
       expect(beside instanceof Promise, 'with another in flight: started on a worker').toBe(true);
       await beside;
       (sb as unknown as { native: { cancel(id: number): void } }).native.cancel(900_002);
@@ -165,9 +182,10 @@ describe('inline start', () => {
 
   test('callers awaiting other executes get worker starts; a lone caller keeps the inline start', async () => {
     const sb = new WasmSandbox({ maxConcurrency: 8 });
+    const hello = freshHello('callers');
     const native = (sb as unknown as { native: { execute(r: object): unknown } }).native;
     const execute = native.execute.bind(native);
-    await sb.execute([wat('hello')]); // in memory from here on: every start may be inline
+    await sb.execute([hello]); // in memory from here on: every start may be inline
     let inline = 0;
     let total = 0;
     native.execute = (r: object) => {
@@ -177,7 +195,7 @@ describe('inline start', () => {
       return started;
     };
     try {
-      for (let i = 0; i < 20; i++) await sb.execute([wat('hello')]);
+      for (let i = 0; i < 20; i++) await sb.execute([hello]);
       // A start whose slice the OS preempts past its time moves to a worker
       // (inline.rs): on a busy machine a few of the 20 may, none by design.
       expect(total).toBe(20);
@@ -185,7 +203,7 @@ describe('inline start', () => {
       inline = 0;
       total = 0;
       await Promise.all(Array.from({ length: 8 }, async () => {
-        for (let i = 0; i < 10; i++) await sb.execute([wat('hello')]);
+        for (let i = 0; i < 10; i++) await sb.execute([hello]);
       }));
       // Only the very first start of the burst finds no one else waiting.
       expect(inline, 'eight callers at once').toBeLessThanOrEqual(1);
