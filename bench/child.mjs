@@ -69,7 +69,7 @@ async function main() {
     // From "nothing" to the first result: new sandbox + first execute.
     // The bench's own helpers are imported before the clock starts.
     const native = spec.backend === 'native'
-      ? await (await import('./lib.mjs')).importPackage({ build: false, entry: 'native.js' })
+      ? await (await import('./lib.mjs')).importPackage({ build: false, entry: 'native/addon.js' })
       : undefined;
     const t1 = now();
     if (spec.backend === 'node-wasi') {

@@ -54,7 +54,7 @@ if (want('native')) {
     await pkg.createSandbox(sandboxConfig(null, { cacheDir: dirs.cacheDir }), { backend: 'native' }).destroy();
     nativeOk = true;
     try {
-      nativeInfo = (await importPackage({ build: false, entry: 'native.js' })).loadNativeBinding?.()?.nativeInfo?.() ?? null;
+      nativeInfo = (await importPackage({ build: false, entry: 'native/addon.js' })).loadNativeBinding?.()?.nativeInfo?.() ?? null;
     } catch { /* informational only */ }
   } catch (e) {
     notes.push(`native backend unavailable, its rows are skipped: ${String(e.message).split('\n')[0]}`);

@@ -1,10 +1,10 @@
 // createSandbox: picks a backend. 'auto' prefers native and falls back to the
 // pure-JS backend, with a warning in every result, when the addon cannot load.
-import { SandboxError } from './errors.js';
-import { JsSandbox } from './js-sandbox.js';
-import { loadNativeBinding } from './native.js';
-import { WasmSandbox } from './sandbox.js';
-import type { Sandbox, SandboxConfig } from './types.js';
+import { SandboxError } from './shared/errors.js';
+import { JsSandbox } from './js-backend/facade.js';
+import { loadNativeBinding } from './native/addon.js';
+import { WasmSandbox } from './native/sandbox.js';
+import type { Sandbox, SandboxConfig } from './shared/types.js';
 
 export type Backend = 'native' | 'js' | 'auto';
 

@@ -2,12 +2,12 @@
 export type {
   DirGrant, ExecuteOptions, HostAnswer, HostCall, LimitKind, Logger, Sandbox, SandboxConfig, SandboxResult, Session,
   SessionCallOptions, SessionCallResult, SessionCloseOptions, SessionEndReason, SessionOptions, TrapKind,
-} from './types.js';
-export { HOST_CALL_MAX_BYTES } from './types.js';
+} from './shared/types.js';
+export { HOST_CALL_MAX_BYTES } from './shared/types.js';
 export {
   AbortError, ConfigError, InternalError, ModuleError, ResourceError, SandboxError, SessionEndedError, type ErrorCode,
-} from './errors.js';
-export { WasmSandbox, type LoadOptions, type ModuleHandle } from './sandbox.js';
-export { JsSandbox, type JsSandboxOptions } from './js-sandbox.js';
+} from './shared/errors.js';
+export { WasmSandbox, type LoadOptions, type ModuleHandle } from './native/sandbox.js';
+export { JsSandbox, type JsSandboxOptions } from './js-backend/facade.js';
 export { createSandbox, type Backend, type CreateSandboxOptions } from './factory.js';
-export { setProcessMemoryBudget } from './memory-budget.js';
+export { setProcessMemoryBudget } from './shared/memory-budget.js';

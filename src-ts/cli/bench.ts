@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../native.js';
+import { packageRoot } from '../native/addon.js';
 import { EXIT } from './exit-codes.js';
 import { BENCH_HELP } from './help.js';
 import { write, type Io } from './io.js';

@@ -1,9 +1,9 @@
 // The one exit-status policy of `mimobox` (documented in `mimobox run --help`):
 // a finished run's status from its SandboxResult, a failed command's status
 // from the error it threw.
-import { SandboxError } from '../errors.js';
+import { SandboxError } from '../shared/errors.js';
 import { QueueError } from '../queue/errors.js';
-import type { SandboxResult } from '../types.js';
+import type { SandboxResult } from '../shared/types.js';
 import { UsageError } from './usage.js';
 
 /** Exit codes of `mimobox run` other than the guest's own (see `mimobox run --help`). */

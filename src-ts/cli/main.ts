@@ -4,7 +4,7 @@
 // quick to start.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../native.js';
+import { packageRoot } from '../native/addon.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
 import { helpFor, MAIN_HELP } from './help.js';
 import { write, type Io } from './io.js';

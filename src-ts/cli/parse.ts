@@ -3,7 +3,7 @@
 // test/cli/cli-parse.test.ts.
 import { isAbsolute, resolve } from 'node:path';
 import type { Backend } from '../factory.js';
-import type { SandboxConfig } from '../types.js';
+import type { SandboxConfig } from '../shared/types.js';
 import { UsageError } from './usage.js';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

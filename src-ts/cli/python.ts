@@ -4,7 +4,7 @@
 // the command runs.
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { SandboxError } from '../errors.js';
+import { SandboxError } from '../shared/errors.js';
 import type { PythonOptions, PythonSession } from '../python/index.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
 import { PYTHON_HELP } from './help.js';

@@ -3,9 +3,9 @@
 // ours. Everything mimobox says on its own goes to stderr, prefixed "mimobox:".
 import { fstatSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { SandboxError } from '../errors.js';
+import { SandboxError } from '../shared/errors.js';
 import { createSandbox, type Backend } from '../factory.js';
-import type { Sandbox, SandboxConfig, SandboxResult } from '../types.js';
+import type { Sandbox, SandboxConfig, SandboxResult } from '../shared/types.js';
 import { EXIT, exitCodeForError, exitCodeForResult, stopOf } from './exit-codes.js';
 import { RUN_HELP } from './help.js';
 import { write, type Io } from './io.js';

@@ -3,9 +3,9 @@
 // jobs and exits 0. Loaded only when that command runs, so `mimobox run`
 // never loads BullMQ.
 import { parseArgs } from 'node:util';
-import { SandboxError } from '../errors.js';
+import { SandboxError } from '../shared/errors.js';
 import { createQueueWorker, QueueError, type QueueWorker } from '../queue/index.js';
-import type { SandboxConfig } from '../types.js';
+import type { SandboxConfig } from '../shared/types.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
 import { WORKER_HELP } from './help.js';
 import type { Io } from './io.js';

@@ -19,7 +19,7 @@
 // the guest runs out when a check finds it at or above 0. The check then sets
 // it to OUT_OF_FUEL and executes `unreachable`, which is how the runner tells
 // running out of fuel from the guest's own traps.
-import { ModuleError } from '../errors.js';
+import { ModuleError } from '../shared/errors.js';
 import { OpReader, type Op } from './wasm-ops.js';
 import { encodeLeb, type ModuleLayout } from './wasm-binary.js';
 

@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ModuleError } from '../errors.js';
-import type { Logger } from '../types.js';
+import { ModuleError } from '../shared/errors.js';
+import type { Logger } from '../shared/types.js';
 import { parseModule, planMemory, WASM_PAGE } from './limits.js';
 import type { ModuleImport } from './linking.js';
 import { unsupportedFeature } from './features.js';

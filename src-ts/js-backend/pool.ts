@@ -8,7 +8,7 @@
 // a thread, and for its memory cap from the process budget (memory-budget.ts);
 // queueTimeoutMs covers all three waits. At the deadline or on abort the
 // worker is terminated (V8 stops even a call-free loop) and replaced lazily.
-import { abortedError, destroyedError, InternalError, queueTimeoutError } from '../errors.js';
+import { abortedError, destroyedError, InternalError, queueTimeoutError } from '../shared/errors.js';
 import { outputBufferSize, readCaptured, type CapturedStream } from './limits.js';
 import type { JobMessage, JobOutcome } from './protocol.js';
 import { JS_WORKERS_ENV, sharedHost, type Slot, type WorkerHost } from './threads.js';

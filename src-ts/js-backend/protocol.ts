@@ -2,7 +2,7 @@
 // only: the compiled Module and SharedArrayBuffers are shared, not copied.
 import type { Preopen } from './fs.js';
 import type { DoorEnd } from './host-door.js';
-import type { LimitKind, TrapKind } from '../types.js';
+import type { LimitKind, TrapKind } from '../shared/types.js';
 
 export interface JobMessage {
   module: WebAssembly.Module;

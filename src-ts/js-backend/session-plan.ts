@@ -1,7 +1,7 @@
 // Main-thread checks for sessions and the host door, from a module's function
 // exports and their types, before anything runs in a worker.
-import { ModuleError } from '../errors.js';
-import type { SandboxResult } from '../types.js';
+import { ModuleError } from '../shared/errors.js';
+import type { SandboxResult } from '../shared/types.js';
 import { sig } from './linking.js';
 import type { FuncType } from './wasm-binary.js';
 

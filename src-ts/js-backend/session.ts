@@ -5,11 +5,11 @@
 // (unref'd, so an idle session never keeps the process alive), destroy. The
 // session's thread is its own (session-threads.ts), outside the executes' pool.
 import type { Transferable, Worker } from 'node:worker_threads';
-import type { ResolvedConfig } from '../config.js';
-import { abortedError, ConfigError, destroyedError, InternalError, SessionEndedError } from '../errors.js';
-import { buildResult } from '../result.js';
-import { resolveCallOptions, resolveCloseOptions, type ResolvedCallOptions, type ResolvedSessionOptions } from '../session-options.js';
-import type { Session, SessionCallOptions, SessionCallResult, SessionCloseOptions, SessionEndReason } from '../types.js';
+import type { ResolvedConfig } from '../shared/config.js';
+import { abortedError, ConfigError, destroyedError, InternalError, SessionEndedError } from '../shared/errors.js';
+import { buildResult } from '../shared/result.js';
+import { resolveCallOptions, resolveCloseOptions, type ResolvedCallOptions, type ResolvedSessionOptions } from '../shared/session-options.js';
+import type { Session, SessionCallOptions, SessionCallResult, SessionCloseOptions, SessionEndReason } from '../shared/types.js';
 import type { Preopen } from './fs.js';
 import { HostDoor } from './host-door.js';
 import { outputBufferSize, readCaptured } from './limits.js';

@@ -4,7 +4,7 @@
 // idle up to one per CPU, and replaced lazily after it is terminated.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { abortedError } from '../errors.js';
+import { abortedError } from '../shared/errors.js';
 import type { JobOutcome } from './protocol.js';
 
 export const JS_WORKERS_ENV = 'MIMOBOX_JS_WORKERS';

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../shared/errors.js';
 
 export const PYTHON_HOME_ENV = 'MIMOBOX_PYTHON_HOME';
 /** The name CPython 3.15 looks for on its path: `<prefix>/lib/python315.zip`. */

@@ -4,11 +4,11 @@
 // wasm exception handling, which this build uses.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateEnv } from '../config.js';
-import { ConfigError } from '../errors.js';
-import { loadNativeBinding } from '../native.js';
-import { WasmSandbox, type ModuleHandle } from '../sandbox.js';
-import type { ExecuteOptions, SandboxConfig, SandboxResult } from '../types.js';
+import { validateEnv } from '../shared/config.js';
+import { ConfigError } from '../shared/errors.js';
+import { loadNativeBinding } from '../native/addon.js';
+import { WasmSandbox, type ModuleHandle } from '../native/sandbox.js';
+import type { ExecuteOptions, SandboxConfig, SandboxResult } from '../shared/types.js';
 import { findPythonHome, stdlibDir, STDLIB_GUEST_DIR, type PythonHome } from './home.js';
 import type { PythonSession, PythonSessionOptions } from './session.js';
 

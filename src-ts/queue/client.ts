@@ -3,7 +3,7 @@
 // module by SHA-256 and carries only args, stdin, env and limits.
 import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
-import { abortedError } from '../errors.js';
+import { abortedError } from '../shared/errors.js';
 import { resolveConnection, validateQueueName, type QueueConnection } from './connection.js';
 import { checkOptions, fromFailedReason, QueueError } from './errors.js';
 import { moduleBytes, putModule, type ModuleRef } from './modules.js';

@@ -3,7 +3,7 @@
 // unknown, corrupt or cannot run); whatever the guest does is a result. The
 // code travels through Redis as the prefix of BullMQ's `failedReason`
 // ("CODE: message") and is parsed back into a QueueError on the client.
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../shared/errors.js';
 
 export type QueueErrorCode =
   /** The job payload has a wrong type, a missing or an unknown field. */

@@ -1,7 +1,7 @@
 // Limits are the worker's to grant: a job may ask for less time, memory, fuel
 // or output than its worker's sandbox config allows, never more. Pure
 // functions, so the policy is tested without Redis (test/queue/policy.test.ts).
-import type { ResolvedConfig } from '../config.js';
+import type { ResolvedConfig } from '../shared/config.js';
 import { QueueError } from './errors.js';
 import type { JobLimits } from './payload.js';
 

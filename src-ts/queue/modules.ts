@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RedisClient } from 'bullmq';
-import { MAX_MODULE_BYTES } from '../config.js';
+import { MAX_MODULE_BYTES } from '../shared/config.js';
 import { QueueError } from './errors.js';
 
 /** A module stored in Redis: pass it as `module` to `execute`. */

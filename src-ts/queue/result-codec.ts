@@ -1,6 +1,6 @@
 // A SandboxResult as a job's return value: BullMQ stores it as JSON, so the
 // stdout/stderr Buffers travel as base64 and are decoded on the client.
-import type { SandboxResult } from '../types.js';
+import type { SandboxResult } from '../shared/types.js';
 
 /** The JSON form of a SandboxResult. */
 export interface EncodedResult extends Omit<SandboxResult, 'stdout' | 'stderr'> {

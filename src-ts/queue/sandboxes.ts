@@ -3,7 +3,7 @@
 // Sandboxes are reused across jobs (so compiled modules stay warm) and the
 // least recently used idle ones are destroyed past a bound.
 import { createSandbox, type Backend } from '../factory.js';
-import type { Sandbox, SandboxConfig } from '../types.js';
+import type { Sandbox, SandboxConfig } from '../shared/types.js';
 import { limitsKey, type GrantedLimits } from './limits.js';
 
 interface Entry {

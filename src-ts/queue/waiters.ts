@@ -3,7 +3,7 @@
 // job already finished, an event stream trimmed during a long outage), so a
 // finished job is never waited on forever.
 import type { RedisClient } from 'bullmq';
-import { abortedError } from '../errors.js';
+import { abortedError } from '../shared/errors.js';
 import type { QueueError } from './errors.js';
 import type { QueueResult } from './result-codec.js';
 

@@ -3,10 +3,10 @@
 // gets (grants); a job payload is untrusted and only ever narrows it.
 import { availableParallelism, hostname } from 'node:os';
 import { MetricsTime, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { resolveConfig } from '../config.js';
-import { SandboxError, type ErrorCode } from '../errors.js';
+import { resolveConfig } from '../shared/config.js';
+import { SandboxError, type ErrorCode } from '../shared/errors.js';
 import type { Backend } from '../factory.js';
-import type { SandboxConfig } from '../types.js';
+import type { SandboxConfig } from '../shared/types.js';
 import { resolveConnection, validateQueueName, type QueueConnection } from './connection.js';
 import { checkOptions, QueueError, toFailedReason, type QueueFailureCode } from './errors.js';
 import { ceilingOf, grantLimits, type WorkerCeiling } from './limits.js';

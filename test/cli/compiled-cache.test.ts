@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
-import { clearCacheDir, defaultCacheDir } from '../../dist/esm/compiled-cache.js';
-import { loadNativeBinding, type NativeBinding } from '../../dist/esm/native.js';
+import { clearCacheDir, defaultCacheDir } from '../../dist/esm/shared/compiled-cache.js';
+import { loadNativeBinding, type NativeBinding } from '../../dist/esm/native/addon.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -45,8 +45,8 @@ describe.skipIf(native === undefined)('the same answers as the native addon', ()
   /** [TS, native] cache roots in a process whose whole environment is `env`. */
   function rootsUnder(env: Record<string, string>, explicit?: string): [string | null, string | null] {
     const script = `
-      const { defaultCacheDir } = await import(${JSON.stringify(join(ROOT, 'dist/esm/compiled-cache.js'))});
-      const { loadNativeBinding } = await import(${JSON.stringify(join(ROOT, 'dist/esm/native.js'))});
+      const { defaultCacheDir } = await import(${JSON.stringify(join(ROOT, 'dist/esm/shared/compiled-cache.js'))});
+      const { loadNativeBinding } = await import(${JSON.stringify(join(ROOT, 'dist/esm/native/addon.js'))});
       const explicit = ${JSON.stringify(explicit ?? null)} ?? undefined;
       console.log(JSON.stringify([defaultCacheDir(explicit), loadNativeBinding().cacheDirFor(explicit ?? null)]));`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env, cwd: ROOT, encoding: 'utf8' });

@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import { EXIT, exitCodeForError, exitCodeForResult, stopOf } from '../../dist/esm/cli/exit-codes.js';
 import { UsageError } from '../../dist/esm/cli/usage.js';
-import { ConfigError, ModuleError, SandboxError } from '../../dist/esm/errors.js';
+import { ConfigError, ModuleError, SandboxError } from '../../dist/esm/shared/errors.js';
 import { QueueError } from '../../dist/esm/queue/errors.js';
 
 describe('exitCodeForResult', () => {

@@ -2,7 +2,7 @@
 // of src-ts/errors.ts, whichever backend (or path within one) stopped the run.
 import { afterEach, describe, expect, test } from 'vitest';
 import { AbortError, type Sandbox, type SandboxConfig } from '../../dist/esm/index.js';
-import { abortedError, destroyedError } from '../../dist/esm/errors.js';
+import { abortedError, destroyedError } from '../../dist/esm/shared/errors.js';
 import { BACKENDS, type BackendName } from './backends.js';
 import { wat } from './helpers.js';
 import { hasSessions, trackedSandboxes, SESSION_GUEST } from './session-support.js';

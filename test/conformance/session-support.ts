@@ -2,7 +2,7 @@
 // sessions yet, the session guest, sandboxes destroyed after each test, and
 // small hand-assembled guests.
 import { ConfigError, createSandbox, type Sandbox, type SandboxConfig } from '../../dist/esm/index.js';
-import { loadNativeBinding } from '../../dist/esm/native.js';
+import { loadNativeBinding } from '../../dist/esm/native/addon.js';
 import { sandbox, wat } from './helpers.js';
 import type { BackendName } from './backends.js';
 

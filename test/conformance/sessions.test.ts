@@ -9,7 +9,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import {
   AbortError, ConfigError, ModuleError, SessionEndedError, type SandboxConfig, type Session,
 } from '../../dist/esm/index.js';
-import { memoryBudgetStats } from '../../dist/esm/memory-budget.js';
+import { memoryBudgetStats } from '../../dist/esm/shared/memory-budget.js';
 import { stallMeter } from '../hostile/health.js';
 import { BACKENDS } from './backends.js';
 import { c } from './helpers.js';

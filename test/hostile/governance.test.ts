@@ -9,8 +9,8 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import {
   AbortError, ConfigError, createSandbox, ResourceError, setProcessMemoryBudget, type Sandbox,
 } from '../../dist/esm/index.js';
-import { memoryBudgetStats, processMemoryBudgetBytes } from '../../dist/esm/memory-budget.js';
-import { loadNativeBinding } from '../../dist/esm/native.js';
+import { memoryBudgetStats, processMemoryBudgetBytes } from '../../dist/esm/shared/memory-budget.js';
+import { loadNativeBinding } from '../../dist/esm/native/addon.js';
 import { BACKENDS } from '../conformance/backends.js';
 import { c, wat } from '../conformance/helpers.js';
 import { peakSampler, rssMb, settle } from './health.js';
@@ -45,7 +45,7 @@ describe('setProcessMemoryBudget', () => {
 
   test('the default is half of physical memory; MIMOBOX_MEMORY_BUDGET_MB overrides it at first use', () => {
     const script = (env: string) => `
-      import { memoryBudgetStats } from ${JSON.stringify(dist('memory-budget.js'))};
+      import { memoryBudgetStats } from ${JSON.stringify(dist('shared/memory-budget.js'))};
       import { totalmem } from 'node:os';
       ${env}
       console.log(JSON.stringify({ budget: memoryBudgetStats().budgetBytes, half: Math.floor(totalmem() / 2 / 1048576) * 1048576 }));

@@ -5,12 +5,12 @@ import { describe, expect, test } from 'vitest';
 import {
   DEFAULT_MAX_MODULE_MB, DEFAULT_STACK_LIMIT_KB, MAX_MEMORY_LIMIT_MB, MAX_MODULE_MB_LIMIT, MAX_OUTPUT_BYTES_LIMIT,
   MAX_STACK_LIMIT_KB, MIN_STACK_LIMIT_KB,
-} from '../../dist/esm/config.js';
-import { errorFromCode, InternalError } from '../../dist/esm/errors.js';
+} from '../../dist/esm/shared/config.js';
+import { errorFromCode, InternalError } from '../../dist/esm/shared/errors.js';
 import { HOST_CALL_MAX_BYTES } from '../../dist/esm/index.js';
 import { MAX_TABLE_ELEMENTS } from '../../dist/esm/js-backend/limits.js';
 import { MAX_OPEN_FILES } from '../../dist/esm/js-backend/wasi.js';
-import { loadNativeBinding } from '../../dist/esm/native.js';
+import { loadNativeBinding } from '../../dist/esm/native/addon.js';
 
 describe('the addon and the TypeScript layer share one contract', () => {
   test('limits and defaults: the JS backend copies equal the core values', () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import { AbortError, HOST_CALL_MAX_BYTES, InternalError, WasmSandbox, type SandboxResult } from '../../dist/esm/index.js';
-import { loadNativeBinding } from '../../dist/esm/native.js';
+import { loadNativeBinding } from '../../dist/esm/native/addon.js';
 import { c, comparable, tempDir, wat } from '../conformance/helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -205,8 +205,11 @@ describe('inline start', () => {
       await Promise.all(Array.from({ length: 8 }, async () => {
         for (let i = 0; i < 10; i++) await sb.execute([hello]);
       }));
-      // Only the very first start of the burst finds no one else waiting.
-      expect(inline, 'eight callers at once').toBeLessThanOrEqual(1);
+      // A start finds no one else waiting only at the very first, or when the
+      // other seven happen to be between two executes (more often on a busy
+      // machine). Without the count of awaited executes nearly all 80 would
+      // start inline (each finishes before the next starts).
+      expect(inline, 'eight callers at once').toBeLessThanOrEqual(16);
       expect(total).toBe(80);
     } finally {
       await sb.destroy();

@@ -15,14 +15,14 @@
 //    package runs guests on the pure-JS backend.
 //
 // Needs the native addon built for this host (mimobox-wasm.<platform>.node in
-// the checkout) and `node scripts/build-ts.mjs` (for dist/esm/native.js).
+// the checkout) and `node scripts/build-ts.mjs` (for dist/esm/native/addon.js).
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { platformSuffix } from '../../dist/esm/native.js';
+import { platformSuffix } from '../../dist/esm/native/addon.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SUFFIX = platformSuffix();

@@ -209,7 +209,7 @@ describe('release workflow: targets, packages, legs', () => {
     expect(lint['runs-on']).toBe('${{ matrix.host }}');
     expect(lint.steps.find((s) => s.uses?.startsWith('dtolnay/rust-toolchain'))?.with?.components).toContain('clippy');
     expect(stepRunning(lint, /^npm run lint$/)).toBeDefined();
-    expect(pkg.scripts.lint).toMatch(/^node scripts\/check-portable\.mjs && node scripts\/check-module-graph\.mjs && cargo clippy --release --all-targets -- -D warnings && tsc /);
+    expect(pkg.scripts.lint).toMatch(/^node scripts\/check-portable\.mjs && node scripts\/check-module-graph\.mjs && node scripts\/binding-types\.mjs && cargo clippy --release --all-targets -- -D warnings && tsc /);
   });
 });
 

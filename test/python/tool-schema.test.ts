@@ -1,7 +1,7 @@
 // Tool protocol 1's host: what Ajv is given (and spared) for each input schema, what the
 // ToolHost constructor refuses, and the Python stubs of the tools. Fake frames, no interpreter.
 import { describe, expect, test } from 'vitest';
-import { ConfigError } from '../../dist/esm/errors.js';
+import { ConfigError } from '../../dist/esm/shared/errors.js';
 import { ToolHost, toolStubs, type PythonTool, type ToolHostOptions } from '../../dist/esm/python/tools/index.js';
 import { call, host, lookupTool } from './tool-frames.js';
 

@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import {
   AbortError, ResourceError, SandboxError, abortedError, destroyedError, errorFromCode, queueTimeoutError,
-} from '../../dist/esm/errors.js';
+} from '../../dist/esm/shared/errors.js';
 
 describe('error factories', () => {
   test('destroyedError: AbortError, DESTROYED, says to create a new sandbox', () => {

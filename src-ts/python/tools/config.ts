@@ -1,6 +1,6 @@
 // The tools and options a ToolHost is made with, checked once: each mistake a ConfigError naming
 // its field, so that nothing about the tools themselves can fail later, during a turn.
-import { ConfigError } from '../../errors.js';
+import { ConfigError } from '../../shared/errors.js';
 import { compileSchema, type CompiledSchema } from './schema.js';
 import {
   DEFAULT_MAX_CALLS_PER_TURN,

@@ -1,8 +1,8 @@
 // The addon throws and rejects with Errors whose `code` is one of the core's
 // error codes (src-rs/error.rs, listed by the addon's nativeInfo()); this
 // turns them into the typed error classes.
-import { errorFromCode, InternalError, type ErrorCode, type SandboxError } from './errors.js';
-import { loadNativeBinding } from './native.js';
+import { errorFromCode, InternalError, type ErrorCode, type SandboxError } from '../shared/errors.js';
+import { loadNativeBinding } from './addon.js';
 
 let coreCodes: ReadonlySet<string> | undefined;
 

@@ -7,134 +7,22 @@ import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { moduleUrl } from './module-url.js';
-import { SandboxError } from './errors.js';
-import type { RawOutcome } from './result.js';
+import { moduleUrl } from '../module-url.js';
+import { SandboxError } from '../shared/errors.js';
+import type { NativeHostAnswer } from './addon-types.js';
 
-export interface NativeDir {
-  host: string;
-  guest: string;
-}
+// The addon's types are the ones napi build generates from src-rs/binding
+// (index.d.ts, importable as ./addon-types.ts): never written by hand here.
+export type {
+  NativeDir, NativeExecuteRequest, NativeHostAnswer, NativeInfo, NativeLimits, NativeLogLine, NativeModule, NativeResult,
+  NativeSandbox, NativeSandboxOptions, NativeSession, NativeSessionCall, NativeSessionOpen,
+} from './addon-types.js';
 
-export interface NativeSandboxOptions {
-  memoryLimitBytes: number;
-  timeoutMs: number;
-  /** 'auto' (derived from the timeout), 'off' or 'exact' (then `fuel` is the budget). */
-  fuelMode: 'auto' | 'off' | 'exact';
-  fuel?: number;
-  readonlyDirs: NativeDir[];
-  readwriteDirs: NativeDir[];
-  maxOutputBytes: number;
-  cache: boolean;
-  cacheDir?: string;
-  maxConcurrency: number;
-  queueTimeoutMs?: number;
-  poolInstances?: number;
-  /** Start executes on the calling thread for a bounded slice. Default true. */
-  inline?: boolean;
-  /** Deepest wasm stack, in bytes. */
-  stackLimitBytes?: number;
-  /** Largest module accepted, in bytes. */
-  maxModuleBytes?: number;
-  /** Function imports the sandbox does not provide: refuse the module, or link each as a trap. */
-  unknownImports?: 'error' | 'trap';
-}
-
-export interface NativeExecuteRequest {
-  path: string;
-  args: string[];
-  /** "KEY=VALUE" strings, already merged. */
-  env: string[];
-  stdin: Uint8Array;
-  executionId: number;
-  /** Export to run instead of `_start`/`main`. */
-  entry?: string;
-  /** False: start on a worker even where an inline start is allowed. */
-  startInline?: boolean;
-}
-
-/** What the addon resolves with: the raw outcome plus diagnostics for the logger. */
-/** One diagnostic for the logger. */
-export interface NativeLogLine {
-  level: 'info' | 'warn';
-  message: string;
-}
-
-export interface NativeResult extends RawOutcome {
-  /** Diagnostics of this execute ("compiled and cached", cache warnings). */
-  log: NativeLogLine[];
-  /** Messages of the hostCall errors, each answered -2 to the guest. */
-  hostCallFaults: string[];
-  /** A session call's i32 result. */
-  returnValue?: number | null;
-  /** Set when a session call ended the session: 'timeout' | 'trap' | 'exit'. */
-  sessionEnded?: string | null;
-}
+/** The addon's exports, exactly as generated. */
+export type NativeBinding = typeof import('./addon-types.js');
 
 /** A hostCall as the addon calls it: always resolves, or rejects with the fault's message. */
-export type NativeHostFunction = (request: Buffer) => Promise<{ bytes?: Buffer }>;
-
-export interface NativeSessionOpen {
-  args: string[];
-  env: string[];
-  executionId: number;
-}
-
-export interface NativeSessionCall {
-  export: string;
-  input?: Uint8Array;
-  alloc?: string;
-  timeoutMs?: number;
-  fuel?: number;
-  executionId: number;
-}
-
-export interface NativeSessionInstance {
-  call(sandbox: NativeSandboxInstance, request: NativeSessionCall): Promise<NativeResult>;
-  close(shutdown: string | null | undefined, budgetMs: number): Promise<void>;
-  readonly ended: string | null;
-}
-
-/** A module compiled and linked once by `loadModule`. */
-export interface NativeModuleInstance {
-  readonly hash: string;
-  readonly log: NativeLogLine[];
-}
-
-export interface NativeSandboxInstance {
-  /** The result itself when the execute finished within its inline slice, else a Promise of it. */
-  execute(request: NativeExecuteRequest): NativeResult | Promise<NativeResult>;
-  executeLoaded(module: NativeModuleInstance, request: NativeExecuteRequest): NativeResult | Promise<NativeResult>;
-  loadModule(
-    path?: string | null,
-    bytes?: Uint8Array | null,
-    name?: string | null,
-    entry?: string | null,
-    forSession?: boolean | null,
-  ): Promise<NativeModuleInstance>;
-  cancel(executionId: number): void;
-  destroy(): Promise<void>;
-  setHostCall(host: NativeHostFunction): void;
-  openSession(module: NativeModuleInstance, request: NativeSessionOpen, host?: NativeHostFunction | null): Promise<NativeSessionInstance>;
-}
-
-export interface NativeInfo {
-  wasmtimeVersion: string;
-  workerThreads: number;
-  defaultCacheDir?: string | null;
-  limits: { hostCallMaxBytes: number; [name: string]: number };
-  errorCodes: string[];
-}
-
-/** The addon's exports (index.d.ts is the generated declaration of the same). */
-export interface NativeBinding {
-  NativeSandbox: new (options: NativeSandboxOptions) => NativeSandboxInstance;
-  nativeInfo(): NativeInfo;
-  cacheDirFor(cacheDir?: string | null): string | null;
-  clearCompiledCache(cacheDir?: string | null): number;
-  setMemoryBudgetMb(mb: number): void;
-  memoryBudgetMb(): number;
-}
+export type NativeHostFunction = (request: Buffer) => Promise<NativeHostAnswer>;
 
 /** The npm platform suffix napi-rs uses, e.g. linux-x64-gnu, darwin-arm64, win32-x64-msvc. */
 export function platformSuffix(): string {

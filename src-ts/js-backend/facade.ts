@@ -3,13 +3,13 @@
 // pool: about two thirds of the package's import time) until a JsSandbox is
 // made. The config is checked here, at once, as every backend does.
 import { availableParallelism } from 'node:os';
-import { resolveConfig } from './config.js';
-import type { JsSandboxOptions } from './js-backend/sandbox.js';
-import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult, Session, SessionOptions } from './types.js';
+import { resolveConfig } from '../shared/config.js';
+import type { JsSandboxOptions } from './sandbox.js';
+import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult, Session, SessionOptions } from '../shared/types.js';
 
-type Backend = import('./js-backend/sandbox.js').JsSandbox;
+type Backend = import('./sandbox.js').JsSandbox;
 
-export type { JsSandboxOptions } from './js-backend/sandbox.js';
+export type { JsSandboxOptions } from './sandbox.js';
 
 /** The Sandbox contract on V8's WebAssembly with a WASI preview 1 written in TypeScript. */
 export class JsSandbox implements Sandbox {
@@ -19,7 +19,7 @@ export class JsSandbox implements Sandbox {
   constructor(config: SandboxConfig = {}, options: JsSandboxOptions = {}) {
     // Throws ConfigError now, not at the first execute.
     resolveConfig(config, availableParallelism());
-    this.impl = import('./js-backend/sandbox.js').then((m) => new m.JsSandbox(config, options));
+    this.impl = import('./sandbox.js').then((m) => new m.JsSandbox(config, options));
     // A failure here (a directory gone since the check) surfaces at the first call.
     this.impl.catch(() => undefined);
   }

@@ -1,17 +1,19 @@
 // WasmSandbox: the Sandbox contract on the native (wasmtime) backend.
 import { availableParallelism } from 'node:os';
-import { resolveConfig, resolveExecuteOptions, validateCommand, validateEntry, type ResolvedConfig } from './config.js';
-import { abortedError, ConfigError, destroyedError, type SandboxError } from './errors.js';
-import { wrapHostCall } from './host-call.js';
+import { resolveConfig, resolveExecuteOptions, validateCommand, validateEntry, type ResolvedConfig } from '../shared/config.js';
+import { abortedError, ConfigError, destroyedError, type SandboxError } from '../shared/errors.js';
+import { wrapHostCall } from '../shared/host-call.js';
 import {
-  loadNativeBinding, type NativeExecuteRequest, type NativeModuleInstance, type NativeResult, type NativeSandboxInstance,
-  type NativeLogLine, type NativeSessionInstance,
-} from './native.js';
+  loadNativeBinding, type NativeExecuteRequest, type NativeModule, type NativeResult, type NativeSandbox,
+  type NativeLogLine, type NativeSession,
+} from './addon.js';
+// Const enums of the generated types: tsc writes their string values in place.
+import { FuelModeKind, UnknownImportsMode } from './addon-types.js';
 import { ManagedSession, type SessionDriver } from './session.js';
-import { resolveSessionOptions } from './session-options.js';
-import { fromNativeError } from './native-errors.js';
-import { buildResult } from './result.js';
-import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult, Session, SessionOptions } from './types.js';
+import { resolveSessionOptions } from '../shared/session-options.js';
+import { fromNativeError } from './errors.js';
+import { buildResult } from '../shared/result.js';
+import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult, Session, SessionOptions } from '../shared/types.js';
 
 let nextExecutionId = 1;
 
@@ -32,7 +34,7 @@ let awaitedExecutes = 0;
 export class WasmSandbox implements Sandbox {
   readonly backend = 'native' as const;
   private readonly config: ResolvedConfig;
-  private readonly native: NativeSandboxInstance;
+  private readonly native: NativeSandbox;
   private destroyed = false;
   private readonly sessions = new Set<ManagedSession>();
 
@@ -43,7 +45,7 @@ export class WasmSandbox implements Sandbox {
     this.native = new binding.NativeSandbox({
       memoryLimitBytes: c.memoryLimitBytes,
       timeoutMs: c.timeoutMs,
-      fuelMode: c.fuel === 'auto' ? 'auto' : c.fuel === null ? 'off' : 'exact',
+      fuelMode: c.fuel === 'auto' ? FuelModeKind.Auto : c.fuel === null ? FuelModeKind.Off : FuelModeKind.Exact,
       ...(typeof c.fuel === 'number' ? { fuel: c.fuel } : {}),
       readonlyDirs: c.readonlyDirs,
       readwriteDirs: c.readwriteDirs,
@@ -56,7 +58,7 @@ export class WasmSandbox implements Sandbox {
       inline: c.inline,
       stackLimitBytes: c.stackLimitBytes,
       maxModuleBytes: c.maxModuleBytes,
-      unknownImports: c.unknownImports,
+      unknownImports: c.unknownImports === 'trap' ? UnknownImportsMode.Trap : UnknownImportsMode.Error,
     });
     if (c.hostCall !== undefined) this.native.setHostCall(wrapHostCall(c.hostCall));
   }
@@ -80,7 +82,7 @@ export class WasmSandbox implements Sandbox {
     this.assertLive();
     const entry = validateEntry('options.entry', options.entry) ?? null;
     let name: string;
-    let loading: Promise<NativeModuleInstance>;
+    let loading: Promise<NativeModule>;
     if (typeof source === 'string') {
       name = validateCommand([source]).path;
       loading = this.native.loadModule(source, null, null, entry, forSession);
@@ -93,7 +95,7 @@ export class WasmSandbox implements Sandbox {
     } else {
       throw new ConfigError('source', 'must be a module path or a Buffer/Uint8Array of module bytes');
     }
-    let module: NativeModuleInstance;
+    let module: NativeModule;
     try {
       module = await loading;
     } catch (e) {
@@ -104,7 +106,7 @@ export class WasmSandbox implements Sandbox {
   }
 
   /** @internal Runs a loaded module; argv[0] is the handle's name. */
-  async runLoaded(module: NativeModuleInstance, name: string, args: string[], opts: ExecuteOptions): Promise<SandboxResult> {
+  async runLoaded(module: NativeModule, name: string, args: string[], opts: ExecuteOptions): Promise<SandboxResult> {
     this.assertLive();
     if (!Array.isArray(args)) throw new ConfigError('args', 'must be an array of strings');
     const argv = validateCommand([name, ...args]).args;
@@ -159,7 +161,7 @@ export class WasmSandbox implements Sandbox {
     const handle = module instanceof NativeModuleHandle ? module : await this.loadHandle(module, {}, true);
     if (handle.owner !== this) throw new ConfigError('module', 'this module was loaded by another sandbox: load it with this one');
     const openId = nextExecutionId++;
-    let native: NativeSessionInstance;
+    let native: NativeSession;
     try {
       native = await this.native.openSession(
         handle.native,
@@ -244,7 +246,7 @@ class NativeModuleHandle implements ModuleHandle {
   readonly hash: string;
   constructor(
     private readonly sandbox: WasmSandbox,
-    private readonly module: NativeModuleInstance,
+    private readonly module: NativeModule,
     readonly name: string,
     private readonly entry: string | undefined,
   ) {
@@ -257,7 +259,7 @@ class NativeModuleHandle implements ModuleHandle {
   }
 
   /** @internal */
-  get native(): NativeModuleInstance {
+  get native(): NativeModule {
     return this.module;
   }
 

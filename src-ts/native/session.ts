@@ -2,11 +2,11 @@
 // one at a time in call order, idle and lifetime bounds, and the rule that a
 // call which did not return ends the session. A backend supplies a driver
 // that runs one call on its kept instance.
-import { abortedError, destroyedError, SessionEndedError } from './errors.js';
+import { abortedError, destroyedError, SessionEndedError } from '../shared/errors.js';
 import {
   DEFAULT_SHUTDOWN_BUDGET_MS, resolveCallOptions, resolveCloseOptions, type ResolvedCallOptions,
-} from './session-options.js';
-import type { SandboxResult, Session, SessionCallOptions, SessionCallResult, SessionCloseOptions, SessionEndReason } from './types.js';
+} from '../shared/session-options.js';
+import type { SandboxResult, Session, SessionCallOptions, SessionCallResult, SessionCloseOptions, SessionEndReason } from '../shared/types.js';
 
 export type ResolvedCall = Omit<ResolvedCallOptions, 'name'>;
 

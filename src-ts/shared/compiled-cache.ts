@@ -5,7 +5,7 @@
 // found and cleared. test/cli/compiled-cache.test.ts checks that both agree.
 import { lstatSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { loadNativeBinding, type NativeBinding } from './native.js';
+import { loadNativeBinding, type NativeBinding } from '../native/addon.js';
 
 export interface CompiledCacheStats {
   path: string;

@@ -7,7 +7,7 @@
 // Rust (same default, same env override). `setProcessMemoryBudget` sets both.
 import { totalmem } from 'node:os';
 import { abortedError, ConfigError, queueTimeoutError, ResourceError, type QueueWaiter } from './errors.js';
-import { loadNativeBinding } from './native.js';
+import { loadNativeBinding } from '../native/addon.js';
 
 const MiB = 1024 * 1024;
 /** Upper bound accepted for the budget: 1 PiB, i.e. "no practical limit". */
