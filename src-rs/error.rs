@@ -85,7 +85,7 @@ impl Work {
     }
 }
 
-// The texts below are the ones src-ts/errors.ts writes for the pure-JS
+// The texts below are the ones src-ts/shared/errors.ts writes for the pure-JS
 // backend (destroyedError, abortedError, queueTimeoutError): both backends
 // say the same words (test/conformance/abort-texts.test.ts).
 impl SandboxError {

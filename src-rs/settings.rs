@@ -15,8 +15,8 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// second. At 10 G per second of timeout a guest gets at least ~0.4 CPU
 /// seconds per second of timeout, so a 1 s CPU job fits easily in a 60 s
 /// timeout and the wall clock is what normally stops a guest; fuel stays a
-/// backstop. The reference rate of 15 M/s stopped CPU-bound guests within
-/// milliseconds whatever their timeout.
+/// backstop: a rate near wasm's real burn (millions per second) would stop
+/// CPU-bound guests within milliseconds whatever their timeout.
 pub const FUEL_PER_TIMEOUT_SECOND: u64 = 10_000_000_000;
 pub const MAX_OUTPUT_LIMIT: usize = 64 * 1024 * 1024;
 /// Module size cap unless configured (`maxModuleMb`), and the most it may be set to.

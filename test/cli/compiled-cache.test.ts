@@ -1,4 +1,4 @@
-// The compiled-module cache (src-ts/compiled-cache.ts): the rules applied
+// The compiled-module cache (src-ts/shared/compiled-cache.ts): the rules applied
 // without the native addon, and that they agree with the addon's.
 // Run `node scripts/build-ts.mjs` first: tests import the built files.
 import { spawnSync } from 'node:child_process';

@@ -1,5 +1,5 @@
 // Aborts and destroy() reject with the same class, code and words on both backends: the texts
-// of src-ts/errors.ts, whichever backend (or path within one) stopped the run.
+// of src-ts/shared/errors.ts, whichever backend (or path within one) stopped the run.
 import { afterEach, describe, expect, test } from 'vitest';
 import { AbortError, type Sandbox, type SandboxConfig } from '../../dist/esm/index.js';
 import { abortedError, destroyedError } from '../../dist/esm/shared/errors.js';

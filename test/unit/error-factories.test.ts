@@ -1,4 +1,4 @@
-// The factories that write every aborted, destroyed and queue-timeout text (src-ts/errors.ts):
+// The factories that write every aborted, destroyed and queue-timeout text (src-ts/shared/errors.ts):
 // each one's class, code and exact words, which src-rs copies.
 import { describe, expect, test } from 'vitest';
 import {
