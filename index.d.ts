@@ -55,9 +55,11 @@ export declare function cacheDirFor(cacheDir?: string | undefined | null): strin
 /** Removes the compiled artefacts under a cache root; returns how many. */
 export declare function clearCompiledCache(cacheDir?: string | undefined | null): number
 
-/** How fuel is metered: a budget derived from the timeout, none, or `fuel`. */
+/**
+ * How fuel is metered: not at all (the wall clock bounds a guest), or
+ * exactly `fuel` units per execute.
+ */
 export declare const enum FuelModeKind {
-  Auto = 'auto',
   Off = 'off',
   /** Exactly `fuel` units per execute. */
   Exact = 'exact',

@@ -5,8 +5,9 @@
 //! handed, mid-run, to the worker threads and never comes back.
 //!
 //! What bounds the time spent on the calling thread:
-//! - wasm code: a fuel yield every `INLINE_SLICE_FUEL` units, and the epoch
-//!   tick as a backstop (so only fuel-metered engines start inline);
+//! - wasm code: the store's epoch deadline, `INLINE_SLICE_TICKS` ticks of
+//!   the engine's fine epoch (store.rs), after which the guest yields and its
+//!   executor moves it; no fuel needed, so every engine may start inline;
 //! - host calls: every WASI call is shadowed (`host/shadows.rs`); on the calling
 //!   thread each first checks the slice's clock, and calls whose cost the
 //!   guest sets through their arguments (large reads and writes, randomness,
@@ -14,7 +15,7 @@
 //! - instantiation, which copies data and element segments without fuel:
 //!   modules with large ones never start inline (`scan::ModuleScan::inline_ok`).
 
-use crate::settings::EPOCH_TICK;
+use crate::settings::{EPOCH_TICK, INLINE_SLICE_TICKS};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -23,11 +24,9 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use wasmtime::Caller;
 
-/// Fuel a guest may burn on the calling thread before it yields: 4–80 µs of
-/// compiled code at the 1.2–23 G fuel/s measured (settings.rs).
-pub const INLINE_SLICE_FUEL: u64 = 100_000;
-/// Wall-clock budget of the inline slice, checked at every host call.
-pub const INLINE_SLICE_TIME: Duration = Duration::from_micros(200);
+/// Wall-clock budget of the inline slice, checked at every host call: as
+/// long as the epoch bound on wasm code.
+pub const INLINE_SLICE_TIME: Duration = Duration::from_micros(EPOCH_TICK.as_micros() as u64 * INLINE_SLICE_TICKS);
 
 /// Shared by the binding (which knows where the execute is polled) and the
 /// store (which must stop slicing once it has moved to a worker).
@@ -84,10 +83,8 @@ impl Drop for InFlight {
 }
 
 /// Per module: whether its executes tend to finish within the slice. One
-/// that runs past it costs the calling thread a slice and, until its first
-/// host call on the worker, a fuel yield every slice (~200 ns each, ~3 % of
-/// pure compute; the yield interval can only be lifted at a host call).
-/// So a miss weighs 2 and a finish -1: past `SKIP_AT` the module starts on a
+/// that runs past it costs the calling thread (Node's event loop) a whole
+/// slice for nothing. So a miss weighs 2 and a finish -1: past `SKIP_AT` the module starts on a
 /// worker, trying inline again one start in `RETRY_EVERY`. A lone miss does
 /// not trip it; long runs mixed with short ones (a judge's test inputs) do.
 #[derive(Debug, Default)]
@@ -118,14 +115,6 @@ pub trait InlineState {
     fn end_inline_slice(&mut self);
 }
 
-/// Installs the slice on a fuel-metered store: a fuel yield every
-/// `INLINE_SLICE_FUEL` units. The interval is lifted at the first host call
-/// after the move: a host call is the one place where wasmtime reloads fuel
-/// from the store (the epoch callback is not: changing fuel there is lost).
-pub fn begin<T>(store: &mut wasmtime::Store<T>) -> wasmtime::Result<()> {
-    store.fuel_async_yield_interval(Some(INLINE_SLICE_FUEL))
-}
-
 /// Runs first in every shadowed host call. On a worker it ends the slice
 /// (once). On the calling thread it moves the execute to a worker first when
 /// the slice's time is up or `costly` says this call is too big to run here.
@@ -143,7 +132,6 @@ fn must_move<T: InlineState>(caller: &mut Caller<'_, T>, costly: impl FnOnce(&mu
     let Some(slice) = caller.data().inline_slice() else { return Ok(false) };
     if !slice.gate.on_caller_thread() {
         caller.data_mut().end_inline_slice();
-        caller.fuel_async_yield_interval(None)?;
         return Ok(false);
     }
     Ok(Instant::now() >= slice.until || costly(caller))
@@ -180,84 +168,6 @@ pub fn poll_inline<F: Future + Unpin>(mut fut: F, gate: &InlineGate) -> Result<F
         Poll::Pending => {
             gate.leave();
             Err(fut)
-        }
-    }
-}
-
-/// Runs a guest's call future on a worker so that the fuel yields of its
-/// inline slice cost a fiber switch, not a trip through tokio's scheduler
-/// (which wakes an idle worker each time: 30 % slower compute, measured).
-/// A yield is a wake during the poll itself; those are polled again at once,
-/// for at most one epoch tick, after which the executor gets its turn as it
-/// would at the tick's own yield. Real wakes (timers, blocking tasks) go to
-/// the executor as usual.
-pub struct ThroughYields<F> {
-    inner: F,
-    /// None: a plain pass-through (the execute never sliced).
-    slice: Option<(Arc<InlineGate>, Arc<SelfWake>)>,
-}
-
-#[derive(Default)]
-struct SelfWake {
-    polling: AtomicBool,
-    woken: AtomicBool,
-    waker: std::sync::Mutex<Option<std::task::Waker>>,
-}
-
-impl std::task::Wake for SelfWake {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::SeqCst);
-        if !self.polling.load(Ordering::SeqCst) {
-            let waker = self.waker.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            if let Some(w) = waker {
-                w.wake();
-            }
-        }
-    }
-}
-
-impl<F: Future + Unpin> ThroughYields<F> {
-    pub fn new(inner: F, gate: Option<Arc<InlineGate>>) -> Self {
-        ThroughYields { inner, slice: gate.map(|g| (g, Arc::default())) }
-    }
-}
-
-impl<F: Future + Unpin> Future for ThroughYields<F> {
-    type Output = F::Output;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = &mut *self;
-        let Some((gate, wake)) = &this.slice else {
-            return Pin::new(&mut this.inner).poll(cx);
-        };
-        if gate.on_caller_thread() {
-            // Still inline: a yield must reach the binding, which moves it.
-            return Pin::new(&mut this.inner).poll(cx);
-        }
-        {
-            let mut slot = wake.waker.lock().unwrap_or_else(|e| e.into_inner());
-            if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *slot = Some(cx.waker().clone());
-            }
-        }
-        let waker = std::task::Waker::from(wake.clone());
-        let until = Instant::now() + EPOCH_TICK;
-        loop {
-            wake.polling.store(true, Ordering::SeqCst);
-            let r = Pin::new(&mut this.inner).poll(&mut Context::from_waker(&waker));
-            wake.polling.store(false, Ordering::SeqCst);
-            if r.is_ready() {
-                return r;
-            }
-            if !wake.woken.swap(false, Ordering::SeqCst) {
-                return Poll::Pending;
-            }
-            if Instant::now() >= until {
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
         }
     }
 }

@@ -20,9 +20,7 @@ use std::time::Instant;
 /// cancellation. The epoch callback only runs inside wasm code; a guest
 /// blocked in a host call (poll_oneoff sleeping, a read, the host door) is
 /// stopped here instead, by dropping its future.
-pub(crate) async fn drive<T>(call: impl Future<Output = wasmtime::Result<T>>, gate: Option<Arc<InlineGate>>, cancel: &CancelFlag, deadline: Instant) -> wasmtime::Result<T> {
-    let call = std::pin::pin!(call);
-    let call = crate::inline::ThroughYields::new(call, gate);
+pub(crate) async fn drive<T>(call: impl Future<Output = wasmtime::Result<T>>, cancel: &CancelFlag, deadline: Instant) -> wasmtime::Result<T> {
     tokio::select! {
         r = call => r,
         () = cancel.cancelled() => Err(wasmtime::Error::new(Cancelled)),
@@ -107,10 +105,10 @@ pub async fn run(
     req: RunRequest<'_>,
     cancel: Arc<CancelFlag>,
 ) -> SbResult<RunOutcome> {
-    // Guest code runs on the calling thread only on a fuel-metered engine,
-    // for a module whose instantiation is short and whose executes tend to
-    // finish within the slice (inline.rs); otherwise move before any.
-    let history = loaded.inline.as_ref().filter(|_| engine.key.fuel && settings.inline);
+    // Guest code runs on the calling thread only for a module whose
+    // instantiation is short and whose executes tend to finish within the
+    // slice (inline.rs); otherwise it moves before any.
+    let history = loaded.inline.as_ref().filter(|_| settings.inline);
     let on_caller_thread = req.inline.as_ref().is_some_and(|g| g.on_caller_thread());
     if on_caller_thread && !history.is_some_and(|h| h.should_try()) {
         crate::inline::move_to_worker().await;
@@ -128,9 +126,6 @@ pub async fn run(
         store
             .set_fuel(budget.unwrap_or(u64::MAX))
             .map_err(|e| SandboxError::new(ErrorCode::Internal, format!("set_fuel: {e}")))?;
-    }
-    if gate.is_some() {
-        crate::inline::begin(&mut store).map_err(|e| SandboxError::new(ErrorCode::Internal, format!("inline slice: {e}")))?;
     }
     let _active = engine.active();
 
@@ -165,7 +160,7 @@ pub async fn run(
             }
         }
     };
-    let result = drive(call, gate.clone(), &cancel, deadline).await;
+    let result = drive(call, &cancel, deadline).await;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     if let (Some(history), Some(gate)) = (history, &gate) {
         history.record(gate.on_caller_thread());

@@ -134,10 +134,9 @@ impl SandboxCore {
         &self.settings
     }
 
-    /// Whether executes may start on the calling thread: only where fuel
-    /// bounds the slice (inline.rs).
+    /// Whether executes may start on the calling thread (inline.rs).
     pub fn starts_inline(&self) -> bool {
-        self.settings.inline && self.engine.key.fuel
+        self.settings.inline
     }
 
     fn inflight(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<CancelFlag>>> {

@@ -151,18 +151,54 @@ impl Exports {
 }
 
 /// Data segment bytes and element entries above which a module never starts
-/// inline: instantiating it copies that much, without fuel, before any guest
-/// code runs. (Bulk memory and table instructions need no check: wasmtime
-/// charges them fuel per byte or element, so the inline slice bounds them.)
+/// inline: instantiating it copies that much before any guest code runs.
 const MAX_INLINE_DATA_BYTES: u64 = 1 << 20;
 const MAX_INLINE_ELEMENTS: u64 = 65_536;
+/// Modules above this size never start inline: their bodies are not read
+/// for long instructions (below), which would cost too much per load.
+const MAX_INLINE_MODULE_BYTES: usize = 8 << 20;
+
+/// Whether a function body holds an instruction whose length the guest
+/// chooses (a bulk memory, table or array operation: milliseconds to seconds
+/// in one instruction). The epoch that bounds an inline slice is checked only
+/// at function entries and loop headers, so such a module never starts
+/// inline. Unreadable bodies count as such; validation reports them.
+fn has_long_instruction(body: &wasmparser::FunctionBody<'_>) -> bool {
+    use wasmparser::Operator as Op;
+    let Ok(mut ops) = body.get_operators_reader() else { return true };
+    while !ops.eof() {
+        match ops.read() {
+            Err(_) => return true,
+            Ok(
+                Op::MemoryFill { .. }
+                | Op::MemoryCopy { .. }
+                | Op::MemoryInit { .. }
+                | Op::TableFill { .. }
+                | Op::TableCopy { .. }
+                | Op::TableInit { .. }
+                | Op::TableGrow { .. }
+                | Op::ArrayNew { .. }
+                | Op::ArrayNewDefault { .. }
+                | Op::ArrayNewData { .. }
+                | Op::ArrayNewElem { .. }
+                | Op::ArrayFill { .. }
+                | Op::ArrayCopy { .. }
+                | Op::ArrayInitData { .. }
+                | Op::ArrayInitElem { .. },
+            ) => return true,
+            Ok(_) => {}
+        }
+    }
+    false
+}
 
 /// Everything the loader learns from a module's bytes without compiling it.
 #[derive(Debug, Clone, Default)]
 pub struct ModuleScan {
     pub exports: Exports,
     pub imports: Vec<Import>,
-    /// Small enough to instantiate within an inline slice (inline.rs).
+    /// Small enough to instantiate within an inline slice, and free of
+    /// single instructions the slice's epoch cannot interrupt (inline.rs).
     pub inline_ok: bool,
 }
 
@@ -194,6 +230,7 @@ fn scan_inner(wasm: &[u8]) -> wasmparser::Result<Option<ModuleScan>> {
     let mut imports = Vec::new();
     let mut exported: Vec<(String, u32)> = Vec::new();
     let (mut data_bytes, mut elements) = (0u64, 0u64);
+    let mut short_instructions = wasm.len() <= MAX_INLINE_MODULE_BYTES;
     // Every feature: wasmtime, compiling, refuses the ones it has not enabled.
     let features = wasmparser::WasmFeatures::all();
     let mut validator = wasmparser::Validator::new_with_features(features);
@@ -245,6 +282,9 @@ fn scan_inner(wasm: &[u8]) -> wasmparser::Result<Option<ModuleScan>> {
                     }
                 }
             }
+            Payload::CodeSectionEntry(body) if short_instructions => {
+                short_instructions = !has_long_instruction(&body);
+            }
             Payload::DataSection(reader) => {
                 for data in reader {
                     data_bytes += data?.data.len() as u64;
@@ -271,7 +311,7 @@ fn scan_inner(wasm: &[u8]) -> wasmparser::Result<Option<ModuleScan>> {
     Ok(Some(ModuleScan {
         exports: Exports { funcs },
         imports,
-        inline_ok: data_bytes <= MAX_INLINE_DATA_BYTES && elements <= MAX_INLINE_ELEMENTS,
+        inline_ok: short_instructions && data_bytes <= MAX_INLINE_DATA_BYTES && elements <= MAX_INLINE_ELEMENTS,
     }))
 }
 
@@ -329,11 +369,15 @@ mod tests {
     }
 
     #[test]
-    fn big_data_segments_never_start_inline() {
+    fn big_data_segments_and_long_instructions_never_start_inline() {
         let m = wat(&format!(r#"(module (memory 32) (data (i32.const 0) "{}"))"#, "a".repeat(2 << 20)));
         assert!(!scan(&m).unwrap().inline_ok);
         let fill = wat(r#"(module (memory 1) (func (export "_start") (memory.fill (i32.const 0) (i32.const 0) (i32.const 65536))))"#);
-        assert!(scan(&fill).unwrap().inline_ok, "fuel bounds bulk instructions");
+        assert!(!scan(&fill).unwrap().inline_ok, "no epoch check inside one memory.fill");
+        let copy = wat(r#"(module (memory 1) (func (export "_start") (loop (memory.copy (i32.const 0) (i32.const 1) (i32.const 9)))))"#);
+        assert!(!scan(&copy).unwrap().inline_ok, "memory.copy inside a loop");
+        let plain = wat(r#"(module (memory 1) (func (export "_start") (loop (br 0))))"#);
+        assert!(scan(&plain).unwrap().inline_ok, "a loop is bounded by the epoch at its header");
     }
 
     #[test]

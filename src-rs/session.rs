@@ -14,7 +14,7 @@ use crate::scan::Exports;
 use crate::run::{drive, outcome, Finished, RunOutcome};
 use crate::store::{new_store, CancelFlag, StoreState};
 use crate::sandbox::{Registration, SandboxCore};
-use crate::settings::{fuel_for_timeout, FuelMode};
+use crate::settings::FuelMode;
 use crate::host::wasi_ctx::{build_wasi, GuestIo};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -152,7 +152,7 @@ impl SessionCore {
             }
             Ok(instance)
         };
-        let opened = drive(opening, None, &flag, deadline).await;
+        let opened = drive(opening, &flag, deadline).await;
         drop(permit);
         match opened {
             Ok(instance) => {
@@ -204,11 +204,10 @@ impl SessionCore {
         let timeout = call.timeout.unwrap_or(settings.timeout);
         let budget_fuel = match (call.fuel, settings.fuel) {
             (Some(_), FuelMode::Off) => {
-                return Err(SandboxError::new(ErrorCode::ConfigInvalid, "fuel: this sandbox meters no fuel (fuel: null); create it with fuel metering to give calls a fuel budget"))
+                return Err(SandboxError::new(ErrorCode::ConfigInvalid, "fuel: this sandbox meters no fuel; create it with a fuel budget (fuel: N) to give calls budgets of their own"))
             }
-            (Some(n), _) => Some(n),
+            (Some(n), FuelMode::Exact(_)) => Some(n),
             (None, FuelMode::Exact(n)) => Some(n),
-            (None, FuelMode::Auto) => Some(fuel_for_timeout(timeout)),
             (None, FuelMode::Off) => None,
         };
         let with_input = call.input.is_some();
@@ -263,7 +262,7 @@ impl SessionCore {
             };
             Ok(value)
         };
-        let result = drive(running, None, &flag, deadline).await;
+        let result = drive(running, &flag, deadline).await;
         drop(permit);
         let elapsed_ms = ms_since(started);
         let fuel_consumed = if engine.key.fuel {
@@ -313,8 +312,8 @@ impl SessionCore {
                 live.store.data_mut().deadline = deadline;
                 live.store.data_mut().cancel = flag.clone();
                 let engine = self.sandbox.engine_arc();
-                if engine.key.fuel {
-                    let _ = live.store.set_fuel(fuel_for_timeout(budget));
+                if let Some(fuel) = self.sandbox.settings().fuel_budget() {
+                    let _ = live.store.set_fuel(fuel);
                 }
                 let _active = engine.active();
                 let store = &mut live.store;
@@ -325,7 +324,7 @@ impl SessionCore {
                     f.call_async(&mut *store, &[], &mut results).await
                 };
                 // Whatever the shutdown does, the session ends now.
-                let _ = drive(ending, None, &flag, deadline).await;
+                let _ = drive(ending, &flag, deadline).await;
             }
         }
         self.end(&mut guard, EndReason::Closed);

@@ -73,7 +73,7 @@ impl HostCaller for TestHost {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_keeps_its_state_and_each_call_has_its_own_output_and_fuel() {
-    let core = core(|_| {});
+    let core = core(|s| s.fuel = crate::settings::FuelMode::Exact(1_000_000));
     let s = open(&core, None).await;
     assert_eq!(run(&core, &s, call("inited")).await.unwrap().return_value, Some(1), "_initialize ran at the opening");
     let mut fuels = Vec::new();

@@ -5,19 +5,17 @@ use crate::error::{ErrorCode, SandboxError, SbResult};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// How often the epoch advances while guests run: the granularity of
-/// deadlines and cancellation inside wasm code.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// How often the epoch advances while guests run. Fine enough to bound an
+/// inline slice (`INLINE_SLICE_TICKS`); a guest on a worker checks its
+/// deadline and cancellation only every `TICKS_PER_CHECK` ticks.
+pub const EPOCH_TICK: Duration = Duration::from_micros(500);
+/// Ticks between a running guest's deadline checks (10 ms): the granularity
+/// of timeouts and cancellation inside wasm code.
+pub const TICKS_PER_CHECK: u64 = 20;
+/// Ticks a guest may compute on the calling thread before it yields and moves
+/// to a worker (0.5–1 ms: the first tick may come at once).
+pub const INLINE_SLICE_TICKS: u64 = 2;
 
-/// Fuel units granted per second of timeout when the caller gives no exact
-/// budget. Measured on the 2-core CI machine (README, "Fuel"): compiled wasm
-/// burns 1.2 G (a tight branch loop) to 23 G (sha256, n-body) fuel per CPU
-/// second. At 10 G per second of timeout a guest gets at least ~0.4 CPU
-/// seconds per second of timeout, so a 1 s CPU job fits easily in a 60 s
-/// timeout and the wall clock is what normally stops a guest; fuel stays a
-/// backstop: a rate near wasm's real burn (millions per second) would stop
-/// CPU-bound guests within milliseconds whatever their timeout.
-pub const FUEL_PER_TIMEOUT_SECOND: u64 = 10_000_000_000;
 pub const MAX_OUTPUT_LIMIT: usize = 64 * 1024 * 1024;
 /// Module size cap unless configured (`maxModuleMb`), and the most it may be set to.
 pub const DEFAULT_MAX_MODULE_BYTES: u64 = 256 * 1024 * 1024;
@@ -35,11 +33,11 @@ pub const MAX_TABLE_ELEMENTS: usize = 1_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FuelMode {
-    /// Budget derived from the timeout (FUEL_PER_TIMEOUT_SECOND).
-    Auto,
-    /// Fuel metering off: only the wall clock stops a guest.
+    /// No metering (the default): the wall clock stops a guest, and the code
+    /// runs as fast as wasmtime compiles it (metering costs interpreters
+    /// 15–30 %, README "Fuel").
     Off,
-    /// Exactly this many units: deterministic.
+    /// Exactly this budget per execute, deterministic.
     Exact(u64),
 }
 
@@ -81,19 +79,12 @@ pub struct Settings {
     pub unknown_imports: UnknownImports,
 }
 
-/// The fuel `FuelMode::Auto` gives a run of this wall-clock limit (an
-/// execute's timeout, or a session call's own).
-pub fn fuel_for_timeout(timeout: Duration) -> u64 {
-    let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-    ms.saturating_mul(FUEL_PER_TIMEOUT_SECOND / 1000).max(1)
-}
-
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             memory_limit_bytes: 64 * 1024 * 1024,
             timeout: Duration::from_secs(30),
-            fuel: FuelMode::Auto,
+            fuel: FuelMode::Off,
             readonly_dirs: Vec::new(),
             readwrite_dirs: Vec::new(),
             max_output_bytes: 1024 * 1024,
@@ -116,7 +107,6 @@ impl Settings {
         match self.fuel {
             FuelMode::Off => None,
             FuelMode::Exact(n) => Some(n),
-            FuelMode::Auto => Some(fuel_for_timeout(self.timeout)),
         }
     }
 
@@ -171,19 +161,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn auto_fuel_scales_with_timeout() {
-        let s = Settings { timeout: Duration::from_secs(60), ..Settings::default() };
-        assert_eq!(s.fuel_budget(), Some(60 * FUEL_PER_TIMEOUT_SECOND));
-        let s = Settings { timeout: Duration::from_millis(200), ..Settings::default() };
-        assert_eq!(s.fuel_budget(), Some(FUEL_PER_TIMEOUT_SECOND / 5));
-    }
-
-    #[test]
-    fn exact_and_off_fuel() {
+    fn fuel_is_metered_only_when_a_budget_is_asked_for() {
+        assert_eq!(Settings::default().fuel_budget(), None, "the default is wall clock only");
         let s = Settings { fuel: FuelMode::Exact(1234), ..Settings::default() };
         assert_eq!(s.fuel_budget(), Some(1234));
-        let s = Settings { fuel: FuelMode::Off, ..Settings::default() };
-        assert_eq!(s.fuel_budget(), None);
     }
 
     #[test]

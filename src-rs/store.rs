@@ -8,7 +8,7 @@ use crate::door::{Door, HostCaller};
 use crate::error::{SandboxError, Work};
 use crate::inline::{InlineSlice, InlineState};
 use crate::outcome::{Cancelled, DeadlineReached, LimitEvents};
-use crate::settings::{Settings, MAX_TABLE_ELEMENTS};
+use crate::settings::{Settings, INLINE_SLICE_TICKS, MAX_TABLE_ELEMENTS, TICKS_PER_CHECK};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
@@ -152,9 +152,11 @@ pub fn new_store(engine: &Engine, settings: &Settings, wasi: WasiP1Ctx, deadline
     let door = Door { host, log: Default::default() };
     let mut store = Store::new(engine, StoreState { wasi, open_files: Default::default(), limiter, deadline, cancel, inline, door });
     store.limiter(|s| &mut s.limiter);
-    // Every tick the guest yields to the executor; the callback stops it at
-    // the deadline or on cancellation, and otherwise lets it run one more tick.
-    store.set_epoch_deadline(1);
+    // An inline slice yields after INLINE_SLICE_TICKS (its executor then
+    // moves it to a worker); from then on the guest yields to the executor
+    // every TICKS_PER_CHECK, when the callback stops it at the deadline or on
+    // cancellation and otherwise lets it run on.
+    store.set_epoch_deadline(if store.data().inline.is_some() { INLINE_SLICE_TICKS } else { TICKS_PER_CHECK });
     store.epoch_deadline_callback(|ctx| {
         let state = ctx.data();
         if state.cancel.reason().is_some() {
@@ -163,7 +165,7 @@ pub fn new_store(engine: &Engine, settings: &Settings, wasi: WasiP1Ctx, deadline
         if Instant::now() >= state.deadline {
             return Err(wasmtime::Error::new(DeadlineReached));
         }
-        Ok(UpdateDeadline::Yield(1))
+        Ok(UpdateDeadline::Yield(TICKS_PER_CHECK))
     });
     store
 }

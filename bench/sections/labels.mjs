@@ -3,10 +3,10 @@
 
 /** Long labels: what each row measures. */
 export const LABEL = {
-  native: 'native, fuel on (default)',
+  native: 'native (default: no fuel metering)',
   'native-handle': 'native, load() + handle.run()',
   'native-worker': 'native, inline: false (every execute on a worker thread)',
-  'native-epoch': 'native epoch-only (fuel: null)',
+  'native-epoch': 'native, fuel: null (epoch only, set explicitly)',
   'native-fuel': 'native, fixed fuel (fuel: 10^12)',
   'native-nolimits': 'native epoch-only, 24 h timeout, 4 GiB memory',
   js: 'pure-JS backend',

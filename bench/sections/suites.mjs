@@ -4,8 +4,8 @@
 import { child } from './spawn.mjs';
 import { LABEL } from './labels.mjs';
 
-const CPU_MODES = { native: ['native', 'native-worker', 'native-epoch', 'native-nolimits'], cli: ['cli', 'cli-epoch', 'cli-fuel'] };
-const CPU_ORDER = ['native', 'native-worker', 'native-epoch', 'native-nolimits', 'js', 'node-wasi', 'cli', 'cli-epoch', 'cli-fuel'];
+const CPU_MODES = { native: ['native', 'native-worker', 'native-epoch', 'native-fuel', 'native-nolimits'], cli: ['cli', 'cli-epoch', 'cli-fuel'] };
+const CPU_ORDER = ['native', 'native-worker', 'native-epoch', 'native-fuel', 'native-nolimits', 'js', 'node-wasi', 'cli', 'cli-epoch', 'cli-fuel'];
 
 /** Fills results.latency, results.cpu and results.throughput. */
 export async function sectionSuites(c) {

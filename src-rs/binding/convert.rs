@@ -45,10 +45,10 @@ pub struct NativeSandboxOptions {
     pub unknown_imports: Option<UnknownImportsMode>,
 }
 
-/// How fuel is metered: a budget derived from the timeout, none, or `fuel`.
+/// How fuel is metered: not at all (the wall clock bounds a guest), or
+/// exactly `fuel` units per execute.
 #[napi(string_enum = "lowercase")]
 pub enum FuelModeKind {
-    Auto,
     Off,
     /// Exactly `fuel` units per execute.
     Exact,
@@ -187,7 +187,6 @@ pub(super) fn millis(ms: f64) -> Duration {
 /// TypeScript layer validated them; the core guards its invariants).
 pub(super) fn to_settings(o: NativeSandboxOptions) -> Settings {
     let fuel = match o.fuel_mode {
-        FuelModeKind::Auto => FuelMode::Auto,
         FuelModeKind::Off => FuelMode::Off,
         FuelModeKind::Exact => FuelMode::Exact(o.fuel.map_or(0, |f| f as u64)),
     };

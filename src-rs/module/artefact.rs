@@ -167,7 +167,9 @@ fn check_written(path: &Path, data: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
-const META_MAGIC: &[u8; 8] = b"MIMOBOXM";
+/// Version 2: `inline_ok` also excludes bulk instructions (scan.rs), so a
+/// version 1 record's flag is not trusted; such artefacts are recompiled.
+const META_MAGIC: &[u8; 8] = b"MIMOBXM2";
 const INDEX_MAGIC: &[u8; 8] = b"MIMOBOXF";
 
 pub(crate) fn cwasm_path(dir: &Path, wasm: &Hash) -> PathBuf {

@@ -42,8 +42,8 @@ export class JsSandbox implements Sandbox {
 
   constructor(config: SandboxConfig = {}, options: JsSandboxOptions = {}) {
     this.config = resolveConfig(config, availableParallelism());
-    // Only an exact budget meters (fuel: N). Unset ('auto') and null run the plain module: the
-    // timeout, which terminates the worker, already bounds them, and metering slows every loop.
+    // Only an exact budget meters (fuel: N), as on native: otherwise the timeout, which
+    // terminates the worker, bounds the guest, and metering would slow every loop.
     this.fuel = typeof this.config.fuel === 'number' ? this.config.fuel : undefined;
     this.limits = {
       memoryLimitBytes: this.config.memoryLimitBytes, maxModuleBytes: this.config.maxModuleBytes, metered: this.fuel !== undefined,

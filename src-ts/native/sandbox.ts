@@ -45,7 +45,7 @@ export class WasmSandbox implements Sandbox {
     this.native = new binding.NativeSandbox({
       memoryLimitBytes: c.memoryLimitBytes,
       timeoutMs: c.timeoutMs,
-      fuelMode: c.fuel === 'auto' ? FuelModeKind.Auto : c.fuel === null ? FuelModeKind.Off : FuelModeKind.Exact,
+      fuelMode: c.fuel === null ? FuelModeKind.Off : FuelModeKind.Exact,
       ...(typeof c.fuel === 'number' ? { fuel: c.fuel } : {}),
       readonlyDirs: c.readonlyDirs,
       readwriteDirs: c.readwriteDirs,

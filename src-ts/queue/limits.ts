@@ -5,23 +5,20 @@ import type { ResolvedConfig } from '../shared/config.js';
 import { QueueError } from './errors.js';
 import type { JobLimits } from './payload.js';
 
-/** Fuel a derived budget grants per ms of timeout: 10 G units per second (README, Fuel). */
-export const AUTO_FUEL_PER_MS = 10_000_000;
-
 /** The most a worker grants, from its resolved sandbox config. */
 export interface WorkerCeiling {
   timeoutMs: number;
   memoryLimitMb: number;
-  /** 'auto' = derived from the timeout, null = no metering, number = exact budget. */
-  fuel: number | null | 'auto';
+  /** null = no metering (the wall clock bounds a guest), number = exact budget. */
+  fuel: number | null;
   maxOutputBytes: number;
 }
 
-/** The limits one job runs with. `fuel: undefined` = derived from its timeout. */
+/** The limits one job runs with. `fuel: null` = no metering. */
 export interface GrantedLimits {
   timeoutMs: number;
   memoryLimitMb: number;
-  fuel: number | null | undefined;
+  fuel: number | null;
   maxOutputBytes: number;
 }
 
@@ -56,18 +53,17 @@ export function grantLimits(job: JobLimits, ceiling: WorkerCeiling): GrantedLimi
   return { timeoutMs, memoryLimitMb, fuel: grantFuel(job.fuel, ceiling), maxOutputBytes };
 }
 
-function grantFuel(asked: number | null | undefined, ceiling: WorkerCeiling): number | null | undefined {
+function grantFuel(asked: number | null | undefined, ceiling: WorkerCeiling): number | null {
   const c = ceiling.fuel;
-  if (asked === undefined) return c === 'auto' ? undefined : c;
+  if (asked === undefined) return c;
   // A worker without metering bounds guests by the wall clock alone: any budget is less.
   if (c === null) return asked;
-  if (asked === null) throw exceeds('fuel', 'no fuel metering (unbounded)', c === 'auto' ? 'a budget derived from its timeout' : `${c} units`);
-  const max = c === 'auto' ? ceiling.timeoutMs * AUTO_FUEL_PER_MS : c;
-  if (asked > max) throw exceeds('fuel', `${asked} units`, `${max} units`);
+  if (asked === null) throw exceeds('fuel', 'no fuel metering (unbounded)', `${c} units`);
+  if (asked > c) throw exceeds('fuel', `${asked} units`, `${c} units`);
   return asked;
 }
 
 /** A key naming a set of granted limits: jobs with equal keys share one sandbox. */
 export function limitsKey(g: GrantedLimits): string {
-  return `${g.timeoutMs}/${g.memoryLimitMb}/${g.fuel === undefined ? 'auto' : String(g.fuel)}/${g.maxOutputBytes}`;
+  return `${g.timeoutMs}/${g.memoryLimitMb}/${g.fuel === null ? 'unmetered' : String(g.fuel)}/${g.maxOutputBytes}`;
 }

@@ -55,8 +55,7 @@ export class SandboxSet {
     config.timeoutMs = limits.timeoutMs;
     config.memoryLimitMb = limits.memoryLimitMb;
     config.maxOutputBytes = limits.maxOutputBytes;
-    if (limits.fuel === undefined) delete config.fuel;
-    else config.fuel = limits.fuel;
+    config.fuel = limits.fuel;
     config.maxConcurrency = this.concurrency;
     return config;
   }

@@ -34,8 +34,8 @@ export interface ResolvedDir {
 export interface ResolvedConfig {
   memoryLimitBytes: number;
   timeoutMs: number;
-  /** 'auto' = derived from the timeout, null = off, number = exact budget. */
-  fuel: number | null | 'auto';
+  /** null = no metering (the default: the wall clock bounds a guest), number = exact budget. */
+  fuel: number | null;
   readonlyDirs: ResolvedDir[];
   readwriteDirs: ResolvedDir[];
   env: Record<string, string>;
@@ -161,9 +161,7 @@ export function resolveConfig(config: SandboxConfig = {}, cpuCount = 1): Resolve
   if (c.timeoutSecs !== undefined) timeoutMs = positiveInteger('timeoutSecs', c.timeoutSecs, MAX_TIMEOUT_MS / 1000) * 1000;
   if (c.timeoutMs !== undefined) timeoutMs = positiveInteger('timeoutMs', c.timeoutMs, MAX_TIMEOUT_MS);
 
-  let fuel: ResolvedConfig['fuel'] = 'auto';
-  if (c.fuel === null) fuel = null;
-  else if (c.fuel !== undefined) fuel = positiveInteger('fuel', c.fuel, Number.MAX_SAFE_INTEGER);
+  const fuel = c.fuel === null || c.fuel === undefined ? null : positiveInteger('fuel', c.fuel, Number.MAX_SAFE_INTEGER);
 
   const maxOutputBytes =
     c.maxOutputBytes === undefined

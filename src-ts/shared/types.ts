@@ -14,8 +14,9 @@ export interface SandboxConfig {
   /** Wall-clock limit per execute, in milliseconds. */
   timeoutMs?: number;
   /**
-   * Exact instruction budget per execute (deterministic, the same count on both backends). `null` turns fuel metering
-   * off (wall-clock only, fastest). Unset: a budget derived from the timeout (see README).
+   * Exact instruction budget per execute (deterministic, the same count on both backends; `fuelConsumed` reports
+   * it). Unset or `null`: no metering, the wall-clock timeout bounds the guest and its code runs at full speed
+   * (metering costs interpreters 15–30 %, see README "Fuel").
    */
   fuel?: number | null;
   /** Directories the guest may read but never change. */
@@ -45,11 +46,11 @@ export interface SandboxConfig {
    */
   pool?: false | { maxInstances?: number };
   /**
-   * Native only: start each execute on the calling thread for a bounded slice (100,000 fuel units,
-   * about 4–80 µs of guest code, and 200 µs counted at host calls; WASI calls whose cost the guest
+   * Native only: start each execute on the calling thread for a bounded slice (0.5–1 ms of guest
+   * code, bounded by the epoch, and 1 ms counted at host calls; WASI calls whose cost the guest
    * sets move to the workers before they run). A guest that finishes within it resolves without a
-   * hand-off to a worker thread; anything longer moves to the workers mid-run. Only with fuel
-   * metering on (not `fuel: null`), for modules with at most 1 MiB of data segments, and while no
+   * hand-off to a worker thread; anything longer moves to the workers mid-run. Only for modules
+   * with at most 1 MiB of data segments, whose starts tend to finish within the slice, and while no
    * other execute of the process is running or awaited by its caller (under load the calling thread
    * is better left to start and resolve executes). Default
    * true; `false` runs every execute on a worker from the start.
@@ -137,7 +138,7 @@ export interface SandboxResult {
   error?: string;
   /** Wall time of the execute (instantiate + run), in ms. */
   elapsedMs: number;
-  /** Fuel used: native whenever metering is on; JS backend with an exact `fuel` budget. */
+  /** Fuel used, on both backends, when the sandbox has an exact `fuel` budget (or a session call its own). */
   fuelConsumed?: number;
   stdoutTruncated: boolean;
   stderrTruncated: boolean;

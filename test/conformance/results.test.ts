@@ -183,8 +183,8 @@ describe.each(BACKENDS)('conformance [%s]', (backend) => {
     // elapsedMs times this execute: some time passed, all of it inside the call.
     expect(r.elapsedMs).toBeGreaterThan(0);
     expect(r.elapsedMs).toBeLessThanOrEqual(wallMs);
-    // The JS backend meters only with an exact budget (fuel: N).
-    expect(r.fuelConsumed === undefined || backend === 'native' || typeof tc.config?.fuel === 'number').toBe(true);
+    // Both backends meter only with an exact budget (fuel: N).
+    expect(r.fuelConsumed === undefined || typeof tc.config?.fuel === 'number').toBe(true);
     if (r.trap !== undefined || r.timedOut) expect(typeof r.error).toBe('string');
     // Kept bytes never exceed the cap; totals never fall below what was kept.
     expect(r.stdoutBytes).toBeGreaterThanOrEqual(r.stdout.length);

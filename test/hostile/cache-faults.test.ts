@@ -34,11 +34,11 @@ interface ChildRun {
  * to that uid and gid (no supplementary groups) before running anything:
  * how a root test process checks what an ordinary user gets.
  */
-function runInChild(cacheDir: string, guests: string[][], fuel: 'auto' | 'off' = 'auto', asUid?: number): Promise<ChildRun> {
+function runInChild(cacheDir: string, guests: string[][], fuel: 'metered' | 'off' = 'off', asUid?: number): Promise<ChildRun> {
   const script = `
     import { WasmSandbox } from ${JSON.stringify(dist('index.js'))};
     const log = [];
-    const sb = new WasmSandbox({ cacheDir: ${JSON.stringify(cacheDir)}, ${fuel === 'off' ? 'fuel: null,' : ''} maxConcurrency: 4,
+    const sb = new WasmSandbox({ cacheDir: ${JSON.stringify(cacheDir)}, ${fuel === 'metered' ? 'fuel: 1e12,' : ''} maxConcurrency: 4,
       logger: (level, m) => log.push(level + ': ' + m) });
     const asUid = ${JSON.stringify(asUid ?? null)};
     if (asUid !== null) {
@@ -131,7 +131,7 @@ describeNative('compiled-module cache faults [native]', () => {
       mkdirSync(cache, { mode: 0o500 });
       chmodSync(cache, 0o500);
       if (IS_ROOT) chownSync(cache, NOBODY, NOBODY); // private to the user the child becomes
-      const r = await runInChild(cache, guests, 'auto', IS_ROOT ? NOBODY : undefined);
+      const r = await runInChild(cache, guests, 'off', IS_ROOT ? NOBODY : undefined);
       expect(r.uid).toBe(IS_ROOT ? NOBODY : process.getuid?.());
       checkRight(r);
       expect(r.log.join('\n')).toMatch(/cache disabled: cannot create \S+: Permission denied/);
@@ -150,7 +150,7 @@ describeNative('compiled-module cache faults [native]', () => {
       // Anyone else: `/`, which root owns (and which they cannot make).
       const cache = IS_ROOT ? join(dir.path, 'cache') : '/';
       if (IS_ROOT) mkdirSync(cache, { mode: 0o700 });
-      const r = await runInChild(cache, guests, 'auto', IS_ROOT ? NOBODY : undefined);
+      const r = await runInChild(cache, guests, 'off', IS_ROOT ? NOBODY : undefined);
       expect(r.uid).toBe(IS_ROOT ? NOBODY : process.getuid?.());
       checkRight(r);
       expect(r.log.join('\n')).toContain(`cache disabled: ${cache} is owned by uid 0, not by us (uid ${r.uid})`);
@@ -222,7 +222,7 @@ describeNative('compiled-module cache faults [native]', () => {
     const dir = tempDir();
     try {
       const cache = join(dir.path, 'cache');
-      checkRight(await runInChild(cache, GUESTS)); // fuel engine artefacts
+      checkRight(await runInChild(cache, GUESTS, 'metered')); // fuel engine artefacts
       checkRight(await runInChild(cache, GUESTS, 'off')); // no-fuel engine artefacts
       const engines = readdirSync(cache).map((d) => join(cache, d));
       expect(engines).toHaveLength(2);
@@ -231,7 +231,7 @@ describeNative('compiled-module cache faults [native]', () => {
       // Same module, same hash, from the other engine: valid artefacts, wrong settings.
       for (const n of names) copyFileSync(join(b, n), join(a, n));
       // One of the two engines now finds the other's artefacts under its names.
-      const swapped = [await runInChild(cache, GUESTS), await runInChild(cache, GUESTS, 'off')];
+      const swapped = [await runInChild(cache, GUESTS, 'metered'), await runInChild(cache, GUESTS, 'off')];
       swapped.forEach(checkRight);
       // The engine whose files were swapped must not run code compiled with
       // the other fuel setting: it compiles every module again, while the
@@ -247,7 +247,7 @@ describeNative('compiled-module cache faults [native]', () => {
       rmSync(join(b, first));
       symlinkSync(join(a, first), join(b, first));
       chmodSync(join(b, second), 0o666);
-      const hostile = [await runInChild(cache, GUESTS), await runInChild(cache, GUESTS, 'off')];
+      const hostile = [await runInChild(cache, GUESTS, 'metered'), await runInChild(cache, GUESTS, 'off')];
       hostile.forEach(checkRight);
       // Both the symlink and the world-writable artefact are refused (and recompiled).
       const ignored = hostile.flatMap((h) => h.log).filter((l) => /not a private regular file/.test(l));

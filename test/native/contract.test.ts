@@ -41,7 +41,7 @@ describe('the addon and the TypeScript layer share one contract', () => {
   test('a thrown addon error carries its code, and its message is the text alone', () => {
     const { NativeSandbox } = loadNativeBinding();
     const options = {
-      memoryLimitBytes: 64 << 20, timeoutMs: 1000, fuelMode: 'auto', readonlyDirs: [],
+      memoryLimitBytes: 64 << 20, timeoutMs: 1000, fuelMode: 'off', readonlyDirs: [],
       readwriteDirs: [{ host: '/nonexistent/mimobox-dir', guest: '/data' }], maxOutputBytes: 1024, cache: false, maxConcurrency: 1,
     } as never;
     let thrown: unknown;
@@ -58,7 +58,7 @@ describe('the addon and the TypeScript layer share one contract', () => {
   test('a rejected addon promise carries its code too', async () => {
     const { NativeSandbox } = loadNativeBinding();
     const sb = new NativeSandbox({
-      memoryLimitBytes: 64 << 20, timeoutMs: 1000, fuelMode: 'auto', readonlyDirs: [], readwriteDirs: [],
+      memoryLimitBytes: 64 << 20, timeoutMs: 1000, fuelMode: 'off', readonlyDirs: [], readwriteDirs: [],
       maxOutputBytes: 1024, cache: false, maxConcurrency: 1,
     } as never);
     try {

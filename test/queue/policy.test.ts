@@ -10,7 +10,7 @@ import { buildPayload, createQueueClient } from '../../dist/esm/queue/client.js'
 import { createQueueWorker } from '../../dist/esm/queue/worker.js';
 import { fromFailedReason, QueueError, toFailedReason } from '../../dist/esm/queue/errors.js';
 import { parseRedisUrl } from '../../dist/esm/queue/connection.js';
-import { AUTO_FUEL_PER_MS, grantLimits, type WorkerCeiling } from '../../dist/esm/queue/limits.js';
+import { grantLimits, type WorkerCeiling } from '../../dist/esm/queue/limits.js';
 import { DEFAULT_PAYLOAD_LIMITS, validatePayload } from '../../dist/esm/queue/payload.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -84,10 +84,10 @@ describe('validatePayload', () => {
 });
 
 describe('grantLimits: a job asks for less than its worker grants, never more', () => {
-  const ceiling: WorkerCeiling = { timeoutMs: 2000, memoryLimitMb: 64, fuel: 'auto', maxOutputBytes: 1024 };
+  const ceiling: WorkerCeiling = { timeoutMs: 2000, memoryLimitMb: 64, fuel: 1_000_000, maxOutputBytes: 1024 };
 
   test('unset limits are the worker\'s', () => {
-    expect(grantLimits({}, ceiling)).toEqual({ timeoutMs: 2000, memoryLimitMb: 64, fuel: undefined, maxOutputBytes: 1024 });
+    expect(grantLimits({}, ceiling)).toEqual({ timeoutMs: 2000, memoryLimitMb: 64, fuel: 1_000_000, maxOutputBytes: 1024 });
   });
 
   test('less is granted', () => {
@@ -100,7 +100,7 @@ describe('grantLimits: a job asks for less than its worker grants, never more', 
     ['timeoutMs', { timeoutMs: 2001 }],
     ['memoryLimitMb', { memoryLimitMb: 65 }],
     ['maxOutputBytes', { maxOutputBytes: 1025 }],
-    ['fuel over the derived budget', { fuel: 2000 * AUTO_FUEL_PER_MS + 1 }],
+    ['fuel over the worker\'s budget', { fuel: 1_000_001 }],
     ['no fuel metering under a metered worker', { fuel: null }],
   ])('more %s: LIMIT_EXCEEDS_WORKER', (_name, limits) => {
     expect(code(() => grantLimits(limits, ceiling))).toBe('LIMIT_EXCEEDS_WORKER');
