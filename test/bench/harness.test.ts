@@ -28,7 +28,7 @@ test('bench/run.mjs --quick prints its tables, draws its charts, and no cell is 
   expect(r.stdout).toContain('### Throughput');
   expect(r.stdout).toMatch(/\| hello world \(WAT, 185 B\) \| [\d.]+ µs \|/);
   // The real program ran on both backends and printed the right sum.
-  expect(r.stdout).toMatch(/\| SQLite shell, recursive CTE of 100,000 rows \| native, fuel on \(default\) \| [\d.]+ m?s \|/);
+  expect(r.stdout).toMatch(/\| SQLite shell, recursive CTE of 100,000 rows \| native \(default: no fuel metering\) \| [\d.]+ m?s \|/);
   expect(r.stdout).toMatch(/\| SQLite shell, recursive CTE of 100,000 rows \| pure-JS backend \| [\d.]+ m?s \|/);
   expect(r.stdout).not.toMatch(/\berror\b/i);
   // One progress line per cell on stderr.

@@ -6,10 +6,14 @@ import { PYTHON_HOME, HAVE_PYTHON } from './python-home.js';
 export default async function setup(): Promise<void> {
   if (!HAVE_PYTHON) return;
   const { createPython } = await import('../../dist/esm/python/index.js');
-  for (const snapshot of [true, false]) {
+  // The default engine runs unmetered; tests with an exact fuel budget use
+  // the fuel-metered engine, which compiles its own artefact (the snapshot).
+  const builds = [{ snapshot: true }, { snapshot: false }, { snapshot: true, fuel: 1e12 }];
+  for (const build of builds) {
     const started = Date.now();
-    const py = await createPython({ home: PYTHON_HOME, snapshot });
+    const py = await createPython({ home: PYTHON_HOME, ...build });
     await py.destroy();
-    console.log(`test/python: ${snapshot ? 'python-snapshot.wasm' : 'python.wasm'} ready in ${Date.now() - started} ms`);
+    const name = `${build.snapshot ? 'python-snapshot.wasm' : 'python.wasm'}${build.fuel ? ' (fuel-metered engine)' : ''}`;
+    console.log(`test/python: ${name} ready in ${Date.now() - started} ms`);
   }
 }
