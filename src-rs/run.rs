@@ -127,7 +127,7 @@ pub async fn run(
             .set_fuel(budget.unwrap_or(u64::MAX))
             .map_err(|e| SandboxError::new(ErrorCode::Internal, format!("set_fuel: {e}")))?;
     }
-    let _active = engine.active();
+    let _active = engine.active(gate.is_some());
 
     let call = async {
         let instance = loaded.pre.instantiate_async(&mut store).await?;

@@ -143,7 +143,7 @@ impl SessionCore {
             store.set_fuel(budget_fuel.unwrap_or(u64::MAX)).map_err(internal)?;
         }
         let initialize = loaded.exports.initializes();
-        let _active = engine.active();
+        let _active = engine.active(false);
         let opening = async {
             let instance = loaded.pre.instantiate_async(&mut store).await?;
             if initialize {
@@ -236,7 +236,7 @@ impl SessionCore {
         if engine.key.fuel {
             live.store.set_fuel(budget_fuel.unwrap_or(u64::MAX)).map_err(internal)?;
         }
-        let _active = engine.active();
+        let _active = engine.active(false);
         let store = &mut live.store;
         let instance = live.instance;
         let export = call.export.as_str();
@@ -315,7 +315,7 @@ impl SessionCore {
                 if let Some(fuel) = self.sandbox.settings().fuel_budget() {
                     let _ = live.store.set_fuel(fuel);
                 }
-                let _active = engine.active();
+                let _active = engine.active(false);
                 let store = &mut live.store;
                 let instance = live.instance;
                 let ending = async {
