@@ -17,8 +17,8 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, OptLevel, Poo
 const HOST_STACK_HEADROOM: usize = 1536 * 1024;
 /// Table elements a pooling slot can hold (address space only).
 const POOL_TABLE_ELEMENTS: usize = 10_000_000;
-/// Version of wasmtime this crate is pinned to (Cargo.toml `=48.0.8`); part of the cache key.
-pub const WASMTIME_VERSION: &str = "48.0.8";
+/// Version of wasmtime Cargo.lock pins (read by build.rs); part of the cache directory's name.
+pub const WASMTIME_VERSION: &str = env!("MIMOBOX_WASMTIME_VERSION");
 
 /// The settings that need a different `Engine`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -323,6 +323,12 @@ impl Drop for ActiveGuard<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_wasmtime_version_comes_from_the_lock_file() {
+        let lock = include_str!("../Cargo.lock");
+        assert!(lock.contains(&format!("name = \"wasmtime\"\nversion = \"{WASMTIME_VERSION}\"")), "{WASMTIME_VERSION}");
+    }
 
     #[test]
     fn engines_are_shared_per_key() {
