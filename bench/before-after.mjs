@@ -12,12 +12,12 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { benchDir, root } from './lib.mjs';
+import { benchDir, root, summarize } from './lib.mjs';
 
 const GUESTS = join(root, 'test', 'guests');
 const HELLO = join(GUESTS, 'wat', 'hello.wasm');
 const CPU = { sha256: [join(GUESTS, 'c', 'sha256sum.wasm'), '16'], nbody: [join(GUESTS, 'c', 'nbody.wasm'), '1000000'] };
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs) => summarize(xs).p50;
 
 /** One side's measurements, in this (child) process. */
 async function measure(dir) {

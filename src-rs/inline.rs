@@ -172,6 +172,51 @@ pub fn poll_inline<F: Future + Unpin>(mut fut: F, gate: &InlineGate) -> Result<F
     }
 }
 
+// What may start inline at all: judged once per module (scan.rs), before
+// it compiles, and recorded with its artefact.
+
+/// Data segment bytes and element entries above which a module never starts
+/// inline: instantiating it copies that much before any guest code runs.
+pub(crate) const MAX_INLINE_DATA_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_INLINE_ELEMENTS: u64 = 65_536;
+/// Modules above this size never start inline: their bodies are not read
+/// for long instructions (below), which would cost too much per compile.
+pub(crate) const MAX_INLINE_MODULE_BYTES: usize = 8 << 20;
+
+/// Whether a function body holds an instruction whose length the guest
+/// chooses (a bulk memory, table or array operation: milliseconds to seconds
+/// in one instruction). The epoch that bounds an inline slice is checked only
+/// at function entries and loop headers, so such a module never starts
+/// inline. Unreadable bodies count as such; validation reports them.
+pub(crate) fn has_long_instruction(body: &wasmparser::FunctionBody<'_>) -> bool {
+    use wasmparser::Operator as Op;
+    let Ok(mut ops) = body.get_operators_reader() else { return true };
+    while !ops.eof() {
+        match ops.read() {
+            Err(_) => return true,
+            Ok(
+                Op::MemoryFill { .. }
+                | Op::MemoryCopy { .. }
+                | Op::MemoryInit { .. }
+                | Op::TableFill { .. }
+                | Op::TableCopy { .. }
+                | Op::TableInit { .. }
+                | Op::TableGrow { .. }
+                | Op::ArrayNew { .. }
+                | Op::ArrayNewDefault { .. }
+                | Op::ArrayNewData { .. }
+                | Op::ArrayNewElem { .. }
+                | Op::ArrayFill { .. }
+                | Op::ArrayCopy { .. }
+                | Op::ArrayInitData { .. }
+                | Op::ArrayInitElem { .. },
+            ) => return true,
+            Ok(_) => {}
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

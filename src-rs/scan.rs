@@ -150,47 +150,6 @@ impl Exports {
     }
 }
 
-/// Data segment bytes and element entries above which a module never starts
-/// inline: instantiating it copies that much before any guest code runs.
-const MAX_INLINE_DATA_BYTES: u64 = 1 << 20;
-const MAX_INLINE_ELEMENTS: u64 = 65_536;
-/// Modules above this size never start inline: their bodies are not read
-/// for long instructions (below), which would cost too much per load.
-const MAX_INLINE_MODULE_BYTES: usize = 8 << 20;
-
-/// Whether a function body holds an instruction whose length the guest
-/// chooses (a bulk memory, table or array operation: milliseconds to seconds
-/// in one instruction). The epoch that bounds an inline slice is checked only
-/// at function entries and loop headers, so such a module never starts
-/// inline. Unreadable bodies count as such; validation reports them.
-fn has_long_instruction(body: &wasmparser::FunctionBody<'_>) -> bool {
-    use wasmparser::Operator as Op;
-    let Ok(mut ops) = body.get_operators_reader() else { return true };
-    while !ops.eof() {
-        match ops.read() {
-            Err(_) => return true,
-            Ok(
-                Op::MemoryFill { .. }
-                | Op::MemoryCopy { .. }
-                | Op::MemoryInit { .. }
-                | Op::TableFill { .. }
-                | Op::TableCopy { .. }
-                | Op::TableInit { .. }
-                | Op::TableGrow { .. }
-                | Op::ArrayNew { .. }
-                | Op::ArrayNewDefault { .. }
-                | Op::ArrayNewData { .. }
-                | Op::ArrayNewElem { .. }
-                | Op::ArrayFill { .. }
-                | Op::ArrayCopy { .. }
-                | Op::ArrayInitData { .. }
-                | Op::ArrayInitElem { .. },
-            ) => return true,
-            Ok(_) => {}
-        }
-    }
-    false
-}
 
 /// Everything the loader learns from a module's bytes without compiling it.
 #[derive(Debug, Clone, Default)]
@@ -223,6 +182,7 @@ pub fn validate(wasm: &[u8]) -> Result<(), String> {
 
 /// None for a component or a nested module.
 fn scan_inner(wasm: &[u8]) -> wasmparser::Result<Option<ModuleScan>> {
+    use crate::inline::{has_long_instruction, MAX_INLINE_DATA_BYTES, MAX_INLINE_ELEMENTS, MAX_INLINE_MODULE_BYTES};
     use wasmparser::{CompositeInnerType, ElementItems, ExternalKind, Parser, Payload, TypeRef};
     let mut types: Vec<Option<FuncSig>> = Vec::new();
     // Type index of every function, imported ones first (the index space).
