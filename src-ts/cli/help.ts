@@ -36,8 +36,8 @@ Options:
                        (default 30s)
   --memory SIZE        linear-memory limit, e.g. 64M, 1G; bare number = MiB; whole MiB only
                        (default 64M)
-  --fuel N|off         native backend: exact instruction budget (deterministic), or off;
-                       default: derived from the timeout
+  --fuel N|off         exact instruction budget (deterministic, both backends), or off;
+                       default: off (the --timeout bounds the program)
   --dir HOST[:GUEST]   give read-write access to directory HOST, seen by the program as
                        GUEST (default: HOST's absolute path); repeatable
   --ro-dir HOST[:GUEST]  the same, read-only; repeatable
@@ -111,7 +111,7 @@ Options:
   --name NAME          worker name recorded on its jobs (default host:pid)
   --timeout DURATION   longest wall-clock limit a job gets (default 30s)
   --memory SIZE        largest memory cap a job gets, whole MiB (default 64M)
-  --fuel N|off         native: largest fuel budget (default: derived from the timeout)
+  --fuel N|off         largest fuel budget a job gets (default: off, no metering)
   --max-output SIZE    largest stdout/stderr cap a job gets (default 1M)
   --dir HOST[:GUEST]   read-write directory for every job's guest; repeatable
   --ro-dir HOST[:GUEST]  read-only directory; repeatable
