@@ -119,15 +119,17 @@ pub async fn run(
     // Set while this execute still runs on the calling thread.
     let gate = req.inline.filter(|gate| gate.on_caller_thread());
     let inline = gate.clone().map(|gate| InlineSlice::new(gate, started));
+    // Before the store takes its epoch deadline: an inline start switches
+    // the ticker to its fine tick first, so the slice gets its two ticks.
+    let _active = engine.active(gate.is_some());
     let mut store = new_store(&engine.engine, settings, wasi, deadline, cancel.clone(), inline, req.host);
     let budget = if engine.key.fuel { settings.fuel_budget() } else { None };
     if engine.key.fuel {
-        // A fuel engine always needs fuel set; Off mode never reaches here.
+        // A fuel engine always needs fuel set (only `fuel: N` builds one).
         store
             .set_fuel(budget.unwrap_or(u64::MAX))
             .map_err(|e| SandboxError::new(ErrorCode::Internal, format!("set_fuel: {e}")))?;
     }
-    let _active = engine.active(gate.is_some());
 
     let call = async {
         let instance = loaded.pre.instantiate_async(&mut store).await?;
