@@ -46,6 +46,14 @@ impl NativeModule {
 type Started<'env> = Either<NativeResult, PromiseRaw<'env, NativeResult>>;
 
 impl NativeSandbox {
+    /// A loaded module runs only on the sandbox that loaded it (its engine).
+    fn check_owner(&self, env: &Env, module: &NativeModule) -> Result<()> {
+        if Arc::ptr_eq(&module.owner, &self.core) {
+            return Ok(());
+        }
+        Err(js_error(env, config_error("this module was loaded by another sandbox: load it with this one".into())))
+    }
+
     /// Starts an execute: its first slice on this thread when the sandbox
     /// allows it (inline.rs), the rest as one task on the addon's runtime.
     fn start_execute<'env>(&self, env: &'env Env, request: NativeExecuteRequest, source: ModuleSource) -> Result<Started<'env>> {
@@ -103,9 +111,7 @@ impl NativeSandbox {
         module: &NativeModule,
         request: NativeExecuteRequest,
     ) -> Result<Started<'env>> {
-        if !Arc::ptr_eq(&module.owner, &self.core) {
-            return Err(js_error(env, config_error("this module was loaded by another sandbox: load it with this one".into())));
-        }
+        self.check_owner(env, module)?;
         let source = ModuleSource::Loaded(module.loaded.clone());
         self.start_execute(env, request, source)
     }
@@ -151,9 +157,7 @@ impl NativeSandbox {
         request: NativeSessionOpen,
         host: Option<Function<'_, Buffer, Promise<NativeHostAnswer>>>,
     ) -> Result<PromiseRaw<'env, NativeSession>> {
-        if !Arc::ptr_eq(&module.owner, &self.core) {
-            return Err(js_error(env, config_error("this module was loaded by another sandbox: load it with this one".into())));
-        }
+        self.check_owner(env, module)?;
         let host = host.map(js_host).transpose()?;
         let env_pairs = split_env(request.env).map_err(|e| js_error(env, e))?;
         let id = request.execution_id as u64;

@@ -11,6 +11,7 @@ import { HOST_CALL_MAX_BYTES } from '../../dist/esm/index.js';
 import { MAX_TABLE_ELEMENTS } from '../../dist/esm/js-backend/limits.js';
 import { MAX_OPEN_FILES } from '../../dist/esm/js-backend/wasi.js';
 import { loadNativeBinding } from '../../dist/esm/native/addon.js';
+import { wat } from '../conformance/helpers.js';
 
 describe('the addon and the TypeScript layer share one contract', () => {
   test('limits and defaults: the JS backend copies equal the core values', () => {
@@ -53,6 +54,38 @@ describe('the addon and the TypeScript layer share one contract', () => {
     expect(thrown).toBeInstanceOf(Error);
     expect((thrown as { code?: string }).code).toBe('DIR_NOT_FOUND');
     expect((thrown as Error).message).toMatch(/^host directory \/nonexistent\/mimobox-dir does not exist/);
+  });
+
+  test('a module loaded by one native sandbox is refused by another (execute and session), typed', async () => {
+    const { NativeSandbox } = loadNativeBinding();
+    const options = {
+      memoryLimitBytes: 64 << 20, timeoutMs: 1000, fuelMode: 'off', readonlyDirs: [], readwriteDirs: [],
+      maxOutputBytes: 1024, cache: false, maxConcurrency: 1,
+    } as never;
+    const [a, b] = [new NativeSandbox(options), new NativeSandbox(options)];
+    try {
+      const hello = wat('hello');
+      const module = await a.loadModule(hello, null, null, null, null);
+      const request = { path: hello, args: [hello], env: [], stdin: new Uint8Array(), executionId: 7_000_001 };
+      const refused = (f: () => unknown) => {
+        try {
+          f();
+        } catch (e) {
+          return e as Error & { code?: string };
+        }
+        return undefined;
+      };
+      for (const e of [
+        refused(() => b.executeLoaded(module, request)),
+        refused(() => b.openSession(module, { args: [hello], env: [], executionId: 7_000_002 })),
+      ]) {
+        expect(e?.code).toBe('CONFIG_INVALID');
+        expect(e?.message).toMatch(/loaded by another sandbox: load it with this one/);
+      }
+      expect((await a.executeLoaded(module, request)).exitCode).toBe(0);
+    } finally {
+      await Promise.all([a.destroy(), b.destroy()]);
+    }
   });
 
   test('a rejected addon promise carries its code too', async () => {
