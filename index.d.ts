@@ -116,6 +116,12 @@ export interface NativeInfo {
   limits: NativeLimits
   /** Every code a core error can carry (`err.code`). */
   errorCodes: Array<string>
+  /**
+   * The engine for default settings, built from the moment the addon
+   * loads: "building", "ready" (waiting for a sandbox), "claimed" (a
+   * sandbox took it), "expired" (dropped after 30 s unclaimed) or "idle".
+   */
+  prebuiltEngine: string
 }
 
 export interface NativeLimits {

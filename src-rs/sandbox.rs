@@ -11,7 +11,7 @@ use crate::error::{ErrorCode, SandboxError, SbResult, Work};
 use crate::door::HostCaller;
 use crate::run::{run, RunOutcome, RunRequest};
 use crate::store::{CancelFlag, CancelReason};
-use crate::settings::{FuelMode, Settings};
+use crate::settings::Settings;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -58,11 +58,7 @@ pub struct SandboxCore {
 impl SandboxCore {
     pub fn new(settings: Settings) -> SbResult<SandboxCore> {
         settings.validate()?;
-        let key = EngineKey {
-            fuel: settings.fuel != FuelMode::Off,
-            pool_instances: settings.pool_instances,
-            stack_bytes: settings.stack_bytes,
-        };
+        let key = EngineKey::of(&settings);
         let engine = match engine_for(key) {
             Ok(e) => Ok(e),
             // The pool reserves address space up front; where that is refused

@@ -137,6 +137,10 @@ pub struct NativeInfo {
     pub limits: NativeLimits,
     /// Every code a core error can carry (`err.code`).
     pub error_codes: Vec<String>,
+    /// The engine for default settings, built from the moment the addon
+    /// loads: "building", "ready" (waiting for a sandbox), "claimed" (a
+    /// sandbox took it), "expired" (dropped after 30 s unclaimed) or "idle".
+    pub prebuilt_engine: String,
 }
 
 #[napi(object)]

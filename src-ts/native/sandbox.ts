@@ -39,8 +39,18 @@ export class WasmSandbox implements Sandbox {
   private readonly sessions = new Set<ManagedSession>();
 
   constructor(config: SandboxConfig = {}) {
+    // The addon first: loading it starts building the default engine on a
+    // thread of its own, which then overlaps resolving the config. A bad
+    // config still outranks a missing addon, as it did.
+    let binding: ReturnType<typeof loadNativeBinding> | undefined;
+    let unavailable: unknown;
+    try {
+      binding = loadNativeBinding();
+    } catch (e) {
+      unavailable = e;
+    }
     this.config = resolveConfig(config, availableParallelism());
-    const binding = loadNativeBinding();
+    if (binding === undefined) throw unavailable;
     const c = this.config;
     this.native = new binding.NativeSandbox({
       memoryLimitBytes: c.memoryLimitBytes,
