@@ -2,10 +2,12 @@
 // does not load the backend's modules (WASI, fuel instrumentation, worker
 // pool: about two thirds of the package's import time) until a JsSandbox is
 // made. The config is checked here, at once, as every backend does.
-import { availableParallelism } from 'node:os';
 import { resolveConfig } from '../shared/config.js';
 import type { JsSandboxOptions } from './sandbox.js';
 import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult, Session, SessionOptions } from '../shared/types.js';
+
+// A built-in through getBuiltinModule, not `import` (why: native/addon.ts).
+const { availableParallelism } = process.getBuiltinModule('node:os');
 
 type Backend = import('./sandbox.js').JsSandbox;
 

@@ -3,13 +3,17 @@
 // dependency of the published package, built from npm/<platform>/), then a
 // locally built .node in the package root (`npm run build:native` or the
 // install script's source build), then npm/<platform>/ (after `napi artifacts`).
-import { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { moduleUrl } from '../module-url.js';
 import { SandboxError } from '../shared/errors.js';
 import type { NativeHostAnswer } from './addon-types.js';
+
+// Node's built-ins through process.getBuiltinModule, not `import`: on the
+// package's import path an ES import of a built-in builds a module facade
+// (~1-3 ms each in a fresh process; bench/README.md "Import time").
+const { createRequire } = process.getBuiltinModule('node:module');
+const { existsSync, readFileSync } = process.getBuiltinModule('node:fs');
+const { dirname, isAbsolute, join, resolve } = process.getBuiltinModule('node:path');
+const { fileURLToPath } = process.getBuiltinModule('node:url');
 
 // The addon's types are the ones napi build generates from src-rs/binding
 // (index.d.ts, importable as ./addon-types.ts): never written by hand here.

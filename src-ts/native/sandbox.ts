@@ -1,5 +1,4 @@
 // WasmSandbox: the Sandbox contract on the native (wasmtime) backend.
-import { availableParallelism } from 'node:os';
 import { resolveConfig, resolveExecuteOptions, validateCommand, validateEntry, type ResolvedConfig } from '../shared/config.js';
 import { abortedError, ConfigError, destroyedError, type SandboxError } from '../shared/errors.js';
 import { wrapHostCall } from '../shared/host-call.js';
@@ -14,6 +13,9 @@ import { resolveSessionOptions } from '../shared/session-options.js';
 import { fromNativeError } from './errors.js';
 import { buildResult } from '../shared/result.js';
 import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult, Session, SessionOptions } from '../shared/types.js';
+
+// A built-in through getBuiltinModule, not `import` (why: native/addon.ts).
+const { availableParallelism } = process.getBuiltinModule('node:os');
 
 let nextExecutionId = 1;
 

@@ -1,9 +1,11 @@
 // Validates a SandboxConfig once, for every backend, into a ResolvedConfig
 // whose fields are all present and well-formed.
-import { isAbsolute, normalize } from 'node:path';
-import { statSync } from 'node:fs';
 import { abortedError, ConfigError } from './errors.js';
 import type { DirGrant, ExecuteOptions, HostCall, Logger, SandboxConfig } from './types.js';
+
+// A built-in through getBuiltinModule, not `import` (why: native/addon.ts).
+const { isAbsolute, normalize } = process.getBuiltinModule('node:path');
+const { statSync } = process.getBuiltinModule('node:fs');
 
 export const DEFAULT_MEMORY_LIMIT_MB = 64;
 export const MAX_MEMORY_LIMIT_MB = 4096; // wasm32's whole address space

@@ -5,9 +5,11 @@
 //
 // The JS backend keeps its counter here; the native backend keeps its own in
 // Rust (same default, same env override). `setProcessMemoryBudget` sets both.
-import { totalmem } from 'node:os';
 import { abortedError, ConfigError, queueTimeoutError, ResourceError, type QueueWaiter } from './errors.js';
 import { loadNativeBinding } from '../native/addon.js';
+
+// A built-in through getBuiltinModule, not `import` (why: native/addon.ts).
+const { totalmem } = process.getBuiltinModule('node:os');
 
 const MiB = 1024 * 1024;
 /** Upper bound accepted for the budget: 1 PiB, i.e. "no practical limit". */
