@@ -3,11 +3,13 @@
 // setting each (bench/engine-knobs.rs), and in node:wasi (V8), alternating
 // round by round in fresh processes so the machine's noise falls on all alike.
 // Compute = the run with the real input minus the run with "0".
-// Prints a table of medians and writes bench/engine-knobs.json.
+// Prints a table of medians and writes bench/engine-knobs.json; `npm run
+// bench` runs it as its "engines" section (README targets, "(why)" rows).
 //   node bench/engine-knobs.mjs [--rounds 7] [--no-build]
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { benchDir, root, summarize, fmtMs, fmtRatio } from './lib.mjs';
 
 const GUESTS = join(root, 'test', 'guests', 'c');
@@ -38,48 +40,67 @@ if (args[0] === '--node-wasi-child') {
   process.exit(0);
 }
 
-const triple = /^host: (\S+)$/m.exec(execFileSync('rustc', ['-vV'], { encoding: 'utf8' }))[1];
-const cargoArgs = ['--release', '--no-default-features', '--target', triple, '--example', 'engine-knobs'];
-if (!args.includes('--no-build')) {
-  process.stderr.write('engine-knobs: cargo build (reuses the test build of wasmtime)\n');
-  execFileSync('cargo', ['build', ...cargoArgs], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-}
-const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
-const binary = join(targetDir, triple, 'release', 'examples', 'engine-knobs');
-
-const samples = {}; // guest -> variant -> [ms]
-const push = (g, v, ms) => ((samples[g] ??= {})[v] ??= []).push(ms);
-let version;
-for (let round = 0; round < rounds; round++) {
-  const wasmtimeFirst = round % 2 === 0;
-  const runNodeWasi = () => {
-    for (const [name, wasm, arg] of CPU) {
-      const out = execFileSync(process.execPath, [join(benchDir, 'engine-knobs.mjs'), '--node-wasi-child', wasm, arg], { encoding: 'utf8' });
-      push(name, 'node:wasi (V8)', JSON.parse(out));
-    }
-  };
-  if (!wasmtimeFirst) runNodeWasi();
-  const out = JSON.parse(execFileSync(binary, ['1', ...CPU.flatMap(([, w, a]) => [w, a])], { encoding: 'utf8' }));
-  version = out.wasmtime;
-  out.guests.forEach((g, i) => g.rows.forEach((row) => push(CPU[i][0], row.variant, row.computeMs[0])));
-  if (wasmtimeFirst) runNodeWasi();
-  process.stderr.write(`  round ${round + 1}/${rounds}: ${CPU.map(([n]) => `${n} mimobox ${fmtMs(samples[n]['mimobox core (default settings)'].at(-1))} node:wasi ${fmtMs(samples[n]['node:wasi (V8)'].at(-1))}`).join('; ')}\n`);
+/** Builds the example unless `build` is false; returns its path. */
+function knobsBinary(build, log) {
+  const triple = /^host: (\S+)$/m.exec(execFileSync('rustc', ['-vV'], { encoding: 'utf8' }))[1];
+  if (build) {
+    log('engine-knobs: cargo build (reuses the test build of wasmtime)');
+    execFileSync('cargo', ['build', '--release', '--no-default-features', '--target', triple, '--example', 'engine-knobs'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
+  return join(targetDir, triple, 'release', 'examples', 'engine-knobs');
 }
 
-const table = {};
-for (const [name] of CPU) {
-  const base = summarize(samples[name]['node:wasi (V8)']).p50;
-  const ours = summarize(samples[name]['mimobox core (default settings)']).p50;
-  table[name] = Object.fromEntries(Object.entries(samples[name]).map(([v, ms]) => {
-    const p50 = summarize(ms).p50;
-    return [v, { p50, vsNodeWasi: p50 / base, vsMimobox: p50 / ours, samples: ms }];
-  }));
+const OURS = 'mimobox core (default settings)';
+const V8 = 'node:wasi (V8)';
+
+/**
+ * Runs `rounds` alternating rounds; returns { wasmtime, rounds, table } where
+ * table[guest][variant] = { p50, min, vsNodeWasi, vsMimobox, samples } (ms).
+ */
+export function measureEngineKnobs({ rounds = 7, build = true, log = (m) => process.stderr.write(`${m}\n`) } = {}) {
+  const binary = knobsBinary(build, log);
+  const samples = {}; // guest -> variant -> [ms]
+  const push = (g, v, ms) => ((samples[g] ??= {})[v] ??= []).push(ms);
+  let version;
+  for (let round = 0; round < rounds; round++) {
+    const runNodeWasi = () => {
+      for (const [name, wasm, arg] of CPU) {
+        const out = execFileSync(process.execPath, [join(benchDir, 'engine-knobs.mjs'), '--node-wasi-child', wasm, arg], { encoding: 'utf8' });
+        push(name, V8, JSON.parse(out));
+      }
+    };
+    if (round % 2) runNodeWasi();
+    const out = JSON.parse(execFileSync(binary, ['1', ...CPU.flatMap(([, w, a]) => [w, a])], { encoding: 'utf8' }));
+    version = out.wasmtime;
+    out.guests.forEach((g, i) => g.rows.forEach((row) => push(CPU[i][0], row.variant, row.computeMs[0])));
+    if (round % 2 === 0) runNodeWasi();
+    log(`  engines    round ${round + 1}/${rounds}: ${CPU.map(([n]) => `${n} mimobox ${fmtMs(samples[n][OURS].at(-1))} node:wasi ${fmtMs(samples[n][V8].at(-1))}`).join('; ')}`);
+  }
+  const table = {};
+  for (const [name] of CPU) {
+    const base = summarize(samples[name][V8]).p50;
+    const ours = summarize(samples[name][OURS]).p50;
+    table[name] = Object.fromEntries(Object.entries(samples[name]).map(([v, ms]) => {
+      const { p50, min } = summarize(ms);
+      return [v, { p50, min, vsNodeWasi: p50 / base, vsMimobox: p50 / ours, samples: ms }];
+    }));
+  }
+  return { wasmtime: version, rounds, table };
 }
-const variants = Object.keys(table.sha256);
-const lines = [
-  `| engine (compute time, median of ${rounds} rounds) | sha256 16 MiB | ÷ node:wasi | n-body 1 M steps | ÷ node:wasi |`,
-  '|---|---|---|---|---|',
-  ...variants.map((v) => `| ${v} | ${fmtMs(table.sha256[v].p50)} | ${fmtRatio(table.sha256[v].vsNodeWasi)} | ${fmtMs(table.nbody[v].p50)} | ${fmtRatio(table.nbody[v].vsNodeWasi)} |`),
-];
-process.stdout.write(`${lines.join('\n')}\n`);
-writeFileSync(join(benchDir, 'engine-knobs.json'), `${JSON.stringify({ date: new Date().toISOString(), wasmtime: version, rounds, node: process.version, table }, null, 2)}\n`);
+
+/** The Markdown table of a measureEngineKnobs result. */
+export function engineKnobsTable({ rounds, table }) {
+  const variants = Object.keys(table.sha256);
+  return [
+    `| engine (guest compute time, median of ${rounds} alternating rounds) | sha256 16 MiB | ÷ node:wasi | n-body 1 M steps | ÷ node:wasi |`,
+    '|---|---|---|---|---|',
+    ...variants.map((v) => `| ${v} | ${fmtMs(table.sha256[v].p50)} | ${fmtRatio(table.sha256[v].vsNodeWasi)} | ${fmtMs(table.nbody[v].p50)} | ${fmtRatio(table.nbody[v].vsNodeWasi)} |`),
+  ].join('\n');
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const result = measureEngineKnobs({ rounds, build: !args.includes('--no-build') });
+  process.stdout.write(`${engineKnobsTable(result)}\n`);
+  writeFileSync(join(benchDir, 'engine-knobs.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, ...result }, null, 2)}\n`);
+}

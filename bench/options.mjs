@@ -7,7 +7,7 @@ export const HELP = `Usage: node bench/run.mjs [options]      (npm run bench -- 
 
   --quick              smoke run (a few minutes): short windows, fewer samples, smaller inputs
   --only LIST          backends to run, comma-separated: native,js,node-wasi,cli
-  --sections LIST      latency,cold,throughput,cpu,rss,programs,python (default: all)
+  --sections LIST      latency,cold,throughput,cpu,engines,rss,programs,python (default: all)
   --guests LIST        hello,sha256,nbody,output,readfile (default: all)
   --out FILE           where to write the JSON results (default bench/results.json)
   --no-write           do not write any file (results.json, charts)
@@ -23,7 +23,7 @@ skipped with a note. The CPython rows need MIMOBOX_PYTHON_HOME
 are skipped with a note.`;
 
 export const BACKEND_KEYS = ['native', 'js', 'node-wasi', 'cli'];
-export const SECTION_KEYS = ['latency', 'cold', 'throughput', 'cpu', 'rss', 'programs', 'python'];
+export const SECTION_KEYS = ['latency', 'cold', 'throughput', 'cpu', 'engines', 'rss', 'programs', 'python'];
 export const INFLIGHT = [1, 2, 8];
 
 /** Parses argv; throws an Error with a readable message on a bad option. */

@@ -12,6 +12,7 @@ import { makeGuests, makePrograms } from './guests/index.mjs';
 import { gitInfo, machineInfo, driftNotes } from './env.mjs';
 import { sectionSuites } from './sections/suites.mjs';
 import { sectionCold } from './sections/cold.mjs';
+import { sectionEngines } from './sections/engines.mjs';
 import { sectionRss } from './sections/rss.mjs';
 import { sectionPrograms } from './sections/programs.mjs';
 import { sectionPython } from './sections/python.mjs';
@@ -74,7 +75,7 @@ if (want('js')) backends.push('js');
 if (want('node-wasi')) backends.push('node-wasi');
 if (wasmtime) backends.push('cli');
 
-const results = { env, notes, latency: {}, cold: {}, throughput: {}, cpu: {}, rss: {}, programs: {}, python: {}, inflight: INFLIGHT };
+const results = { env, notes, latency: {}, cold: {}, throughput: {}, cpu: {}, engines: null, rss: {}, programs: {}, python: {}, inflight: INFLIGHT };
 /** What every section gets: options, guests, where to write, how to log. */
 const c = {
   results, notes, log, want, section, nativeOk, wasmtime, backends, dirs, guests, guestKeys,
@@ -86,6 +87,7 @@ const t0 = now();
 try {
   if (section('latency') || section('cpu') || section('throughput')) await sectionSuites(c);
   if (section('cold')) await sectionCold(c);
+  if (section('engines')) await sectionEngines(c);
   if (section('rss')) await sectionRss(c);
   if (section('programs')) await sectionPrograms(c);
   if (section('python')) await sectionPython(c);

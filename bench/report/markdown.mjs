@@ -2,6 +2,7 @@
 import { fmtMs, fmtRatio, fmtRate } from '../lib.mjs';
 import { SHORT } from '../sections/labels.mjs';
 import { makeGuests } from '../guests/index.mjs';
+import { engineKnobsTable } from '../engine-knobs.mjs';
 
 const mib = (k) => (k ? `${(k / 1024).toFixed(0)} MiB` : '—');
 
@@ -101,6 +102,13 @@ function cpuSection(results, b) {
   b.L.push('');
 }
 
+function enginesSection(results, b) {
+  if (!results.engines?.table) return;
+  b.L.push('### CPU-bound guests: where the time goes, engine setting by engine setting', '',
+    `mimobox's engine, bare wasmtime ${results.engines.wasmtime} engines that differ from it in one setting each, and node:wasi, in alternating rounds (\`bench/engine-knobs.mjs\`); compute = the run with the input − the run with "0". Profiles: \`node bench/profile-cpu.mjs\` → \`bench/profile/\`.`, '',
+    engineKnobsTable(results.engines), '');
+}
+
 function programsSection(results, b) {
   const programs = results.programs ?? {};
   if (!Object.keys(programs).length) return;
@@ -168,6 +176,7 @@ export function markdown(results, targets, { charts = null, chartBase = 'charts/
   coldSection(results, b);
   throughputSection(results, b);
   cpuSection(results, b);
+  enginesSection(results, b);
   programsSection(results, b);
   pythonSection(results, b);
   rssSection(results, b, guestKeys);

@@ -60,6 +60,15 @@ function coreTargets(results, t) {
       const r = fuel.computeMs / worker.computeMs;
       t.push({ target: `Inline start cost (${g}): default vs inline: false`, measured: `${fmtRatio(r)} (${fmtMs(fuel.computeMs)} vs ${fmtMs(worker.computeMs)})`, value: r, met: null });
     }
+    const why = results.engines?.table?.[g];
+    if (why) {
+      const x = (v) => fmtRatio(why[v]?.vsNodeWasi);
+      t.push({
+        target: `(why) CPU-bound (${g}), side by side in alternating rounds: each engine ÷ node:wasi (profile: bench/profile/${g}.*.txt)`,
+        measured: `mimobox ${x('mimobox core (default settings)')}; without epoch checks ${x('no epoch interruption')}; wasmtime's defaults ${x('wasmtime defaults (as its CLI)')}; with explicit bounds checks ${x('64 MiB reservation (explicit bounds checks)')}`,
+        value: why['mimobox core (default settings)']?.vsNodeWasi, met: null,
+      });
+    }
   }
 }
 
