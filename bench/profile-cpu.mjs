@@ -52,6 +52,10 @@ function report(data, title, isWasm) {
     const annotated = perf(['annotate', '-i', data, '--stdio', '-s', hottest])
       .split('\n').filter((l) => /^\s+\d+\.\d+ :/.test(l));
     const hot = annotated.filter((l) => Number.parseFloat(l) >= 0.25);
+    // Instructions with a stack-slot operand: spills and reloads (register pressure).
+    const stack = annotated.filter((l) => /\(%r[sb]p\)/.test(l));
+    const stackShare = stack.reduce((sum, l) => sum + Number.parseFloat(l), 0);
+    lines.push(`## ${hottest}: ${annotated.length} instructions; ${stack.length} with a stack-slot operand (spill or reload), ${stackShare.toFixed(1)} % of its samples`, '');
     lines.push(`## ${hottest}: instructions with ≥ 0.25 % of its samples (${hot.length} of ${annotated.length} shown)`, '', ...hot.map((l) => l.replace(/\s+$/, '')), '');
   }
   return `${lines.join('\n')}\n`;
