@@ -12,6 +12,8 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [join(root, 'scripts/binding-types.mjs')], { stdio: 'inherit' });
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+// The ESM import path as one chunk (scripts/bundle-esm.mjs).
+execFileSync(process.execPath, [join(root, 'scripts/bundle-esm.mjs'), join(root, 'dist/esm')], { stdio: 'inherit' });
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.cjs.json')], { stdio: 'inherit' });
 mkdirSync(join(root, 'dist/cjs'), { recursive: true });
 writeFileSync(join(root, 'dist/cjs/package.json'), '{ "type": "commonjs" }\n');
