@@ -7,6 +7,7 @@
 pub mod budget;
 pub mod door;
 pub mod engine;
+pub mod registry;
 pub mod host;
 pub mod error;
 pub mod inline;

@@ -4,7 +4,8 @@
 use crate::budget::{budget, mb_for};
 use crate::module::{load_bytes_cached, load_module, lookup_fast, EntryCheck, LoadOptions};
 use crate::loaded::LoadedModule;
-use crate::engine::{engine_for, EngineKey, SharedEngine};
+use crate::engine::{EngineKey, SharedEngine};
+use crate::registry::engine_for;
 use crate::inline::InlineGate;
 use crate::log::LogLine;
 use crate::error::{ErrorCode, SandboxError, SbResult, Work};

@@ -44,7 +44,7 @@ fn init() {
     }
     // A new process's first sandbox most likely has the default settings:
     // its engine builds meanwhile, beside the rest of loading.
-    crate::engine::prebuild(crate::engine::EngineKey::of(&crate::settings::Settings::default()));
+    crate::registry::prebuild(crate::engine::EngineKey::of(&crate::settings::Settings::default()));
 }
 
 /// Our runtime's handle: an inline start polls inside its context, since the
@@ -107,7 +107,7 @@ pub fn native_info() -> NativeInfo {
         default_cache_dir: default_cache_dir(None).map(|p| p.display().to_string()),
         limits: NativeLimits::of_core(),
         error_codes: ErrorCode::ALL.iter().map(|c| c.as_str().to_owned()).collect(),
-        prebuilt_engine: crate::engine::prebuild_state().to_owned(),
+        prebuilt_engine: crate::registry::prebuild_state().to_owned(),
     }
 }
 
