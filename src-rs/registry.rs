@@ -82,6 +82,10 @@ impl Prebuild {
     /// Builds `key`'s engine on a new thread, which then keeps it until it is
     /// claimed or `unclaimed` has passed (it is dropped on that thread).
     pub fn start(&'static self, key: EngineKey, unclaimed: Duration) {
+        self.start_with(key, unclaimed, build);
+    }
+
+    fn start_with(&'static self, key: EngineKey, unclaimed: Duration, builder: fn(EngineKey) -> wasmtime::Result<SharedEngine>) {
         {
             let mut state = self.lock();
             if !matches!(*state, PrebuildState::Idle) {
@@ -90,7 +94,9 @@ impl Prebuild {
             *state = PrebuildState::Building(key);
         }
         let spawned = std::thread::Builder::new().name("mimobox-prebuild".into()).spawn(move || {
-            let built = build(key).ok().map(Arc::new);
+            // A panic while building must not leave claimers waiting for ever:
+            // it counts as a failed build, and the claimer builds (and fails) itself.
+            let built = std::panic::catch_unwind(|| builder(key)).ok().and_then(Result::ok).map(Arc::new);
             let mut state = self.lock();
             *state = PrebuildState::Ready(key, built);
             self.changed.notify_all();
@@ -195,6 +201,26 @@ mod tests {
         assert!(prebuild.claim(key).is_none(), "claimed once; later sandboxes share it through the registry");
         prebuild.start(key, Duration::from_secs(60));
         assert_eq!(prebuild.state_name(), "claimed", "one prebuild per process");
+    }
+
+    #[test]
+    fn a_prebuild_that_fails_or_panics_leaves_no_claimer_waiting() {
+        fn fails(_: EngineKey) -> wasmtime::Result<SharedEngine> {
+            Err(wasmtime::Error::msg("no engine here"))
+        }
+        fn panics(_: EngineKey) -> wasmtime::Result<SharedEngine> {
+            panic!("deliberate panic while building")
+        }
+        for builder in [fails as fn(EngineKey) -> wasmtime::Result<SharedEngine>, panics] {
+            let prebuild = leaked_prebuild();
+            let key = EngineKey { fuel: false, pool_instances: 0, stack_bytes: 832 << 10 };
+            prebuild.start_with(key, Duration::from_secs(60), builder);
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || tx.send(prebuild.claim(key).is_none()));
+            let claimed_none = rx.recv_timeout(Duration::from_secs(20)).expect("claim() returned");
+            assert!(claimed_none, "a failed build hands out nothing; the caller builds itself");
+            assert_eq!(prebuild.state_name(), "claimed");
+        }
     }
 
     #[test]
