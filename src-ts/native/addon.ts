@@ -9,7 +9,7 @@ import type { NativeHostAnswer } from './addon-types.js';
 
 // Node's built-ins through process.getBuiltinModule, not `import`: on the
 // package's import path an ES import of a built-in builds a module facade
-// (~1-3 ms each in a fresh process; bench/README.md "Import time").
+// (~1-3 ms each in a fresh process; bench/README.md, "Where the time goes").
 const { createRequire } = process.getBuiltinModule('node:module');
 const { existsSync, readFileSync } = process.getBuiltinModule('node:fs');
 const { dirname, isAbsolute, join, resolve } = process.getBuiltinModule('node:path');

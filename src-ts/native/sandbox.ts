@@ -3,7 +3,7 @@ import { resolveConfig, resolveExecuteOptions, validateCommand, validateEntry, t
 import { abortedError, ConfigError, destroyedError, type SandboxError } from '../shared/errors.js';
 import { wrapHostCall } from '../shared/host-call.js';
 import {
-  loadNativeBinding, type NativeExecuteRequest, type NativeModule, type NativeResult, type NativeSandbox,
+  loadNativeBinding, type NativeBinding, type NativeExecuteRequest, type NativeModule, type NativeResult, type NativeSandbox,
   type NativeLogLine, type NativeSession,
 } from './addon.js';
 // Const enums of the generated types: tsc writes their string values in place.
@@ -44,7 +44,7 @@ export class WasmSandbox implements Sandbox {
     // The addon first: loading it starts building the default engine on a
     // thread of its own, which then overlaps resolving the config. A bad
     // config still outranks a missing addon, as it did.
-    let binding: ReturnType<typeof loadNativeBinding> | undefined;
+    let binding: NativeBinding | undefined;
     let unavailable: unknown;
     try {
       binding = loadNativeBinding();
