@@ -12,7 +12,7 @@
 // preserveEntrySignatures 'strict'). The CommonJS build is left as tsc wrote it.
 //   node scripts/bundle-esm.mjs [dir]      (run by scripts/build-ts.mjs)
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { rolldown } from 'rolldown';
 
@@ -51,7 +51,7 @@ export async function bundleEsm(dir) {
     input,
     platform: 'node',
     // Node's built-ins and the dependencies (ajv, bullmq, ...) stay imports.
-    external: (id) => !id.startsWith('.') && !id.startsWith('/'),
+    external: (id) => !id.startsWith('.') && !isAbsolute(id),
     preserveEntrySignatures: 'strict',
   });
   const out = mkdtempSync(join(dirname(dir), '.bundle-'));
@@ -65,8 +65,9 @@ export async function bundleEsm(dir) {
       chunkFileNames: '[name]-[hash].js',
       codeSplitting: {
         groups: [
-          { name: 'import-path-shared', test: (id) => workerSide.has(id) },
-          { name: 'import-path', test: (id) => core.has(id) && !workerSide.has(id) },
+          // resolve(): the same spelling of a path as staticGraph's, on Windows too.
+          { name: 'import-path-shared', test: (id) => workerSide.has(resolve(id)) },
+          { name: 'import-path', test: (id) => core.has(resolve(id)) && !workerSide.has(resolve(id)) },
         ],
       },
     });
