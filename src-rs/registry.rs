@@ -51,9 +51,7 @@ pub struct Prebuild {
     changed: Condvar,
 }
 
-#[derive(Default)]
 enum PrebuildState {
-    #[default]
     Idle,
     Building(EngineKey),
     /// Built (None: the build failed; the claimer builds, and fails, itself).
@@ -104,13 +102,10 @@ impl Prebuild {
                 .changed
                 .wait_timeout_while(state, unclaimed, |s| matches!(s, PrebuildState::Ready(..)))
                 .unwrap_or_else(|e| e.into_inner());
-            let expired = match &*state {
-                PrebuildState::Ready(..) => std::mem::replace(&mut *state, PrebuildState::Expired),
-                _ => PrebuildState::Claimed,
-            };
+            let unclaimed = matches!(*state, PrebuildState::Ready(..)).then(|| std::mem::replace(&mut *state, PrebuildState::Expired));
             drop(state);
-            // Unclaimed: its ticker joins and its reservations go here, not on a caller's thread.
-            drop(expired);
+            // Its ticker joins and its reservations go here, not on a caller's thread.
+            drop(unclaimed);
         });
         if spawned.is_err() {
             *self.lock() = PrebuildState::Expired;
