@@ -1,4 +1,6 @@
 // Public entry point of mimobox-wasm.
+// First: the Node.js floor check, before any module that needs it runs.
+import './shared/node-floor.js';
 export type {
   DirGrant, ExecuteOptions, HostAnswer, HostCall, LimitKind, Logger, Sandbox, SandboxConfig, SandboxResult, Session,
   SessionCallOptions, SessionCallResult, SessionCloseOptions, SessionEndReason, SessionOptions, TrapKind,

@@ -2,6 +2,7 @@
 // module per command. Commands that load heavy things (BullMQ for the worker,
 // the Python helper) are imported only when they run, so `mimobox run` stays
 // quick to start.
+import '../shared/node-floor.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../native/addon.js';

@@ -2,6 +2,7 @@
 // the recipe it needs applied: argv, entry point, standard library grant,
 // environment, memory and stack. Native backend only: V8 in Node 20 has no
 // wasm exception handling, which this build uses.
+import '../shared/node-floor.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateEnv } from '../shared/config.js';

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'MEMORY_BUDGET'
   | 'SESSION_ENDED'
   | 'NATIVE_UNAVAILABLE'
+  /** The running Node.js is older than the package's floor (shared/node-floor.ts). */
+  | 'NODE_UNSUPPORTED'
   | 'INTERNAL';
 
 export class SandboxError extends Error {
@@ -132,7 +134,7 @@ export function errorFromCode(code: ErrorCode, message: string): SandboxError {
   }
   if (code === 'ABORTED' || code === 'DESTROYED') return new AbortError(message, code);
   if (code === 'SESSION_ENDED') return new SessionEndedError('error', message);
-  if (code === 'QUEUE_TIMEOUT' || code === 'MEMORY_BUDGET' || code === 'NATIVE_UNAVAILABLE') {
+  if (code === 'QUEUE_TIMEOUT' || code === 'MEMORY_BUDGET' || code === 'NATIVE_UNAVAILABLE' || code === 'NODE_UNSUPPORTED') {
     return new ResourceError(code, message);
   }
   return new InternalError(message);
