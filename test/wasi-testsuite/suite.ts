@@ -1,5 +1,5 @@
 // The public wasi-testsuite (preview 1), run the way its upstream runner
-// does (../shared/wasi-testsuite/README.md): X.wasm with the spec X.json when
+// does (suite/README.md): X.wasm with the spec X.json when
 // present; `args` after argv[0]; `env` is the whole environment; `root` is
 // copied to a scratch directory and granted read-write as the guest's `/`;
 // `exit_code` (default 0) and `stdout` (when given) are checked.
@@ -10,9 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { createSandbox } from '../../dist/esm/index.js';
 import type { BackendName } from '../conformance/backends.js';
 
-/** MIMOBOX_WASI_TESTSUITE overrides where the suite is; by default it sits beside the repo. */
+/**
+ * The suite is committed under test/wasi-testsuite/suite/ (upstream commit in
+ * its README), so every clone and every release leg has it;
+ * MIMOBOX_WASI_TESTSUITE points at another copy (a newer upstream build).
+ */
 export const SUITE_DIR = resolve(
-  process.env.MIMOBOX_WASI_TESTSUITE ?? fileURLToPath(new URL('../../../shared/wasi-testsuite', import.meta.url)),
+  process.env.MIMOBOX_WASI_TESTSUITE ?? fileURLToPath(new URL('./suite', import.meta.url)),
 );
 
 export interface SuiteCase {
