@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import { clearCacheDir, defaultCacheDir } from '../../dist/esm/shared/compiled-cache.js';
 import { loadNativeBinding, type NativeBinding } from '../../dist/esm/native/addon.js';
+import { requiredUnderCi } from '../ci-guard.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -18,6 +19,7 @@ try {
 } catch {
   native = undefined;
 }
+requiredUnderCi(native !== undefined, 'compiled-cache.test.ts: the native addon does not load (run npm install)');
 
 const temps: string[] = [];
 afterAll(() => {

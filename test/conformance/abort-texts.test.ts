@@ -5,7 +5,7 @@ import { AbortError, type Sandbox, type SandboxConfig } from '../../dist/esm/ind
 import { abortedError, destroyedError } from '../../dist/esm/shared/errors.js';
 import { BACKENDS, type BackendName } from './backends.js';
 import { wat } from './helpers.js';
-import { hasSessions, trackedSandboxes, SESSION_GUEST } from './session-support.js';
+import { trackedSandboxes, SESSION_GUEST } from './session-support.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -103,8 +103,7 @@ const SESSION_CASES: Record<string, Case> = {
   },
 };
 
-const cases = (backend: BackendName): Record<string, Case> =>
-  hasSessions(backend) ? { ...EXECUTE_CASES, ...SESSION_CASES } : EXECUTE_CASES;
+const CASES: Record<string, Case> = { ...EXECUTE_CASES, ...SESSION_CASES };
 
 /** Sandboxes whose runs outlast every case (30 s), destroyed after each test. */
 const maker = (tracked: ReturnType<typeof trackedSandboxes>): MakeSandbox =>
@@ -114,8 +113,8 @@ describe.each(BACKENDS)('abort and destroy texts [%s]', (backend) => {
   const tracked = trackedSandboxes(backend);
   afterEach(() => tracked.destroyAll());
 
-  test.each(Object.keys(cases(backend)))('%s', async (name) => {
-    const c = cases(backend)[name] as Case;
+  test.each(Object.keys(CASES))('%s', async (name) => {
+    const c = CASES[name] as Case;
     expect(await c.make(maker(tracked))).toEqual(expected(c.want()));
   });
 });
@@ -127,7 +126,7 @@ describe.runIf(BACKENDS.length === 2)('abort and destroy texts: native and js ag
 
   test('destroy() during a run and aborting a run: the same code and message on both', async () => {
     // The cases both have: the native ones (sessions only once the addon has them).
-    for (const [name, c] of Object.entries(cases('native'))) {
+    for (const [name, c] of Object.entries(CASES)) {
       const onNative = await c.make(maker(native));
       const onJs = await c.make(maker(js));
       expect({ case: name, ...onNative }).toEqual({ case: name, ...onJs });

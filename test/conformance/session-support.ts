@@ -1,38 +1,11 @@
-// Shared by the session and host-door conformance tests: which backends have
-// sessions yet, the session guest, sandboxes destroyed after each test, and
+// Shared by the session and host-door conformance tests: the session guest, sandboxes destroyed after each test, and
 // small hand-assembled guests.
-import { ConfigError, createSandbox, type Sandbox, type SandboxConfig } from '../../dist/esm/index.js';
-import { loadNativeBinding } from '../../dist/esm/native/addon.js';
+import { createSandbox, type Sandbox, type SandboxConfig } from '../../dist/esm/index.js';
 import { sandbox, wat } from './helpers.js';
 import type { BackendName } from './backends.js';
 
 export const SESSION_GUEST = wat('session');
 
-/**
- * The native rows run once the native backend has sessions and the door (the lead's Rust work): the
- * addon exports its session class and the TypeScript wrapper opens one, rather than saying "not yet".
- */
-async function probeNative(): Promise<boolean> {
-  try {
-    if (!('NativeSession' in (loadNativeBinding() as object))) return false;
-  } catch {
-    return false;
-  }
-  const sb = createSandbox({}, { backend: 'native' });
-  try {
-    await (await sb.openSession(SESSION_GUEST)).close();
-    return true;
-  } catch (e) {
-    // Any other failure is the implementation's: run the rows and let them show it.
-    return !(e instanceof ConfigError && /not available yet/.test(e.message));
-  } finally {
-    await sb.destroy();
-  }
-}
-
-export const NATIVE_SESSIONS = await probeNative();
-
-export const hasSessions = (backend: BackendName): boolean => backend === 'js' || NATIVE_SESSIONS;
 
 /** Sandboxes made during a test, destroyed after it by `destroyAll` (call it from afterEach). */
 export function trackedSandboxes(backend: BackendName): { make(config?: SandboxConfig): Sandbox; destroyAll(): Promise<void> } {

@@ -1,9 +1,11 @@
 // Sessions (sandbox.openSession): one instance kept across calls, per-call
 // limits, the ways a session ends, on both backends. The guest is
-// test/guests/wat/session.wat (its exports are listed at its top). Native rows
-// run once the addon has sessions (session-support.ts).
+// test/guests/wat/session.wat (its exports are listed at its top), and
+// shutdown_mark.wat for what close() runs.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, test } from 'vitest';
 import {
@@ -12,8 +14,8 @@ import {
 import { memoryBudgetStats } from '../../dist/esm/shared/memory-budget.js';
 import { stallMeter } from '../hostile/health.js';
 import { BACKENDS } from './backends.js';
-import { c } from './helpers.js';
-import { hasSessions, trackedSandboxes, SESSION_GUEST, TRAPPING_INIT } from './session-support.js';
+import { c, wat } from './helpers.js';
+import { trackedSandboxes, SESSION_GUEST, TRAPPING_INIT } from './session-support.js';
 
 const g = SESSION_GUEST;
 const INDEX_URL = new URL('../../dist/esm/index.js', import.meta.url).href;
@@ -27,13 +29,12 @@ async function endedWith(p: Promise<unknown>): Promise<SessionEndedError> {
 }
 
 describe.each(BACKENDS)('sessions [%s]', (backend) => {
-  const t = hasSessions(backend) ? test : test.skip;
   const tracked = trackedSandboxes(backend);
   const make = tracked.make;
   const open = async (config: SandboxConfig = {}, options = {}): Promise<Session> => make(config).openSession(g, options);
   afterEach(() => tracked.destroyAll());
 
-  t('state carries across calls, _initialize ran once, ended is null while open', async () => {
+  test('state carries across calls, _initialize ran once, ended is null while open', async () => {
     const s = await open();
     expect(s.ended).toBeNull();
     expect((await s.call('inited')).returnValue).toBe(1);
@@ -46,12 +47,12 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect(s.ended).toBeNull();
   });
 
-  t('opens from the module bytes too', async () => {
+  test('opens from the module bytes too', async () => {
     const s = await make().openSession(new Uint8Array(readFileSync(g)));
     expect((await s.call('bump')).returnValue).toBe(1);
   });
 
-  t('input is written at host_alloc(len) and the export called (ptr, len); each call has its own stdout', async () => {
+  test('input is written at host_alloc(len) and the export called (ptr, len); each call has its own stdout', async () => {
     const s = await open();
     const a = await s.call('echo', { input: 'hello' });
     expect(a.stdout.toString()).toBe('hello');
@@ -64,7 +65,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect(none.stdout.length).toBe(0);
   });
 
-  t('the instance sees argv [module, ...args] and the env merged over the sandbox\'s, for its whole life', async () => {
+  test('the instance sees argv [module, ...args] and the env merged over the sandbox\'s, for its whole life', async () => {
     const guest = c('args_env');
     const s = await make({ env: { BASE: 'b' } }).openSession(guest, { args: ['one', 'two'], env: { RUN: '7' } });
     const out = (await s.call('_start')).stdout.toString();
@@ -73,7 +74,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect(out).toContain('env:RUN=7\n');
   });
 
-  t('the output cap holds per call', async () => {
+  test('the output cap holds per call', async () => {
     const s = await open({ maxOutputBytes: 4 });
     const a = await s.call('echo', { input: 'hello world' });
     expect(a).toMatchObject({ stdoutTruncated: true, stdoutBytes: 11, returnValue: 11 });
@@ -83,7 +84,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect(b.stdout.toString()).toBe('ab');
   });
 
-  t('a missing or wrongly typed export is NO_ENTRY and the session goes on', async () => {
+  test('a missing or wrongly typed export is NO_ENTRY and the session goes on', async () => {
     const s = await open();
     expect((await s.call('bump')).returnValue).toBe(1);
     for (const [name, opts] of [['nope', {}], ['echo', {}], ['bump', { input: 'x' }], ['memory', {}], ['echo', { input: 'x', alloc: 'nope' }]] as const) {
@@ -95,7 +96,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect((await s.call('bump')).returnValue).toBe(2);
   });
 
-  t('a call past its timeoutMs is stopped, ends the session (timeout), and later calls say SESSION_ENDED; the event loop runs', async () => {
+  test('a call past its timeoutMs is stopped, ends the session (timeout), and later calls say SESSION_ENDED; the event loop runs', async () => {
     const s = await open({ timeoutMs: 30_000 });
     expect((await s.call('bump')).returnValue).toBe(1);
     const tick = stallMeter();
@@ -114,7 +115,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect(ticks.ticks).toBeGreaterThan(10);
   });
 
-  t('a trap ends the session (trap)', async () => {
+  test('a trap ends the session (trap)', async () => {
     const s = await open();
     const r = await s.call('boom');
     expect(r).toMatchObject({ trap: 'unreachable', exitCode: null, sessionEnded: 'trap', returnValue: null, timedOut: false });
@@ -122,7 +123,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect((await endedWith(s.call('bump'))).reason).toBe('trap');
   });
 
-  t('proc_exit ends the session (exit) with its code', async () => {
+  test('proc_exit ends the session (exit) with its code', async () => {
     const s = await open();
     const r = await s.call('leave');
     expect(r).toMatchObject({ exitCode: 3, sessionEnded: 'exit', returnValue: null });
@@ -130,7 +131,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect((await endedWith(s.call('bump'))).reason).toBe('exit');
   });
 
-  t('the memory cap holds across calls', async () => {
+  test('the memory cap holds across calls', async () => {
     // 2 pages at the start, 16 more per grow: the first fits under 2 MiB (32 pages), the second does not.
     const s = await open({ memoryLimitMb: 2 });
     expect((await s.call('grow')).returnValue).toBe(2);
@@ -146,14 +147,14 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     }
   });
 
-  t('an input with no room under the memory cap is a memory trap that ends the session', async () => {
+  test('an input with no room under the memory cap is a memory trap that ends the session', async () => {
     const s = await open({ memoryLimitMb: 2 });
     const r = await s.call('echo', { input: Buffer.alloc(3 * 1024 * 1024, 0x61) });
     expect(r).toMatchObject({ trap: 'memory', sessionEnded: 'trap', returnValue: null });
     expect(r.stdout.length).toBe(0);
   });
 
-  t('per-call fuel is an exact budget, independent of earlier calls', async () => {
+  test('per-call fuel is an exact budget, independent of earlier calls', async () => {
     const s = await open({ fuel: 1_000_000 });
     const a = await s.call('bump');
     const b = await s.call('bump');
@@ -169,7 +170,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     // cannot run out mid-call; the loop in the next test does.)
   });
 
-  t('a call whose fuel runs out in a loop ends the session', async () => {
+  test('a call whose fuel runs out in a loop ends the session', async () => {
     const s = await open({ fuel: 1_000_000 });
     expect((await s.call('bump', { fuel: 10 })).returnValue).toBe(1);
     const r = await s.call('spin', { fuel: 50_000 });
@@ -177,7 +178,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect((await endedWith(s.call('bump'))).reason).toBe('timeout');
   });
 
-  t('a call asking for fuel without a fuel budget in the config is a ConfigError (the session goes on)', async () => {
+  test('a call asking for fuel without a fuel budget in the config is a ConfigError (the session goes on)', async () => {
     // Both backends meter only with an exact budget (config fuel: N): without one the module runs unmetered.
     const s = await open();
     const e = await s.call('bump', { fuel: 1000 }).catch((x: unknown) => x);
@@ -185,7 +186,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect((await s.call('bump')).returnValue).toBe(1);
   });
 
-  t('idleMs ends a session left without calls (idle), calls keep it open', async () => {
+  test('idleMs ends a session left without calls (idle), calls keep it open', async () => {
     const s = await open({}, { idleMs: 400 });
     // Calls every 20 ms for a second: each one restarts the idle clock.
     const until = performance.now() + 1000;
@@ -201,7 +202,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect((await endedWith(s.call('bump'))).reason).toBe('idle');
   });
 
-  t('lifetimeMs ends an idle session, and stops a call running at that time (lifetime)', async () => {
+  test('lifetimeMs ends an idle session, and stops a call running at that time (lifetime)', async () => {
     const idle = await open({}, { lifetimeMs: 200 });
     for (let i = 0; i < 100 && idle.ended === null; i++) await sleep(50);
     expect(idle.ended).toBe('lifetime');
@@ -215,7 +216,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect(ticks.maxGapMs).toBeLessThan(250); // a blocked loop: one gap of ~500 ms
   });
 
-  t('aborting a running call rejects AbortError and ends the session (aborted)', async () => {
+  test('aborting a running call rejects AbortError and ends the session (aborted)', async () => {
     const s = await open({ timeoutMs: 30_000 });
     const ac = new AbortController();
     const spin = s.call('spin', { signal: ac.signal });
@@ -228,7 +229,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect((await endedWith(s.call('bump'))).reason).toBe('aborted');
   });
 
-  t('a signal already aborted rejects at once and the session goes on', async () => {
+  test('a signal already aborted rejects at once and the session goes on', async () => {
     const s = await open();
     const e = await s.call('bump', { signal: AbortSignal.abort() }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(AbortError);
@@ -236,7 +237,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect((await s.call('bump')).returnValue).toBe(1);
   });
 
-  t('aborting a call still queued rejects it without running it; the session goes on; close() waits for queued calls', async () => {
+  test('aborting a call still queued rejects it without running it; the session goes on; close() waits for queued calls', async () => {
     // `ask` waits 300 ms on the host, so the calls behind it stay queued that long.
     const s = await open({ hostCall: () => new Promise((res) => setTimeout(() => res('ok'), 300)) });
     const running = s.call('ask', { input: 'x' });
@@ -253,7 +254,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect(s.ended).toBe('closed');
   });
 
-  t('destroy() ends every session of the sandbox (destroyed); a running call rejects DESTROYED', async () => {
+  test('destroy() ends every session of the sandbox (destroyed); a running call rejects DESTROYED', async () => {
     const sb = make({ timeoutMs: 30_000 });
     const a = await sb.openSession(g);
     const b = await sb.openSession(g);
@@ -270,7 +271,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect((late as AbortError).code).toBe('DESTROYED');
   });
 
-  t('destroy() while sessions are opening rejects those opens with DESTROYED', async () => {
+  test('destroy() while sessions are opening rejects those opens with DESTROYED', async () => {
     const sb = make();
     const opens = Array.from({ length: 5 }, () => sb.openSession(g).then(() => 'opened', (e: unknown) => (e as AbortError).code));
     await sb.destroy(); // before any open can have finished: each has a module to load first
@@ -280,26 +281,45 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect(outcomes).toContain('DESTROYED');
   });
 
-  t('close() runs the shutdown export within its budget, then ends (closed); closing twice is fine', async () => {
-    const s = await open();
-    expect((await s.call('bump')).returnValue).toBe(1);
-    await s.close({ shutdown: 'shutdown' });
-    expect(s.ended).toBe('closed');
-    await s.close();
-    expect((await endedWith(s.call('bump'))).reason).toBe('closed');
-    // A shutdown export that never returns is stopped at its budget: close still ends the session.
-    const spinning = await open({ timeoutMs: 30_000 });
+  test('close() runs the shutdown export (its mark is on disk), then ends (closed); closing twice is fine', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mimobox-shutdown-'));
+    try {
+      const s = await make({ fsReadwrite: [dir] }).openSession(wat('shutdown_mark'));
+      expect((await s.call('bump')).returnValue).toBe(1);
+      expect(existsSync(join(dir, 'shutdown-ran'))).toBe(false);
+      await s.close({ shutdown: 'shutdown' });
+      expect(readFileSync(join(dir, 'shutdown-ran'), 'utf8')).toBe('bye\n');
+      expect(s.ended).toBe('closed');
+      await s.close();
+      expect((await endedWith(s.call('bump'))).reason).toBe('closed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a shutdown export that never returns is stopped at its budget, not at the call deadline', async () => {
+    // The session's own deadline is 100x the budget: a close that waited for
+    // it (the budget ignored) would take 30 s; one that keeps its budget, a
+    // small multiple of 300 ms. The event loop stays free meanwhile.
+    const budgetMs = 300;
+    const timeoutMs = 100 * budgetMs;
+    const spinning = await make({ timeoutMs }).openSession(wat('shutdown_mark'));
     const tick = stallMeter();
-    await spinning.close({ shutdown: 'spin', budgetMs: 300 });
-    tick.stop();
+    const started = performance.now();
+    await spinning.close({ shutdown: 'spin', budgetMs });
+    const closeMs = performance.now() - started;
+    const { maxGapMs } = tick.stop();
     expect(spinning.ended).toBe('closed');
+    expect(closeMs).toBeGreaterThanOrEqual(budgetMs * 0.9);
+    expect(closeMs).toBeLessThan(timeoutMs / 10);
+    expect(maxGapMs).toBeLessThan(closeMs);
     // A shutdown export that does not exist is skipped.
     const plain = await open();
     await plain.close({ shutdown: 'no_such_export' });
     expect(plain.ended).toBe('closed');
   });
 
-  t('queued calls run one at a time, in call order', async () => {
+  test('queued calls run one at a time, in call order', async () => {
     const s = await open();
     const calls = Array.from({ length: 12 }, (_, i) => (i % 3 === 2 ? s.call('echo', { input: `#${i}` }) : s.call('bump')));
     const results = await Promise.all(calls);
@@ -310,7 +330,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     });
   });
 
-  t('20 sessions open at once, each with its own state', async () => {
+  test('20 sessions open at once, each with its own state', async () => {
     const sb = make({ hostCall: async (req) => `re:${req.toString()}` });
     const tick = stallMeter();
     const sessions = await Promise.all(Array.from({ length: 20 }, () => sb.openSession(g)));
@@ -330,7 +350,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect(ticks.maxGapMs).toBeLessThan(250);
   });
 
-  t('bad options are ConfigError', async () => {
+  test('bad options are ConfigError', async () => {
     const sb = make();
     for (const bad of [{ idleMs: -1 }, { lifetimeMs: 1.5 }, { args: [1] }, { hostCall: 'x' }, { nope: 1 }]) {
       const e = await sb.openSession(g, bad as never).catch((x: unknown) => x);
@@ -354,7 +374,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect(memoryBudgetStats().reservedBytes).toBe(before);
   });
 
-  t('an open session left idle does not keep the process alive', async () => {
+  test('an open session left idle does not keep the process alive', async () => {
     // The child opens a session with far-off idle and lifetime bounds, calls it, and never closes it:
     // its event loop must still empty (execFile's timeout kills it, and fails the test, if not).
     const script = `import { createSandbox } from ${JSON.stringify(INDEX_URL)};
@@ -365,7 +385,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
     expect(stdout.trim()).toBe('bump 1 1');
   });
 
-  t('an _initialize that traps rejects the open with SessionEndedError (error)', async () => {
+  test('an _initialize that traps rejects the open with SessionEndedError (error)', async () => {
     const e = await make().openSession(TRAPPING_INIT).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(SessionEndedError);
     expect((e as SessionEndedError).reason).toBe('error');

@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { platformSuffix } from '../../dist/esm/native/addon.js';
+import { requiredUnderCi } from '../ci-guard.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SUFFIX = platformSuffix();
@@ -30,6 +31,7 @@ const BINARY = join(ROOT, `mimobox-wasm.${SUFFIX}.node`);
 const HELLO = join(ROOT, 'test', 'guests', 'wat', 'hello.wasm');
 const NAPI_CLI = join(ROOT, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js');
 const HAVE_BINARY = existsSync(BINARY);
+requiredUnderCi(HAVE_BINARY, `pack.test.ts: no native addon at ${BINARY} (run npm install)`);
 const ROOT_PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   version: string;
   napi: { targets: string[] };
