@@ -1,9 +1,15 @@
-// Preopen path resolution: the one place that decides which host path a guest
-// path may touch. Every component is walked by hand (lstat + readlink), so no
-// `..`, absolute path, or symlink (absolute or relative) can lead outside the
-// preopen's real root; the final host path is checked once more with realpath.
-import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
-import { join, sep } from 'node:path';
+// Preopen path resolution: the one place that decides what a guest path may
+// touch. A path is walked component by component from the OS descriptor of
+// the directory it is relative to (fd/host-dir.ts): each directory on the way
+// is opened from the one before it, never through a symlink, and symlinks are
+// read and followed here, by this code, never by the kernel. So no `..`,
+// absolute path or symlink can lead outside the directory the walk started
+// from, and a component renamed or swapped for a symlink between two calls can
+// only lead to what that name now is *inside* it: there is no check whose
+// answer a later call could contradict. The caller then makes its one call on
+// the last name inside the last directory opened.
+import { lstatSync, readlinkSync } from 'node:fs';
+import { HostDir } from './fd/host-dir.js';
 import { ERRNO } from './wasi-defs.js';
 
 /** A WASI call failed with this errno; the host-call wrapper returns it to the guest. */
@@ -21,119 +27,195 @@ export interface Preopen {
   readonly: boolean;
 }
 
-export interface ResolvedPath {
-  /**
-   * Host path: root joined with `parts`, plus the guest path's trailing "/" if it had one;
-   * no component but possibly the last is a symlink.
-   */
-  host: string;
-  /** Components below the preopen root. */
-  parts: string[];
+/** Where a walk ended: one name inside one directory, or the start directory itself. */
+export interface Walked {
+  /** The directory holding `leaf` (the walk's start, or a directory it opened). */
+  dir: HostDir;
+  /** The last component; undefined when the path names the start directory itself ("." or "a/.."). */
+  leaf: string | undefined;
+  /** The components from the start to `dir` (for the symlink-target check and a new descriptor's name). */
+  names: string[];
+  /** The guest path ended in "/" or "/.": it must name a directory. */
+  slash: boolean;
+  /** Closes the directories the walk opened (never the start). Call it once, in a finally. */
+  release(): void;
 }
 
 export const MAX_PATH_BYTES = 4096;
 const MAX_NAME_BYTES = 255;
 const MAX_SYMLINKS = 40;
 
-/** The host path of a list of components under a preopen. */
-export function hostPathOf(pre: Preopen, parts: readonly string[]): string {
-  return parts.length === 0 ? pre.root : join(pre.root, ...parts);
-}
-
 /** Refuses any change under a read-only preopen (wasmtime answers EPERM: DirPerms without MUTATE). */
 export function requireWritable(pre: Preopen): void {
   if (pre.readonly) throw new WasiError(ERRNO.PERM);
 }
 
-/** True when `real` (a realpath) is the root or below it. */
-export function isInside(pre: Preopen, real: string): boolean {
-  return real === pre.root || real.startsWith(pre.root.endsWith(sep) ? pre.root : pre.root + sep);
-}
+const codeOf = (e: unknown): unknown => (e as NodeJS.ErrnoException).code;
 
 /**
- * Resolves `path` relative to the directory `base` (components under the
- * preopen). `followFinal` follows a symlink in the last component. A missing
- * last component is allowed (creating calls need that); missing earlier ones
- * give ENOENT. Leaving the preopen is EPERM, as cap-std reports an escape.
+ * Walks `path` from the directory `start` (borrowed: the caller keeps it).
+ * `followFinal` follows a symlink in the last component (a trailing "/" does
+ * too). A missing last component is allowed (creating calls need that);
+ * missing earlier ones give ENOENT. `..` never climbs above `start` and a
+ * symlink may not lead above it either (cap-std's rule, so wasmtime's):
+ * leaving is EPERM, as cap-std reports an escape.
  */
-export function resolvePath(pre: Preopen, base: readonly string[], path: string, followFinal: boolean): ResolvedPath {
+export function walk(start: HostDir, path: string, followFinal: boolean): Walked {
   if (path.includes('\0')) throw new WasiError(ERRNO.INVAL);
   if (Buffer.byteLength(path) > MAX_PATH_BYTES) throw new WasiError(ERRNO.NAMETOOLONG);
   if (path.length === 0) throw new WasiError(ERRNO.NOENT);
   if (path.startsWith('/')) throw new WasiError(ERRNO.PERM);
-  const stack = [...base];
-  const floor = base.length;
-  let pending = path.split('/');
+  const frames = new Frames(start);
+  try {
+    let leaf = descend(frames, path.split('/'), followFinal);
+    // The path ended on a directory the walk opened ("a/b/.."): name it by
+    // its entry in its parent, like any other last component.
+    if (leaf === undefined && frames.depth > 0) leaf = frames.pop();
+    return {
+      dir: frames.top(), leaf, names: [...frames.names], slash: leaf !== undefined && /\/\.?$/.test(path),
+      release: () => frames.release(),
+    };
+  } catch (e) {
+    frames.release();
+    throw e;
+  }
+}
+
+/** The walk itself: opens directories onto `frames`; returns the last name, if it was not opened. */
+function descend(frames: Frames, components: string[], followFinal: boolean): string | undefined {
+  let pending = components;
   let links = 0;
   while (pending.length > 0) {
     const c = pending.shift() as string;
     if (c === '' || c === '.') continue;
     if (c === '..') {
-      // Never above the directory the path is relative to (cap-std's rule, so
-      // wasmtime's): a descriptor for a subdirectory confines its paths to it.
-      if (stack.length <= floor) throw new WasiError(ERRNO.PERM);
-      stack.pop();
+      if (frames.depth === 0) throw new WasiError(ERRNO.PERM);
+      frames.pop();
       continue;
     }
     if (Buffer.byteLength(c) > MAX_NAME_BYTES) throw new WasiError(ERRNO.NAMETOOLONG);
-    stack.push(c);
-    const rest = pending.filter((p) => p !== '' && p !== '.');
-    const isLast = rest.length === 0;
+    const isLast = pending.every((p) => p === '' || p === '.');
     // A trailing "/" or "/." asks for a directory, so the last symlink is followed.
-    const mustFollow = !isLast || followFinal || pending.length > 0;
-    if (!mustFollow) continue;
-    let st;
-    try {
-      st = lstatSync(hostPathOf(pre, stack));
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (isLast && code === 'ENOENT') continue;
-      throw new WasiError(code === 'ENOTDIR' ? ERRNO.NOTDIR : ERRNO.NOENT);
+    if (isLast && !followFinal && pending.length === 0) return c;
+    const top = frames.top();
+    if (!isLast) {
+      const opened = openDir(top, c);
+      if (opened) {
+        frames.push(c, opened);
+        continue;
+      }
+    } else if (!isSymlink(top, c)) {
+      return c;
     }
-    if (st.isSymbolicLink()) {
-      if (++links > MAX_SYMLINKS) throw new WasiError(ERRNO.LOOP);
-      const target = readlinkSync(hostPathOf(pre, stack), 'utf8');
-      if (target.startsWith('/')) throw new WasiError(ERRNO.PERM);
-      stack.pop();
-      pending = [...target.split('/'), ...pending];
-    } else if (!isLast && !st.isDirectory()) {
-      throw new WasiError(ERRNO.NOTDIR);
-    }
+    // A symlink: read it here and walk its target from the same directory.
+    if (++links > MAX_SYMLINKS) throw new WasiError(ERRNO.LOOP);
+    const target = readlinkSync(top.at(c), 'utf8');
+    if (target.startsWith('/')) throw new WasiError(ERRNO.PERM);
+    pending = [...target.split('/'), ...pending];
   }
-  // A trailing "/" (or "/.") stays on the host path, so the OS refuses it on a
-  // non-directory as wasmtime's does (ENOTDIR, or ENOENT for a new name); the
-  // last component is not a symlink here (a trailing slash followed it above).
-  const slash = stack.length > 0 && /\/\.?$/.test(path);
-  const resolved = { host: hostPathOf(pre, stack) + (slash ? '/' : ''), parts: stack };
-  checkParentInside(pre, resolved);
-  return resolved;
+  return undefined;
 }
 
 /**
- * Re-checks, just before use, that the directory holding the target really is
- * inside the preopen (a concurrent rename could have swapped a checked
- * directory for a symlink). Narrows that race to the syscall itself.
+ * Host descriptors one walk holds at once. A path may be 2,000 components
+ * deep; past this the oldest are closed and, should `..` come back to one,
+ * reopened by name from the nearest one still held (still a walk from the
+ * start, so still inside it).
  */
-export function checkParentInside(pre: Preopen, resolved: ResolvedPath): void {
-  if (resolved.parts.length === 0) return;
-  let real: string;
-  try {
-    real = realpathSync(hostPathOf(pre, resolved.parts.slice(0, -1)));
-  } catch {
-    throw new WasiError(ERRNO.NOENT);
+const MAX_HELD_DIRS = 32;
+
+/** The directories a walk is in: [0] the start (borrowed); [i + 1] opened from [i] by names[i]. */
+class Frames {
+  private readonly dirs: (HostDir | undefined)[];
+  readonly names: string[] = [];
+  private held = 0;
+
+  constructor(start: HostDir) {
+    this.dirs = [start];
   }
-  if (!isInside(pre, real)) throw new WasiError(ERRNO.PERM);
+
+  get depth(): number {
+    return this.names.length;
+  }
+
+  push(name: string, dir: HostDir): void {
+    this.dirs.push(dir);
+    this.names.push(name);
+    if (++this.held > MAX_HELD_DIRS) this.shed(this.dirs.length - 1);
+  }
+
+  /** Leaves the top directory; returns its name. */
+  pop(): string {
+    this.drop(this.dirs.length - 1);
+    this.dirs.pop();
+    return this.names.pop() as string;
+  }
+
+  top(): HostDir {
+    const i = this.dirs.length - 1;
+    const dir = this.dirs[i];
+    if (dir) return dir;
+    let from = i;
+    while (!this.dirs[from - 1]) from--;
+    for (let k = from; k <= i; k++) {
+      this.dirs[k] = reopen(this.dirs[k - 1] as HostDir, this.names[k - 1] as string);
+      if (++this.held > MAX_HELD_DIRS) this.shed(k);
+    }
+    return this.dirs[i] as HostDir;
+  }
+
+  release(): void {
+    for (let i = this.dirs.length - 1; i > 0; i--) this.drop(i);
+    this.dirs.length = 1;
+    this.names.length = 0;
+  }
+
+  private drop(i: number): void {
+    const dir = this.dirs[i];
+    if (!dir || i === 0) return;
+    dir.close();
+    this.dirs[i] = undefined;
+    this.held--;
+  }
+
+  /** Closes held directories from the oldest on (never the start, never `keep`), down to half the bound. */
+  private shed(keep: number): void {
+    for (let i = 1; i < keep && this.held > MAX_HELD_DIRS / 2; i++) this.drop(i);
+  }
 }
 
-/** After opening: the descriptor must name a file inside the preopen (Linux: /proc/self/fd). */
-export function checkOpenedInside(pre: Preopen, hostFd: number): void {
-  let real: string;
+/** A directory the walk had closed, opened again by its name: it must still be a directory. */
+function reopen(parent: HostDir, name: string): HostDir {
+  const dir = openDir(parent, name);
+  if (!dir) throw new WasiError(ERRNO.NOENT);
+  return dir;
+}
+
+/** The directory `name` in `dir`, opened; undefined when it is a symlink (the caller follows it). */
+function openDir(dir: HostDir, name: string): HostDir | undefined {
   try {
-    real = readlinkSync(`/proc/self/fd/${hostFd}`);
-  } catch {
-    return; // no procfs (macOS): the component walk above is the check
+    return HostDir.openAt(dir, name);
+  } catch (e) {
+    const code = codeOf(e);
+    // O_NOFOLLOW|O_DIRECTORY on a symlink: ELOOP, or ENOTDIR on Linux. Only then look closer.
+    if (code === 'ELOOP' || code === 'ENOTDIR') {
+      if (isSymlink(dir, name)) return undefined;
+      throw new WasiError(ERRNO.NOTDIR);
+    }
+    if (code === 'ENOENT') throw new WasiError(ERRNO.NOENT);
+    throw e;
   }
-  if (!isInside(pre, real)) throw new WasiError(ERRNO.PERM);
+}
+
+/** Whether `name` in `dir` is a symlink now; false when it does not exist (a new last name). */
+function isSymlink(dir: HostDir, name: string): boolean {
+  try {
+    return lstatSync(dir.at(name)).isSymbolicLink();
+  } catch (e) {
+    const code = codeOf(e);
+    if (code === 'ENOENT') return false;
+    throw new WasiError(code === 'ENOTDIR' ? ERRNO.NOTDIR : ERRNO.NOENT);
+  }
 }
 
 /**

@@ -1,10 +1,11 @@
 // Unit tests of the JS backend's two security-relevant pieces: preopen path
-// resolution (fs.ts) and the memory-limit patch (limits.ts).
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+// walking (fs.ts) and the memory-limit patch (limits.ts).
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { resolvePath, checkSymlinkTarget, WasiError, type Preopen } from '../../dist/esm/js-backend/fs.js';
+import { checkSymlinkTarget, walk, WasiError } from '../../dist/esm/js-backend/fs.js';
+import { HostDir } from '../../dist/esm/js-backend/fd/host-dir.js';
 import { parseModule, planMemory } from '../../dist/esm/js-backend/limits.js';
 import { ERRNO } from '../../dist/esm/js-backend/wasi-defs.js';
 
@@ -19,7 +20,6 @@ symlinkSync('loop2', join(root, 'loop1'));
 symlinkSync('loop1', join(root, 'loop2'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
-const pre: Preopen = { root, guest: '/data', readonly: false };
 const errno = (fn: () => unknown): number => {
   try {
     fn();
@@ -30,39 +30,65 @@ const errno = (fn: () => unknown): number => {
   return 0;
 };
 
-describe('resolvePath', () => {
+// A walk ends on one name inside one directory it holds open; `at` names
+// that place by the directory's inode (portable: no /proc needed) and the name.
+const rootDir = HostDir.openRoot(root);
+const aDir = HostDir.openAt(rootDir, 'a');
+afterAll(() => {
+  aDir.close();
+  rootDir.close();
+});
+const at = (start: HostDir, path: string, follow: boolean): { dir: bigint; leaf: string | undefined } => {
+  const w = walk(start, path, follow);
+  try {
+    return { dir: w.dir.stat().ino, leaf: w.leaf };
+  } finally {
+    w.release();
+  }
+};
+const place = (dir: string, leaf?: string) => ({ dir: statSync(join(root, dir), { bigint: true }).ino, leaf });
+
+describe('walk', () => {
   test('plain and dotted paths stay inside', () => {
-    expect(resolvePath(pre, [], 'a/f.txt', true).host).toBe(join(root, 'a', 'f.txt'));
-    expect(resolvePath(pre, [], './a/b/../f.txt', true).parts).toEqual(['a', 'f.txt']);
-    expect(resolvePath(pre, ['a'], 'b/..', true).parts).toEqual(['a']);
-    expect(resolvePath(pre, [], 'a/new-file', true).parts).toEqual(['a', 'new-file']);
+    expect(at(rootDir, 'a/f.txt', true)).toEqual(place('a', 'f.txt'));
+    expect(at(rootDir, './a/b/../f.txt', true)).toEqual(place('a', 'f.txt'));
+    expect(at(aDir, 'b/..', true)).toEqual(place('a'));
+    expect(at(rootDir, 'a/new-file', true)).toEqual(place('a', 'new-file'));
+    expect(at(rootDir, 'a/b/..', true)).toEqual(place('', 'a'));
   });
   test('relative symlinks inside are followed', () => {
-    expect(resolvePath(pre, [], 'a/to-b', true).parts).toEqual(['a', 'b']);
-    expect(resolvePath(pre, [], 'a/to-b', false).parts).toEqual(['a', 'to-b']);
+    expect(at(rootDir, 'a/to-b', true)).toEqual(place('a', 'b'));
+    expect(at(rootDir, 'a/to-b', false)).toEqual(place('a', 'to-b'));
+    expect(at(rootDir, 'a/to-b/', false)).toEqual(place('a', 'b'));
   });
   test('escapes are EPERM', () => {
-    expect(errno(() => resolvePath(pre, [], '..', true))).toBe(ERRNO.PERM);
-    expect(errno(() => resolvePath(pre, [], 'a/../../x', true))).toBe(ERRNO.PERM);
-    expect(errno(() => resolvePath(pre, ['a'], '../..', true))).toBe(ERRNO.PERM);
+    expect(errno(() => walk(rootDir, '..', true))).toBe(ERRNO.PERM);
+    expect(errno(() => walk(rootDir, 'a/../../x', true))).toBe(ERRNO.PERM);
+    expect(errno(() => walk(aDir, '../..', true))).toBe(ERRNO.PERM);
     // A descriptor for a subdirectory confines its paths to it, as cap-std does.
-    expect(errno(() => resolvePath(pre, ['a'], '..', true))).toBe(ERRNO.PERM);
-    expect(errno(() => resolvePath(pre, [], '/etc/passwd', true))).toBe(ERRNO.PERM);
-    expect(errno(() => resolvePath(pre, [], 'abs/passwd', true))).toBe(ERRNO.PERM);
-    expect(errno(() => resolvePath(pre, [], 'abs', true))).toBe(ERRNO.PERM);
-    expect(errno(() => resolvePath(pre, [], 'a/up2/x', true))).toBe(ERRNO.PERM);
+    expect(errno(() => walk(aDir, '..', true))).toBe(ERRNO.PERM);
+    expect(errno(() => walk(rootDir, '/etc/passwd', true))).toBe(ERRNO.PERM);
+    expect(errno(() => walk(rootDir, 'abs/passwd', true))).toBe(ERRNO.PERM);
+    expect(errno(() => walk(rootDir, 'abs', true))).toBe(ERRNO.PERM);
+    expect(errno(() => walk(rootDir, 'a/up2/x', true))).toBe(ERRNO.PERM);
   });
   test('an escaping symlink is only refused when followed', () => {
-    expect(resolvePath(pre, [], 'abs', false).parts).toEqual(['abs']);
+    expect(at(rootDir, 'abs', false)).toEqual(place('', 'abs'));
   });
   test('bad input', () => {
-    expect(errno(() => resolvePath(pre, [], 'a\0b', true))).toBe(ERRNO.INVAL);
-    expect(errno(() => resolvePath(pre, [], 'x'.repeat(5000), true))).toBe(ERRNO.NAMETOOLONG);
-    expect(errno(() => resolvePath(pre, [], 'y'.repeat(300), true))).toBe(ERRNO.NAMETOOLONG);
-    expect(errno(() => resolvePath(pre, [], '', true))).toBe(ERRNO.NOENT);
-    expect(errno(() => resolvePath(pre, [], 'loop1', true))).toBe(ERRNO.LOOP);
-    expect(errno(() => resolvePath(pre, [], 'a/f.txt/x', true))).toBe(ERRNO.NOTDIR);
-    expect(errno(() => resolvePath(pre, [], 'missing/x', true))).toBe(ERRNO.NOENT);
+    expect(errno(() => walk(rootDir, 'a\0b', true))).toBe(ERRNO.INVAL);
+    expect(errno(() => walk(rootDir, 'x'.repeat(5000), true))).toBe(ERRNO.NAMETOOLONG);
+    expect(errno(() => walk(rootDir, 'y'.repeat(300), true))).toBe(ERRNO.NAMETOOLONG);
+    expect(errno(() => walk(rootDir, '', true))).toBe(ERRNO.NOENT);
+    expect(errno(() => walk(rootDir, 'loop1', true))).toBe(ERRNO.LOOP);
+    expect(errno(() => walk(rootDir, 'a/f.txt/x', true))).toBe(ERRNO.NOTDIR);
+    expect(errno(() => walk(rootDir, 'missing/x', true))).toBe(ERRNO.NOENT);
+  });
+  test('a path deeper than the descriptors a walk holds still climbs back by name', () => {
+    mkdirSync(join(root, 'deep', ...Array.from({ length: 100 }, () => 'd')), { recursive: true });
+    const down = Array.from({ length: 100 }, () => 'd').join('/');
+    const up = Array.from({ length: 99 }, () => '..').join('/');
+    expect(at(rootDir, `deep/${down}/${up}/x`, false)).toEqual(place('deep/d', 'x'));
   });
   test('symlink targets the guest may create', () => {
     expect(errno(() => checkSymlinkTarget(['a', 'l'], 'b'))).toBe(0);

@@ -85,6 +85,10 @@ export abstract class Descriptor {
   readable(): bigint {
     return 0n;
   }
+  /** Holds a host descriptor of its own (counted against MAX_OPEN_FILES). */
+  get holdsHostFd(): boolean {
+    return false;
+  }
   /** Frees what the descriptor holds on the host (closing twice is harmless). */
   close(): void {}
 }

@@ -42,6 +42,9 @@ export class FileFd extends Descriptor {
   override filestat(): BigIntStats {
     return fstatSync(this.hostFd, { bigint: true });
   }
+  override get holdsHostFd(): boolean {
+    return true;
+  }
 
   override read(chunks: Uint8Array[]): number {
     const n = this.readAt(chunks, this.pos);

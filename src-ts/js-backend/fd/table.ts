@@ -1,12 +1,11 @@
 // The execute's descriptor table: numbers to descriptors, the lowest free
 // number from 3 up for new ones (0-2 are the standard streams even once
-// closed), with a cap on host files held open at once.
+// closed), with a cap on host descriptors (files and directories) held open at once.
 import { WasiError } from '../fs.js';
 import { ERRNO } from '../wasi-defs.js';
 import type { Descriptor } from './descriptor.js';
-import { FileFd } from './file.js';
 
-/** Host descriptors one execute may hold open at once. */
+/** Host descriptors (files, directories but the preopens) one execute may hold open at once. */
 export const MAX_OPEN_FILES = 1024;
 
 export class FdTable {
@@ -24,7 +23,7 @@ export class FdTable {
     return this.fds.get(fd >>> 0);
   }
 
-  /** EMFILE once the execute holds MAX_OPEN_FILES host files. */
+  /** EMFILE once the execute holds MAX_OPEN_FILES host descriptors. */
   checkRoom(): void {
     if (this.hostFiles >= MAX_OPEN_FILES) throw new WasiError(ERRNO.MFILE);
   }
@@ -59,14 +58,14 @@ export class FdTable {
 
   private put(fd: number, d: Descriptor): void {
     this.fds.set(fd, d);
-    if (d instanceof FileFd) this.hostFiles++;
+    if (d.holdsHostFd) this.hostFiles++;
   }
 
   private drop(fd: number): void {
     const d = this.fds.get(fd);
     if (!d) return;
     d.close();
-    if (d instanceof FileFd) this.hostFiles--;
+    if (d.holdsHostFd) this.hostFiles--;
     this.fds.delete(fd);
   }
 }
