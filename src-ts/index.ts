@@ -12,4 +12,4 @@ export {
 export { WasmSandbox, type LoadOptions, type ModuleHandle } from './native/sandbox.js';
 export { JsSandbox, type JsSandboxOptions } from './js-backend/facade.js';
 export { createSandbox, type Backend, type CreateSandboxOptions } from './factory.js';
-export { setProcessMemoryBudget } from './shared/memory-budget.js';
+export { setProcessMemoryBudget } from './memory-budget.js';

@@ -4,9 +4,9 @@
 // sandboxes with 64 MiB caps cannot, together, take more than the budget.
 //
 // The JS backend keeps its counter here; the native backend keeps its own in
-// Rust (same default, same env override). `setProcessMemoryBudget` sets both.
+// Rust (same default, same env override). The public `setProcessMemoryBudget`
+// (src-ts/memory-budget.ts) sets both; shared code knows no backend.
 import { abortedError, ConfigError, queueTimeoutError, ResourceError, type QueueWaiter } from './errors.js';
-import { loadNativeBinding } from '../native/addon.js';
 
 // A built-in through getBuiltinModule, not `import` (why: native/addon.ts).
 const { totalmem } = process.getBuiltinModule('node:os');
@@ -28,7 +28,7 @@ const queue: Waiter[] = [];
 
 const mib = (bytes: number): string => `${Math.round((bytes / MiB) * 100) / 100} MiB`;
 
-function parseBudgetMb(field: string, value: unknown): number {
+export function parseBudgetMb(field: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > MAX_MEMORY_BUDGET_MB) {
     throw new ConfigError(field, `must be a positive whole number of MiB (at most ${MAX_MEMORY_BUDGET_MB}), got ${String(value)}`);
   }
@@ -52,20 +52,9 @@ export function processMemoryBudgetBytes(): number {
   return budgetBytes;
 }
 
-/**
- * Sets the process-wide budget of reserved guest memory, in MiB, for both
- * backends. Executes already running keep their reservation; waiting ones are
- * re-checked (an execute whose cap is now over the whole budget fails with
- * MEMORY_BUDGET).
- */
-export function setProcessMemoryBudget(mb: number): void {
-  const value = parseBudgetMb('mb', mb);
-  budgetBytes = value * MiB;
-  try {
-    loadNativeBinding().setMemoryBudgetMb(value);
-  } catch {
-    // No native addon: only the JS backend runs here, and it reads budgetBytes.
-  }
+/** Sets the JS backend's budget (MiB, already checked by parseBudgetMb) and re-checks waiting executes. */
+export function setJsMemoryBudgetMb(mb: number): void {
+  budgetBytes = mb * MiB;
   pump();
 }
 

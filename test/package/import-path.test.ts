@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import * as pkg from '../../dist/esm/index.js';
 import * as errors from '../../dist/esm/shared/errors.js';
-import * as budget from '../../dist/esm/shared/memory-budget.js';
+import * as budget from '../../dist/esm/memory-budget.js';
+import * as sharedBudget from '../../dist/esm/shared/memory-budget.js';
 import { moduleUrl } from '../../dist/esm/module-url.js';
 import * as python from '../../dist/esm/python/index.js';
 // @ts-expect-error: a build script, plain JavaScript without types
@@ -37,6 +38,11 @@ describe('the ESM import path', () => {
     expect(errors.ConfigError).toBe(pkg.ConfigError);
     expect(errors.SandboxError).toBe(pkg.SandboxError);
     expect(budget.setProcessMemoryBudget).toBe(pkg.setProcessMemoryBudget);
+    // The budget counter reached by a deep path is the one the entry's setter moves.
+    const before = sharedBudget.memoryBudgetStats().budgetBytes;
+    pkg.setProcessMemoryBudget(4321);
+    expect(sharedBudget.memoryBudgetStats().budgetBytes).toBe(4321 * 1024 * 1024);
+    pkg.setProcessMemoryBudget(before / (1024 * 1024));
     const config = () => pkg.createSandbox({ timeoutMs: -1 }, { backend: 'js' });
     expect(config).toThrow(errors.ConfigError);
   });
