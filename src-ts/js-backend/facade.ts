@@ -6,8 +6,10 @@ import { resolveConfig } from '../shared/config.js';
 import type { JsSandboxOptions } from './sandbox.js';
 import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult, Session, SessionOptions } from '../shared/types.js';
 
+import { builtin } from '../shared/node-floor.js';
+
 // A built-in through getBuiltinModule, not `import` (why: native/addon.ts).
-const { availableParallelism } = process.getBuiltinModule('node:os');
+const { availableParallelism } = builtin('node:os');
 
 type Backend = import('./sandbox.js').JsSandbox;
 

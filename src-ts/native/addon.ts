@@ -10,10 +10,12 @@ import type { NativeHostAnswer } from './addon-types.js';
 // Node's built-ins through process.getBuiltinModule, not `import`: on the
 // package's import path an ES import of a built-in builds a module facade
 // (~1-3 ms each in a fresh process; bench/README.md, "Where the time goes").
-const { createRequire } = process.getBuiltinModule('node:module');
-const { existsSync, readFileSync } = process.getBuiltinModule('node:fs');
-const { dirname, isAbsolute, join, resolve } = process.getBuiltinModule('node:path');
-const { fileURLToPath } = process.getBuiltinModule('node:url');
+import { builtin } from '../shared/node-floor.js';
+
+const { createRequire } = builtin('node:module');
+const { existsSync, readFileSync } = builtin('node:fs');
+const { dirname, isAbsolute, join, resolve } = builtin('node:path');
+const { fileURLToPath } = builtin('node:url');
 
 // The addon's types are the ones napi build generates from src-rs/binding
 // (index.d.ts, importable as ./addon-types.ts): never written by hand here.

@@ -14,8 +14,10 @@ import { fromNativeError } from './errors.js';
 import { buildResult } from '../shared/result.js';
 import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult, Session, SessionOptions } from '../shared/types.js';
 
+import { builtin } from '../shared/node-floor.js';
+
 // A built-in through getBuiltinModule, not `import` (why: native/addon.ts).
-const { availableParallelism } = process.getBuiltinModule('node:os');
+const { availableParallelism } = builtin('node:os');
 
 let nextExecutionId = 1;
 

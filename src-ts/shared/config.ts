@@ -3,9 +3,11 @@
 import { abortedError, ConfigError } from './errors.js';
 import type { DirGrant, ExecuteOptions, HostCall, Logger, SandboxConfig } from './types.js';
 
+import { builtin } from './node-floor.js';
+
 // A built-in through getBuiltinModule, not `import` (why: native/addon.ts).
-const { isAbsolute, normalize } = process.getBuiltinModule('node:path');
-const { statSync } = process.getBuiltinModule('node:fs');
+const { isAbsolute, normalize } = builtin('node:path');
+const { statSync } = builtin('node:fs');
 
 export const DEFAULT_MEMORY_LIMIT_MB = 64;
 export const MAX_MEMORY_LIMIT_MB = 4096; // wasm32's whole address space

@@ -8,8 +8,10 @@
 // (src-ts/memory-budget.ts) sets both; shared code knows no backend.
 import { abortedError, ConfigError, queueTimeoutError, ResourceError, type QueueWaiter } from './errors.js';
 
+import { builtin } from './node-floor.js';
+
 // A built-in through getBuiltinModule, not `import` (why: native/addon.ts).
-const { totalmem } = process.getBuiltinModule('node:os');
+const { totalmem } = builtin('node:os');
 
 const MiB = 1024 * 1024;
 /** Upper bound accepted for the budget: 1 PiB, i.e. "no practical limit". */
