@@ -6,20 +6,28 @@
 //   otherwise cost 2^depth visits): past it the arguments are "too complex to check";
 // - `uniqueItems` is checked with a hash of each item, not Ajv's pairwise comparison (quadratic:
 //   20,000 one-item arrays take 5 s);
-// - `pattern` and `patternProperties` are refused at construction: a regular expression run on
-//   guest text can backtrack for minutes, and V8 has no linear-time engine by default;
+// - `pattern` and `patternProperties` are compiled with RE2's engine (regex.ts), linear in the
+//   text: V8's backtracks, and a guest's text can make it run for minutes;
+// - Ajv may be sent by a `$ref` (a JSON pointer) to any object in the schema, not only to those
+//   that are schemas: so every object it can reach is a rewritten schema, a map of them, or
+//   something it refuses to compile. `examples` and `default` (annotations Ajv does not act on)
+//   are dropped, `const` and `enum` are carried as JSON text, and a `true`/`false` in a map of
+//   schemas becomes `{}`/`{"not": {}}`;
 // - bytes (`{"type": "string", "contentEncoding": "base64"}`) are matched in their wire form,
 //   `{"$bytes": "<base64>"}`, and only there; after the check they are decoded to Buffers, and a
 //   `$bytes` object anywhere else is refused, as the reference host refuses bytes where its schema
 //   does not say bytes.
 import { createRequire } from 'node:module';
-import type { Ajv, ErrorObject, Options, SchemaValidateFunction, ValidateFunction } from 'ajv';
+import type { Ajv, ErrorObject, FuncKeywordDefinition, Options, SchemaValidateFunction, ValidateFunction } from 'ajv';
 import { moduleUrl } from '../../module-url.js';
 import { cut, echo, isBytesObject, type Json } from './frames.js';
+import { linearRegExp } from './regex.js';
 
 const STEP = 'x-mimobox-step';
 const BYTES = 'x-mimobox-bytes';
 const UNIQUE = 'x-mimobox-unique';
+const CONST = 'x-mimobox-const';
+const ENUM = 'x-mimobox-enum';
 /**
  * Schema nodes visited per call, as on the reference host. A visit costs Ajv 0.1 to 1 us (the
  * dearer ones in a `oneOf` that keeps its branches' errors), so one check blocks the event loop
@@ -31,15 +39,22 @@ const SCHEMA_DEPTH = 256;
 
 /** Keywords whose value is one subschema, a map of them, or a list of them. */
 const ONE = ['additionalProperties', 'additionalItems', 'contains', 'propertyNames', 'not', 'if', 'then', 'else', 'unevaluatedItems', 'unevaluatedProperties', 'contentSchema', 'items'];
-const MAP = ['properties', '$defs', 'definitions', 'dependentSchemas', 'dependencies'];
+const MAP = ['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas', 'dependencies'];
 const LIST = ['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items'];
-const REFUSED = ['pattern', 'patternProperties'];
+/** Annotations whose values no `$ref` must reach: Ajv would compile them unrewritten. */
+const DROPPED = ['examples', 'default'];
 const DRAFT_07 = /^https?:\/\/json-schema\.org\/draft-07\/schema#?$/;
 
 /** The state of the one check running now: validation is synchronous, so one slot serves all. */
 let steps = 0;
 let matchedBytes: Set<object> | null = null;
 class TooComplex extends Error {}
+
+/** Counts work against the running check's budget; past it the check stops as too complex. */
+function charge(n: number): void {
+  steps += n;
+  if (steps > VALIDATION_STEPS) throw new TooComplex();
+}
 
 export class SchemaRefused extends Error {}
 
@@ -93,8 +108,45 @@ function ajvClass(draft07: boolean): AjvClass {
   return draft07 ? ajvClasses.draft07 : ajvClasses.draft2020;
 }
 
+type Equal = (a: unknown, b: unknown) => boolean;
+let ajvEqual: Equal | undefined;
+
+/** Ajv's own deep equality (as its `const` and `enum` use), loaded with Ajv. */
+function equal(): Equal {
+  ajvEqual ??= (createRequire(moduleUrl)('ajv/dist/runtime/equal') as { default: Equal }).default;
+  return ajvEqual;
+}
+
+type DataCheck = ReturnType<NonNullable<FuncKeywordDefinition['compile']>>;
+
+/** A keyword carrying a JSON value as text, checked by `accepts` with the message Ajv's own gives. */
+function valueKeyword(ajv: Ajv, keyword: string, shown: string, message: string, accepts: (wanted: unknown, data: unknown) => boolean): void {
+  ajv.addKeyword({
+    keyword,
+    schemaType: 'string',
+    errors: true,
+    compile: (text: string): DataCheck => {
+      const wanted: unknown = JSON.parse(text);
+      const check: DataCheck = (data: unknown): boolean => {
+        if (accepts(wanted, data)) return true;
+        check.errors = [{ keyword: shown, message, params: {} }];
+        return false;
+      };
+      return check;
+    },
+  });
+}
+
+/** `const` and `enum`, from their JSON text: the same check (Ajv's deep equality) as Ajv's own. */
+function addValueKeywords(ajv: Ajv): void {
+  const same = equal();
+  valueKeyword(ajv, CONST, 'const', 'must be equal to constant', (wanted, data) => same(data, wanted));
+  valueKeyword(ajv, ENUM, 'enum', 'must be equal to one of the allowed values', (wanted, data) => (wanted as unknown[]).some((v) => same(data, v)));
+}
+
 function makeAjv(draft07: boolean): Ajv {
   const options = {
+    code: { regExp: linearRegExp((n) => charge(n)) },
     strictTypes: false,
     strictTuples: false,
     allowUnionTypes: true,
@@ -108,10 +160,11 @@ function makeAjv(draft07: boolean): Ajv {
     keyword: STEP,
     schemaType: 'boolean',
     validate: () => {
-      if (++steps > VALIDATION_STEPS) throw new TooComplex();
+      charge(1);
       return true;
     },
   });
+  addValueKeywords(ajv);
   const unique: SchemaValidateFunction = (_schema: boolean, data: unknown): boolean => {
     if (!Array.isArray(data)) return true;
     // Scalars keyed by themselves (a Map tells 1 from '1'); containers by a canonical text.
@@ -173,18 +226,31 @@ function ajvFor(draft07: boolean): Ajv {
   return entry.ajv;
 }
 
+/**
+ * An entry of a map of schemas. A `$ref` may name the map itself as a schema, whose keywords are
+ * then its entries: a boolean entry (`{"uniqueItems": true}`) would be a keyword Ajv checks
+ * unrewritten, so booleans become the schemas they mean. Arrays (draft-07 `dependencies`) stay.
+ */
+function mapEntry(c: unknown, path: string, depth: number): unknown {
+  if (Array.isArray(c)) return c;
+  if (c === true) return rewrite({}, path, depth);
+  if (c === false) return rewrite({ not: {} }, path, depth);
+  return rewrite(c, path, depth);
+}
+
 /** The copy Ajv compiles: see the top of this file. Throws SchemaRefused. */
 function rewrite(node: unknown, path: string, depth: number): unknown {
   if (depth > SCHEMA_DEPTH) throw new SchemaRefused(`${path}: nests deeper than ${SCHEMA_DEPTH} levels`);
   if (node === null || typeof node !== 'object' || Array.isArray(node)) return node; // Ajv judges it
   const out: Json = { ...(node as Json) };
-  for (const key of REFUSED) {
-    if (key in out) {
-      throw new SchemaRefused(
-        `${path}: the keyword ${key} is refused: a regular expression run on guest text can ` +
-          'backtrack without end on the event loop; check the string in the handler',
-      );
-    }
+  for (const key of DROPPED) delete out[key];
+  if ('const' in out) {
+    out[CONST] = JSON.stringify(out.const);
+    delete out.const;
+  }
+  if (Array.isArray(out.enum)) {
+    out[ENUM] = JSON.stringify(out.enum);
+    delete out.enum;
   }
   for (const key of ONE) {
     const child = out[key];
@@ -197,9 +263,7 @@ function rewrite(node: unknown, path: string, depth: number): unknown {
   for (const key of MAP) {
     const map = out[key];
     if (map === null || typeof map !== 'object' || Array.isArray(map)) continue;
-    out[key] = Object.fromEntries(
-      Object.entries(map as Json).map(([k, c]) => [k, Array.isArray(c) ? c : rewrite(c, `${path}/${key}/${k}`, depth + 1)]),
-    );
+    out[key] = Object.fromEntries(Object.entries(map as Json).map(([k, c]) => [k, mapEntry(c, `${path}/${key}/${k}`, depth + 1)]));
   }
   if (out.uniqueItems === true) out[UNIQUE] = true;
   delete out.uniqueItems;

@@ -10,8 +10,10 @@ export interface PythonTool {
    * JSON Schema (2020-12 unless `$schema` names draft-07) of the arguments object; its root is
    * `{ type: 'object' }` and its property names are Python identifiers. Default
    * `{ type: 'object', properties: {} }`. Bytes are `{ type: 'string', contentEncoding: 'base64' }`
-   * and reach the handler as a Buffer. `pattern` and `patternProperties` are refused (a regular
-   * expression run on guest text can backtrack for minutes on the event loop).
+   * and reach the handler as a Buffer. `pattern` and `patternProperties` are matched by RE2's
+   * linear-time engine (re2js): a pattern it cannot match in linear time (a lookaround, a
+   * backreference) is refused. `examples` and `default` are not read, and a `$ref` into them
+   * does not resolve.
    */
   inputSchema?: Record<string, unknown>;
   /** JSON Schema of the result: shown to the guest, never validated. */
