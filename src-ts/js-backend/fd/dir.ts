@@ -56,7 +56,7 @@ export class Directory extends Descriptor {
     return this;
   }
   override get holdsHostFd(): boolean {
-    return !this.isRoot;
+    return true;
   }
 
   // What a directory answers to the file calls.

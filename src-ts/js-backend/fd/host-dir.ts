@@ -12,31 +12,43 @@
 // the directory is named by the host path it was opened at, checked against
 // the descriptor's device and inode before each use, and path calls are
 // serialised across this process's guests (path-lock.ts). That is weaker: a
-// rename between the check and the call still redirects it; SECURITY.md says so.
+// rename by another process between the check and the call still redirects
+// it; SECURITY.md says so.
 import {
-  closeSync, constants, fstatSync, futimesSync, openSync, readlinkSync, realpathSync, statSync, utimesSync, type BigIntStats,
+  closeSync, constants, fstatSync, futimesSync, lstatSync, openSync, readlinkSync, realpathSync, statSync, utimesSync,
+  type BigIntStats,
 } from 'node:fs';
 
-/** O_PATH (Linux x86-64/arm64 value): Node has no constant for it. */
+/** O_PATH (the Linux x86-64/arm64 value): Node has no constant for it. */
 const O_PATH = 0o10000000;
+const DIR_FLAGS = (constants.O_DIRECTORY ?? 0) | (constants.O_NOFOLLOW ?? 0);
 
-/** Opens a directory to anchor lookups in: never follows a symlink in the last component. */
-export const DIR_ANCHOR_FLAGS = (process.platform === 'linux' ? O_PATH : constants.O_RDONLY) |
-  (constants.O_DIRECTORY ?? 0) | (constants.O_NOFOLLOW ?? 0);
+let procFd: boolean | undefined;
 
-/** Whether /proc/self/fd/<fd>/<name> reaches `name` inside the directory the descriptor holds. */
-export const PROC_FD: boolean = (() => {
-  if (process.platform !== 'linux') return false;
+/** Whether /proc/self/fd/<fd>/<name> reaches `name` inside the directory the descriptor holds (probed once, on first use). */
+export function hasProcFd(): boolean {
+  procFd ??= probeProcFd();
+  return procFd;
+}
+
+/** Set to 1, the portable path below is used on Linux too: the tests run it there. */
+export const PORTABLE_ENV = 'MIMOBOX_JS_FS_PORTABLE';
+
+function probeProcFd(): boolean {
+  if (process.platform !== 'linux' || process.env[PORTABLE_ENV] === '1') return false;
   let fd = -1;
   try {
-    fd = openSync('/', DIR_ANCHOR_FLAGS);
+    fd = openSync('/', O_PATH | DIR_FLAGS);
     return statSync(`/proc/self/fd/${fd}/.`).ino === fstatSync(fd).ino;
   } catch {
     return false;
   } finally {
     if (fd >= 0) closeQuietly(fd);
   }
-})();
+}
+
+/** How a directory is opened to anchor lookups: never through a symlink in the last component. */
+const anchorFlags = (): number => (hasProcFd() ? O_PATH : constants.O_RDONLY) | DIR_FLAGS;
 
 export function closeQuietly(fd: number): void {
   try {
@@ -46,12 +58,15 @@ export function closeQuietly(fd: number): void {
   }
 }
 
+/** An fs error as Node's own (guard maps `code` to the guest's errno). */
+const fsError = (code: string, why: string): Error => Object.assign(new Error(why), { code });
+
 export class HostDir {
   private closed = false;
 
   /**
    * `fd` is owned from here on (close() releases it). `path` is where it was
-   * opened: only used where PROC_FD is false.
+   * opened: only used where hasProcFd() is false.
    */
   constructor(readonly fd: number, private readonly path: string) {}
 
@@ -61,27 +76,37 @@ export class HostDir {
    * symlink (by a guest holding another grant), the grant would move.
    */
   static openRoot(root: string): HostDir {
-    const fd = openSync(root, DIR_ANCHOR_FLAGS);
-    const dir = new HostDir(fd, root);
-    let real: string;
+    const dir = new HostDir(openSync(root, anchorFlags()), root);
     try {
-      real = PROC_FD ? readlinkSync(`/proc/self/fd/${fd}`) : realpathSync(root);
-      if (!PROC_FD) dir.verify();
+      const real = hasProcFd() ? readlinkSync(`/proc/self/fd/${dir.fd}`) : realpathSync(root);
+      if (real !== root) throw fsError('ENOENT', 'the preopen is no longer at its path');
+      if (!hasProcFd()) dir.verify();
     } catch (e) {
       dir.close();
       throw e;
     }
-    if (real !== root) {
-      dir.close();
-      throw moved();
-    }
     return dir;
   }
 
-  /** Opens the directory `name` in `parent` (a real directory, never a symlink there). */
+  /**
+   * Opens the directory `name` in `parent`, never through a symlink: a
+   * symlink there fails with ELOOP or ENOTDIR (the walk then reads it), as
+   * does anything else that is not a directory.
+   */
   static openAt(parent: HostDir, name: string): HostDir {
     const host = parent.at(name);
-    return new HostDir(openSync(host, DIR_ANCHOR_FLAGS), host);
+    if (hasProcFd()) return new HostDir(openSync(host, anchorFlags()), host);
+    // Without O_NOFOLLOW everywhere (Windows): look first, then open and check it is what was looked at.
+    const seen = lstatSync(host, { bigint: true });
+    if (seen.isSymbolicLink()) throw fsError('ELOOP', 'a symlink');
+    if (!seen.isDirectory()) throw fsError('ENOTDIR', 'not a directory');
+    const dir = new HostDir(openSync(host, anchorFlags()), host);
+    const held = dir.stat();
+    if (held.dev !== seen.dev || held.ino !== seen.ino) {
+      dir.close();
+      throw fsError('ENOENT', 'replaced while being opened');
+    }
+    return dir;
   }
 
   /** The host path of `name` inside this directory, for one fs call. */
@@ -91,7 +116,7 @@ export class HostDir {
 
   /** The host path of the directory itself (opendir, utimes). */
   self(): string {
-    if (PROC_FD) return `/proc/self/fd/${this.fd}`;
+    if (hasProcFd()) return `/proc/self/fd/${this.fd}`;
     this.verify();
     return this.path;
   }
@@ -103,7 +128,7 @@ export class HostDir {
 
   setTimes(atime: number, mtime: number): void {
     // An O_PATH descriptor refuses futimes: name the directory through /proc instead.
-    if (PROC_FD) utimesSync(this.self(), atime, mtime);
+    if (hasProcFd()) utimesSync(this.self(), atime, mtime);
     else futimesSync(this.fd, atime, mtime);
   }
 
@@ -115,16 +140,13 @@ export class HostDir {
 
   /** Without /proc: the path must still lead to the directory the descriptor holds. */
   private verify(): void {
-    let now;
+    let now: BigIntStats;
     try {
       now = statSync(this.path, { bigint: true });
     } catch {
-      throw moved();
+      throw fsError('ENOENT', 'the directory moved');
     }
-    const held = fstatSync(this.fd, { bigint: true });
-    if (now.dev !== held.dev || now.ino !== held.ino) throw moved();
+    const held = this.stat();
+    if (now.dev !== held.dev || now.ino !== held.ino) throw fsError('ENOENT', 'the directory moved');
   }
 }
-
-/** The directory is no longer where it was: the guest sees ENOENT (guard maps the code). */
-const moved = (): Error => Object.assign(new Error('the directory moved'), { code: 'ENOENT' });

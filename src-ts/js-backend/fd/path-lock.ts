@@ -6,7 +6,7 @@
 // use. Other processes writing the same grant are not covered (SECURITY.md).
 // On Linux the lock is never taken: each call is one lookup in a held directory.
 import { getEnvironmentData, isMainThread, setEnvironmentData, threadId } from 'node:worker_threads';
-import { PROC_FD } from './host-dir.js';
+import { hasProcFd } from './host-dir.js';
 
 const KEY = 'mimobox:path-lock';
 /**
@@ -15,26 +15,37 @@ const KEY = 'mimobox:path-lock';
  */
 const STALE_MS = 2000;
 
-/** Main thread, before any guest worker starts: the lock word the workers share (they copy environment data when created). */
+/**
+ * Main thread, before any guest worker starts: the lock word the workers
+ * share (each copies the environment data when it is created). Four bytes,
+ * made on every platform; only workers without /proc/self/fd take it.
+ */
 export function sharePathLock(): void {
-  if (PROC_FD || !isMainThread || getEnvironmentData(KEY) !== undefined) return;
+  if (!isMainThread || getEnvironmentData(KEY) !== undefined) return;
   setEnvironmentData(KEY, new Int32Array(new SharedArrayBuffer(4)));
 }
 
-const word: Int32Array | undefined = PROC_FD ? undefined : (() => {
-  const shared = getEnvironmentData(KEY);
-  return shared instanceof Int32Array ? shared : undefined;
-})();
+let word: Int32Array | null | undefined;
 let depth = 0;
 
-/** Runs `fn` holding the process's path lock (re-entrant; free where PROC_FD holds). */
+/** The shared lock word; null where it is not needed (or was not shared: then only this thread's calls are ordered). */
+function lockWord(): Int32Array | null {
+  if (word === undefined) {
+    const shared = hasProcFd() ? undefined : getEnvironmentData(KEY);
+    word = shared instanceof Int32Array ? shared : null;
+  }
+  return word;
+}
+
+/** Runs `fn` holding the process's path lock (re-entrant; free where /proc/self/fd works). */
 export function withPathLock<T>(fn: () => T): T {
-  if (!word) return fn();
-  if (depth++ === 0) acquire(word);
+  const lock = lockWord();
+  if (!lock) return fn();
+  if (depth++ === 0) acquire(lock);
   try {
     return fn();
   } finally {
-    if (--depth === 0) release(word);
+    if (--depth === 0) release(lock);
   }
 }
 

@@ -15,6 +15,11 @@ export class PreopenDir extends Directory {
     return this.pre.guest;
   }
 
+  /** The preopens are the execute's own, not the guest's: not counted against MAX_OPEN_FILES. */
+  override get holdsHostFd(): boolean {
+    return false;
+  }
+
   protected override openHandle(): HostDir {
     return HostDir.openRoot(this.pre.root);
   }
