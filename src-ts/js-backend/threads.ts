@@ -5,7 +5,12 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { abortedError } from '../shared/errors.js';
+import { sharePathLock } from './fd/path-lock.js';
 import type { JobOutcome } from './protocol.js';
+
+// Before any guest thread exists: where /proc/self/fd is missing (macOS,
+// Windows) the guests' path calls take this shared lock (fd/path-lock.ts).
+sharePathLock();
 
 export const JS_WORKERS_ENV = 'MIMOBOX_JS_WORKERS';
 /** Idle threads beyond one per CPU are stopped after this long, so a burst does not keep them. */
