@@ -1,0 +1,122 @@
+// Hostile file-system guests on the JS backend (issue 21, items 2 and 3),
+// registered by js-fs-escape.test.ts (Linux: calls act on names inside held
+// directories through /proc/self/fd) and js-fs-escape-portable.test.ts (the
+// path macOS and Windows take: identity checks under a process-wide lock).
+// The JS backend runs WASI in TypeScript, so what a path may touch is decided
+// by our own code (src-ts/js-backend/fs.ts), not by an openat-style library as
+// on native. Each case is an attack that reached a host file or directory
+// outside the grant before directory descriptors held a real OS descriptor
+// and path calls walked from it; each asserts on the host that nothing
+// outside the grant was read, moved, created or touched.
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { createSandbox, type Sandbox } from '../../dist/esm/index.js';
+import { c, tempDir } from '../conformance/helpers.js';
+import { CAN_COUNT_FDS, fdCount, settle } from './health.js';
+
+/**
+ * Registers the suite. `portable`: the directory of a descriptor is named by
+ * its path, so once that path leads elsewhere the descriptor refuses to list
+ * (ENOENT) instead of listing the renamed directory; calls that go through
+ * the descriptor itself (stat, times) still reach the renamed directory.
+ */
+export function jsFsEscapeSuite(mode: 'descriptor-relative' | 'portable'): void {
+  interface Ctx {
+    cleanup(): void;
+    /** The guests' read-write grant, mapped at /sb. */
+    sb: string;
+    /** A sibling of `sb` holding secret.txt: outside every grant. */
+    outside: string;
+    outsideMtimeNs: bigint;
+    sandbox?: Sandbox;
+  }
+
+  let ctx: Ctx;
+
+  beforeEach(() => {
+    const dir = tempDir();
+    const sb = join(dir.path, 'sb');
+    const outside = join(dir.path, 'outside');
+    mkdirSync(sb);
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'secret.txt'), 'secret');
+    ctx = { cleanup: dir.cleanup, sb, outside, outsideMtimeNs: statSync(outside, { bigint: true }).mtimeNs };
+  });
+
+  afterEach(async () => {
+    await ctx.sandbox?.destroy();
+    ctx.cleanup();
+  });
+
+  function open(config: { maxConcurrency?: number } = {}): Sandbox {
+    ctx.sandbox = createSandbox({ timeoutMs: 60_000, ...config, fsReadwrite: [{ host: ctx.sb, guest: '/sb' }] }, { backend: 'js' });
+    return ctx.sandbox;
+  }
+
+  /** Outside the grant: still only secret.txt, with its text, and the directory not even touched. */
+  function outsideUntouched(): void {
+    expect(readdirSync(ctx.outside)).toEqual(['secret.txt']);
+    expect(readFileSync(join(ctx.outside, 'secret.txt'), 'utf8')).toBe('secret');
+    expect(statSync(ctx.outside, { bigint: true }).mtimeNs).toBe(ctx.outsideMtimeNs);
+  }
+
+  describe(`JS backend (${mode}): a directory descriptor keeps its directory`, () => {
+    test('renamed away and replaced by an escaping symlink, the old descriptor still names the renamed directory', async () => {
+      const r = await open().execute([c('fs_dirfd_escape'), '/sb']);
+      expect(r.exitCode).toBe(0);
+      const lines = r.stdout.toString().trim().split('\n');
+      // The listing is the directory the descriptor was opened on (now d_away), never `outside`.
+      if (mode === 'portable') expect(lines).toContain('list No such file or directory');
+      expect(lines.filter((l) => l.startsWith('entry '))).toEqual(mode === 'portable' ? [] : ['entry inner']);
+      expect(lines).toContain(`ino ${statSync(join(ctx.sb, 'd_away')).ino}`);
+      expect(lines).toContain('utimes ok');
+      expect(lines.find((l) => l.startsWith('open '))).toMatch(/^open No such file/);
+      expect(r.stdout.toString()).not.toContain('secret');
+      // The times went to the guest's own directory.
+      expect(statSync(join(ctx.sb, 'd_away')).mtimeMs).toBe(1234567890_000);
+      outsideUntouched();
+    });
+
+    // Directory descriptors (and each walk's intermediate directories) hold host
+    // descriptors now: a guest that leaves them open must not leak them.
+    test.skipIf(!CAN_COUNT_FDS)('no host descriptor outlives its execute', async () => {
+      const sandbox = open();
+      const run = async (i: number) => {
+        mkdirSync(join(ctx.sb, `run${i}`));
+        expect((await sandbox.execute([c('fs_dirfd_escape'), `/sb/run${i}`])).exitCode).toBe(0);
+      };
+      await run(0); // the worker and its own descriptors exist from here on
+      const base = await settle();
+      for (let i = 1; i <= 10; i++) await run(i);
+      expect(fdCount()).toBeLessThanOrEqual(base.fds);
+    });
+  });
+
+  describe(`JS backend (${mode}): two guests racing on one grant`, () => {
+    // Each steal try is a rename and an exclusive create through `d` while the
+    // other guest swaps `d` for a symlink leading outside the grant. Before the
+    // fix the rename pulled outside/secret.txt in within ~1,750 tries and a
+    // create landed outside within ~20,000; after it, no try may succeed.
+    const TRIES = 12_000;
+
+    test('a swapped path component never leads a rename or a create outside the grant', async () => {
+      mkdirSync(join(ctx.sb, 'd'));
+      symlinkSync('../outside', join(ctx.sb, 'l'));
+      const sandbox = open({ maxConcurrency: 2 });
+      const [swap, steal] = await Promise.all([
+        sandbox.execute([c('fs_race'), 'swap', '/sb', '100000000']),
+        sandbox.execute([c('fs_race'), 'steal', '/sb', String(TRIES)]),
+      ]);
+      expect(swap.exitCode).toBe(0);
+      expect(steal.exitCode).toBe(0);
+      // The race really ran: the swapper kept swapping for the whole steal loop.
+      expect(Number(/swaps (\d+)/.exec(swap.stdout.toString())?.[1])).toBeGreaterThan(0);
+      expect(steal.stdout.toString()).not.toContain('secret');
+      expect(steal.stdout.toString()).toMatch(new RegExp(`^tries ${TRIES} moved 0 created [01]\\n$`));
+      expect(existsSync(join(ctx.sb, 'loot'))).toBe(false);
+      outsideUntouched();
+    });
+  });
+
+}
