@@ -89,7 +89,7 @@ for version in "${VERSIONS[@]}"; do
   echo "node-matrix: Node $version: ${TESTS[*]}"
   # The tests' child processes (the CLI, import probes) use process.execPath,
   # and PATH leads any `node` they spawn to the same binary.
-  if ! PATH="$(dirname "$bin"):$PATH" "$bin" node_modules/vitest/vitest.mjs run "${TESTS[@]}"; then
+  if ! PATH="$(dirname "$bin"):$PATH" "$bin" node_modules/vitest/vitest.mjs run --config vitest.node-matrix.config.ts "${TESTS[@]}"; then
     failed+=("$version")
   fi
 done
