@@ -96,7 +96,8 @@ export function jsFsEscapeSuite(mode: 'descriptor-relative' | 'portable'): void 
       await run(0); // the worker and its own descriptors exist from here on
       const base = await settle();
       for (let i = 1; i <= 10; i++) await run(i);
-      expect(fdCount()).toBeLessThanOrEqual(base.fds);
+      // Each execute leaves at least one directory open: a leak would show as 10 or more.
+      expect(fdCount()).toBeLessThanOrEqual(base.fds + 2);
     });
   });
 
