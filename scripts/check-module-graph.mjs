@@ -119,7 +119,8 @@ export function tsGraph(dir = TS) {
   const id = (f) => relative(dir, f).replaceAll('\\', '/').replace(/\.ts$/, '');
   for (const file of files) {
     const deps = new Set();
-    const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+    // Whole-line comments first: one may mention a glob such as `fd/*.ts`.
+    const text = readFileSync(file, 'utf8').replace(/^\s*\/\/.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, '');
     for (const m of text.matchAll(STATIC_IMPORT)) {
       const target = resolve(dirname(file), m[1].replace(/\.js$/, '.ts'));
       if (existsSync(target)) deps.add(id(target));

@@ -82,11 +82,12 @@ describe('the TypeScript check', () => {
     const dir = tree({
       'fd/descriptor.ts': "import type { Dir } from './dir.js';\n",
       'fd/dir.ts': "import { Descriptor } from './descriptor.js';\nconst lazy = () => import('../late.js');\n",
-      'late.ts': "import { Dir } from './fd/dir.js';\n",
+      'late.ts': "// reads fd/*.ts lazily\nimport { Dir } from './fd/dir.js';\n",
     });
     const g = tsGraph(dir) as Graph;
     expect(findCycle(g)).toEqual(['fd/descriptor', 'fd/dir', 'fd/descriptor']);
     expect([...g.get('fd/dir')!]).toEqual(['fd/descriptor']);
+    expect([...g.get('late')!]).toEqual(['fd/dir']);
   });
 
   test('shared/ importing a backend is a finding', () => {
