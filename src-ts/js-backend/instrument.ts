@@ -20,8 +20,9 @@
 // it to OUT_OF_FUEL and executes `unreachable`, which is how the runner tells
 // running out of fuel from the guest's own traps.
 import { ModuleError } from '../shared/errors.js';
-import { OpReader, type Op } from './wasm-ops.js';
-import { encodeLeb, type ModuleLayout } from './wasm-binary.js';
+import { EXCEPTION_OPS, OpReader, type Op } from './wasm-ops.js';
+import type { ModuleLayout } from './wasm-binary.js';
+import { assemble, leb, sections, Sink, sleb, withEntries, type Section } from './wasm-sections.js';
 
 export const FUEL_EXPORT = '__mimobox_fuel';
 /**
@@ -50,56 +51,12 @@ export const OUT_OF_FUEL = 0x7fff_ffff_ffff_ffffn;
 const UNSET = -(1n << 62n);
 const SMALL_BULK_OP_COST = 128n;
 
-const leb = encodeLeb;
-const sleb = (v: bigint): number[] => {
-  const out: number[] = [];
-  let n = v;
-  for (;;) {
-    const b = Number(n & 0x7fn);
-    n >>= 7n;
-    if ((n === 0n && (b & 0x40) === 0) || (n === -1n && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-};
-
-/** A growing byte buffer: modules can be large, so no arrays of numbers and no spreads. */
-class Sink {
-  buf = new Uint8Array(1024);
-  len = 0;
-  private room(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-  }
-  push(...b: number[]): void {
-    this.add(b);
-  }
-  add(b: ArrayLike<number>): void {
-    this.room(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
-  }
-  get bytes(): Uint8Array {
-    return this.buf.subarray(0, this.len);
-  }
-}
-
-function section(out: Sink, id: number, body: Uint8Array): void {
-  out.push(id);
-  out.add(leb(body.length));
-  out.add(body);
-}
-
 /** Free operators (wasmtime-environ's default_operator_cost). */
 const FREE = new Set([0x00, 0x01, 0x02, 0x03, 0x05, 0x0b, 0x0f, 0x1a]);
 /** Operators before which wasmtime also stores the counter (SAVED_FUEL_EXPORT). */
 const SAVE = new Set([0x00, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15]);
 /** Operators before which wasmtime adds the pending count to the counter. */
-const FLUSH = new Set([0x00, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x03, 0x04, 0x0c, 0x0d, 0x0e, 0xd4, 0xd6, 0x0b, 0x05]);
+const FLUSH = new Set([0x00, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x03, 0x04, 0x0c, 0x0d, 0x0e, 0xd5, 0xd6, 0x0b, 0x05]);
 /** 0xfc sub-opcodes charged per unit of their length operand: memory.init/copy/fill, table.init/copy/grow/fill. */
 const PER_UNIT = new Set([8, 10, 11, 12, 14, 15, 17]);
 const TABLE_OPS = new Set([12, 14, 15, 17]);
@@ -124,24 +81,6 @@ export function instrumentFuel(bytes: Uint8Array, layout: ModuleLayout | undefin
       `(${e instanceof Error ? e.message : String(e)}): use fuel: null, or backend: 'native'`);
   }
 }
-
-interface Section { id: number; start: number; contentStart: number; end: number }
-
-function sections(bytes: Uint8Array): Section[] {
-  const out: Section[] = [];
-  const r = new OpReader(bytes, 8, bytes.length);
-  while (!r.done) {
-    const start = r.pos;
-    const id = r.byte();
-    const size = r.u32();
-    out.push({ id, start, contentStart: r.pos, end: r.pos + size });
-    r.pos += size;
-  }
-  return out;
-}
-
-/** Where each section id goes (custom sections, 0, stay where they are). */
-const ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
 
 function rewrite(bytes: Uint8Array, layout: ModuleLayout): Uint8Array {
   const list = sections(bytes);
@@ -179,39 +118,7 @@ function rewrite(bytes: Uint8Array, layout: ModuleLayout): Uint8Array {
     replaced.set(10, rewriteCode(bytes, code, layout, importedFuncs, ctx));
   }
 
-  const out = new Sink();
-  out.add(bytes.subarray(0, 8));
-  const pending = new Set([...replaced.keys()].filter((id) => id !== 8));
-  const emitUpTo = (rank: number) => {
-    for (const id of [...pending].sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b))) {
-      if (ORDER.indexOf(id) < rank) {
-        section(out, id, replaced.get(id) as Uint8Array);
-        pending.delete(id);
-      }
-    }
-  };
-  for (const s of list) {
-    if (s.id !== 0) emitUpTo(ORDER.indexOf(s.id));
-    if (s.id === 8 && replaced.has(8)) continue;
-    if (pending.has(s.id)) {
-      section(out, s.id, replaced.get(s.id) as Uint8Array);
-      pending.delete(s.id);
-    } else if (!replaced.has(s.id)) {
-      out.add(bytes.subarray(s.start, s.end));
-    }
-  }
-  emitUpTo(ORDER.length);
-  return out.bytes;
-}
-
-/** A vector section's body with more entries at its end. */
-function withEntries(bytes: Uint8Array, s: Section | undefined, entries: number[][]): Uint8Array {
-  const out = new Sink();
-  const r = s ? new OpReader(bytes, s.contentStart, s.end) : undefined;
-  out.add(leb((r ? r.u32() : 0) + entries.length));
-  if (r && s) out.add(bytes.subarray(r.pos, s.end));
-  for (const e of entries) out.add(e);
-  return out.bytes;
+  return assemble(bytes, list, replaced);
 }
 
 function rewriteCode(bytes: Uint8Array, s: Section, layout: ModuleLayout, importedFuncs: number, base: Omit<Ctx, 'scratch32' | 'scratch64'>): Uint8Array {
@@ -266,6 +173,8 @@ function rewriteBody(bytes: Uint8Array, start: number, end: number, params: numb
   let depth = 1;
   while (!r.done) {
     const op = r.next();
+    // Their blocks and costs are not modelled here (the reader knows them for bulk-ops.ts).
+    if (EXCEPTION_OPS.has(op.code)) throw new Error(`opcode 0x${op.code.toString(16)} (exception handling) is not supported by the fuel instrumentation`);
     if (op.code === 0x02 || op.code === 0x03 || op.code === 0x04) depth++;
     else if (op.code === 0x0b) depth--;
     if (!FREE.has(op.code)) pending += 1n;

@@ -5,13 +5,14 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ModuleError } from '../shared/errors.js';
+import { InternalError, ModuleError } from '../shared/errors.js';
 import type { Logger } from '../shared/types.js';
 import { parseModule, planMemory, WASM_PAGE } from './limits.js';
 import type { ModuleImport } from './linking.js';
 import { unsupportedFeature } from './features.js';
 import { instrumentFuel } from './instrument.js';
-import { functionType, type FuncType } from './wasm-binary.js';
+import { functionType, type FuncType, type ModuleLayout } from './wasm-binary.js';
+import { boundBulkOps, BulkRewriteError } from './bulk-ops.js';
 
 export interface LoadedModule {
   module: WebAssembly.Module;
@@ -106,19 +107,47 @@ async function compile(original: Uint8Array, where: string, limits: LoadLimits):
     bytes = instrumentFuel(bytes, layout, where);
     layout = parseModule(bytes);
   }
+  // After the fuel rewrite, so the helpers it adds are not metered (bulk-ops.ts).
+  let unbounded: string | undefined;
+  try {
+    bytes = boundBulkOps(bytes, layout);
+    if (bytes !== original) layout = parseModule(bytes);
+  } catch (e) {
+    if (!(e instanceof BulkRewriteError)) throw e;
+    unbounded = e.message;
+  }
   const plan = planMemory(bytes, layout, limits.memoryLimitBytes);
   let module: WebAssembly.Module;
   try {
     module = await WebAssembly.compile(plan.bytes as Uint8Array<ArrayBuffer>);
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    const feature = unsupportedFeature(message);
-    if (feature) {
-      throw new ModuleError('MODULE_UNSUPPORTED', `module file ${where} needs ${feature}, which this Node's WebAssembly engine ` +
-        `(V8 ${process.versions.v8}) does not support: the native backend runs it (backend: 'native')`, { cause: e });
-    }
-    throw new ModuleError('MODULE_INVALID', `module file ${where} is not a valid WebAssembly module (${message}): build it for wasm32-wasip1`);
+    // V8's verdict on the module as given: invalid, or a feature it lacks.
+    if (bytes !== original) await WebAssembly.compile(original as Uint8Array<ArrayBuffer>).then(() => {
+      throw new InternalError(`the JS backend's rewrite of module file ${where} made it invalid (${e instanceof Error ? e.message : String(e)}): ` +
+        "please report it; backend: 'native' runs it", { cause: e });
+    }, () => undefined);
+    throw compileError(e, where);
   }
+  if (unbounded !== undefined) {
+    // It compiles, but a guest whose bulk operators run unbounded could not be stopped.
+    throw new ModuleError('MODULE_UNSUPPORTED', `module file ${where} cannot be run by the JS backend: it could not be ` +
+      `rewritten to bound its bulk memory and table operations (${unbounded}), without which a guest could not be stopped ` +
+      "at its deadline: use backend: 'native'");
+  }
+  return describeLoaded(module, layout, plan.refusal);
+}
+
+function compileError(e: unknown, where: string): ModuleError {
+  const message = e instanceof Error ? e.message : String(e);
+  const feature = unsupportedFeature(message);
+  if (feature) {
+    return new ModuleError('MODULE_UNSUPPORTED', `module file ${where} needs ${feature}, which this Node's WebAssembly engine ` +
+      `(V8 ${process.versions.v8}) does not support: the native backend runs it (backend: 'native')`, { cause: e });
+  }
+  return new ModuleError('MODULE_INVALID', `module file ${where} is not a valid WebAssembly module (${message}): build it for wasm32-wasip1`);
+}
+
+function describeLoaded(module: WebAssembly.Module, layout: ModuleLayout | undefined, refusal: string | undefined): LoadedModule {
   // The binary reader's lists are in the same order as V8's; it adds the types.
   const rawImports = layout?.imports ?? [];
   const imports: ModuleImport[] = WebAssembly.Module.imports(module).map((imp, i) => {
@@ -133,6 +162,6 @@ async function compile(original: Uint8Array, where: string, limits: LoadLimits):
     functions.set(exp.name, raw && layout ? functionType(layout, raw.index) : undefined);
   }
   const loaded: LoadedModule = { module, imports, functions };
-  if (plan.refusal !== undefined) loaded.refusal = plan.refusal;
+  if (refusal !== undefined) loaded.refusal = refusal;
   return loaded;
 }

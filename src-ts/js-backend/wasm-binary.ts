@@ -16,6 +16,10 @@ export interface ImportEntry {
   kind: number;
   /** For functions: index into `types`. */
   typeIndex?: number;
+  /** For tables and memories: their limits (flags say 64-bit addresses). */
+  limits?: Limits;
+  /** For tables: the element type byte (0x70 funcref, 0x6f externref; others are typed references). */
+  elemType?: number;
 }
 
 export interface FuncType {
@@ -125,12 +129,11 @@ function readImports(r: Reader): ImportEntry[] {
     const kind = r.byte();
     if (kind === 0) out.push({ module, name, kind, typeIndex: r.leb() });
     else if (kind === 1) {
-      r.byte();
-      r.limits();
-      out.push({ module, name, kind });
+      const elemType = r.byte();
+      if (elemType === 0x63 || elemType === 0x64) throw new Error('typed reference tables are not read');
+      out.push({ module, name, kind, elemType, limits: r.limits() });
     } else if (kind === 2) {
-      r.limits();
-      out.push({ module, name, kind });
+      out.push({ module, name, kind, limits: r.limits() });
     } else if (kind === 3) {
       r.byte();
       r.byte();

@@ -1,8 +1,9 @@
 // Reads one WebAssembly operator at a time from a function body: its opcode,
 // where it ends, and the few immediates the fuel instrumentation needs. Covers
 // the MVP, sign extension, saturating truncation, bulk memory, reference
-// types, multi-value, tail calls, SIMD and threads: what V8 compiles by
-// default. Anything else throws (the caller refuses to meter the module).
+// types, multi-value, tail calls, SIMD, threads and exception handling (the
+// legacy try/catch and try_table): what V8 compiles by default. Anything else
+// (the GC proposal's 0xfb operators) throws: the caller refuses the module.
 
 export interface Op {
   /** First byte, or the prefix (0xfc, 0xfd, 0xfe). */
@@ -13,9 +14,14 @@ export interface Op {
   end: number;
   /** For i32.const / i64.const: the value (i64 as bigint). */
   value?: bigint;
-  /** For memory/table bulk operators and grows: the memory or table index. */
+  /** For memory/table bulk operators and grows: the memory or table index (the destination of a copy). */
   index?: number;
+  /** For memory.copy/table.copy: the source memory or table; for memory.init/table.init: the segment. */
+  other?: number;
 }
+
+/** Exception-handling operators: try, catch, throw, rethrow, throw_ref, delegate, catch_all, try_table. */
+export const EXCEPTION_OPS: ReadonlySet<number> = new Set([0x06, 0x07, 0x08, 0x09, 0x0a, 0x18, 0x19, 0x1f]);
 
 export class OpReader {
   pos: number;
@@ -85,9 +91,12 @@ export class OpReader {
     let sub = 0;
     let value: bigint | undefined;
     let index: number | undefined;
-    if (code === 0x02 || code === 0x03 || code === 0x04) this.blockType();
+    let other: number | undefined;
+    if (code === 0x02 || code === 0x03 || code === 0x04 || code === 0x06) this.blockType();
+    else if (code === 0x07 || code === 0x08 || code === 0x09 || code === 0x18) this.u32();
+    else if (code === 0x1f) this.tryTable();
     else if (code === 0x0c || code === 0x0d || code === 0x10 || code === 0x12 || code === 0xd2 || code === 0x14 || code === 0x15) this.u32();
-    else if (code === 0xd4 || code === 0xd6) this.u32();
+    else if (code === 0xd5 || code === 0xd6) this.u32(); // br_on_null, br_on_non_null (ref.as_non_null, 0xd4, has none)
     else if (code === 0x0e) {
       const n = this.u32();
       for (let i = 0; i <= n; i++) this.u32();
@@ -104,7 +113,7 @@ export class OpReader {
     else if (code === 0x43) this.skip(4);
     else if (code === 0x44) this.skip(8);
     else if (code === 0xd0) this.sleb(); // heap type
-    else if (code === 0xfc) ({ sub, index } = this.misc());
+    else if (code === 0xfc) ({ sub, index, other } = this.misc());
     else if (code === 0xfd) sub = this.simd();
     else if (code === 0xfe) {
       sub = this.u32();
@@ -116,7 +125,19 @@ export class OpReader {
     const op: Op = { code, sub, start, end: this.pos };
     if (value !== undefined) op.value = value;
     if (index !== undefined) op.index = index;
+    if (other !== undefined) op.other = other;
     return op;
+  }
+
+  /** try_table's block type and catch clauses (kind, then a tag for catch/catch_ref, then a label). */
+  private tryTable(): void {
+    this.blockType();
+    const n = this.u32();
+    for (let i = 0; i < n; i++) {
+      const kind = this.byte();
+      if (kind === 0x00 || kind === 0x01) this.u32();
+      this.u32();
+    }
   }
 
   private valType(): void {
@@ -124,17 +145,15 @@ export class OpReader {
     if (t === 0x63 || t === 0x64) this.sleb();
   }
 
-  private misc(): { sub: number; index?: number } {
+  private misc(): { sub: number; index?: number; other?: number } {
     const sub = this.u32();
     if (sub <= 7) return { sub };
     switch (sub) {
-      case 8: this.u32(); return { sub, index: this.u32() }; // memory.init data mem
+      case 8: case 12: { const seg = this.u32(); return { sub, index: this.u32(), other: seg }; } // memory.init data mem, table.init elem table
       case 9: this.u32(); return { sub }; // data.drop
-      case 10: { const dst = this.u32(); this.u32(); return { sub, index: dst }; } // memory.copy
+      case 10: case 14: { const dst = this.u32(); return { sub, index: dst, other: this.u32() }; } // memory.copy, table.copy: dst src
       case 11: return { sub, index: this.u32() }; // memory.fill
-      case 12: this.u32(); return { sub, index: this.u32() }; // table.init elem table
       case 13: this.u32(); return { sub }; // elem.drop
-      case 14: { const dst = this.u32(); this.u32(); return { sub, index: dst }; } // table.copy
       case 15: case 16: case 17: return { sub, index: this.u32() }; // table.grow/size/fill
       default: throw new Error(`opcode 0xfc ${sub} is not supported by the fuel instrumentation`);
     }
@@ -155,6 +174,6 @@ export class OpReader {
 
 /** Opcodes without immediates. */
 function isPlain(code: number): boolean {
-  return code === 0x00 || code === 0x01 || code === 0x05 || code === 0x0b || code === 0x0f || code === 0x1a ||
-    code === 0x1b || (code >= 0x45 && code <= 0xc4) || code === 0xd1 || code === 0xd3;
+  return code === 0x00 || code === 0x01 || code === 0x05 || code === 0x0a || code === 0x0b || code === 0x0f || code === 0x19 || code === 0x1a ||
+    code === 0x1b || (code >= 0x45 && code <= 0xc4) || code === 0xd1 || code === 0xd3 || code === 0xd4;
 }

@@ -1,0 +1,43 @@
+;; bulk_ops.wat: every bulk operator the JS backend rewrites (bulk-ops.ts),
+;; each behind an export taking its operands, for a differential test of the
+;; rewritten module against the original (test/hostile/js-stop-semantics).
+;; Memory: 2 pages; a passive data segment of 200 bytes (0..199 mod 256);
+;; a funcref table of 64 and a passive element segment of 20 functions, each
+;; returning its own number (tget reads an entry that way, -1 for null).
+(module
+  (type $id (func (result i32)))
+  (memory (export "memory") 2)
+  (table $t 64 funcref)
+  (table $u 64 externref)
+  (data $seg "\00\01\02\03\04\05\06\07\08\09\0a\0b\0c\0d\0e\0f\10\11\12\13\14\15\16\17\18\19\1a\1b\1c\1d\1e\1f\20\21\22\23\24\25\26\27\28\29\2a\2b\2c\2d\2e\2f\30\31\32\33\34\35\36\37\38\39\3a\3b\3c\3d\3e\3f\40\41\42\43\44\45\46\47\48\49\4a\4b\4c\4d\4e\4f\50\51\52\53\54\55\56\57\58\59\5a\5b\5c\5d\5e\5f\60\61\62\63\64\65\66\67\68\69\6a\6b\6c\6d\6e\6f\70\71\72\73\74\75\76\77\78\79\7a\7b\7c\7d\7e\7f\80\81\82\83\84\85\86\87\88\89\8a\8b\8c\8d\8e\8f\90\91\92\93\94\95\96\97\98\99\9a\9b\9c\9d\9e\9f\a0\a1\a2\a3\a4\a5\a6\a7\a8\a9\aa\ab\ac\ad\ae\af\b0\b1\b2\b3\b4\b5\b6\b7\b8\b9\ba\bb\bc\bd\be\bf\c0\c1\c2\c3\c4\c5\c6\c7")
+  (elem $fns funcref (ref.func $f0) (ref.func $f1) (ref.func $f2) (ref.func $f3) (ref.func $f4)
+    (ref.func $f5) (ref.func $f6) (ref.func $f7) (ref.func $f8) (ref.func $f9)
+    (ref.func $f10) (ref.func $f11) (ref.func $f12) (ref.func $f13) (ref.func $f14)
+    (ref.func $f15) (ref.func $f16) (ref.func $f17) (ref.func $f18) (ref.func $f19))
+  (func $f0 (result i32) (i32.const 0)) (func $f1 (result i32) (i32.const 1))
+  (func $f2 (result i32) (i32.const 2)) (func $f3 (result i32) (i32.const 3))
+  (func $f4 (result i32) (i32.const 4)) (func $f5 (result i32) (i32.const 5))
+  (func $f6 (result i32) (i32.const 6)) (func $f7 (result i32) (i32.const 7))
+  (func $f8 (result i32) (i32.const 8)) (func $f9 (result i32) (i32.const 9))
+  (func $f10 (result i32) (i32.const 10)) (func $f11 (result i32) (i32.const 11))
+  (func $f12 (result i32) (i32.const 12)) (func $f13 (result i32) (i32.const 13))
+  (func $f14 (result i32) (i32.const 14)) (func $f15 (result i32) (i32.const 15))
+  (func $f16 (result i32) (i32.const 16)) (func $f17 (result i32) (i32.const 17))
+  (func $f18 (result i32) (i32.const 18)) (func $f19 (result i32) (i32.const 19))
+  (func (export "fill") (param i32 i32 i32) (memory.fill (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "copy") (param i32 i32 i32) (memory.copy (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "init") (param i32 i32 i32) (memory.init $seg (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "data_drop") (data.drop $seg))
+  (func (export "tfill") (param i32 i32 i32)
+    (table.fill $t (local.get 0) (table.get $t (local.get 1)) (local.get 2)))
+  (func (export "tfill_null") (param i32 i32) (table.fill $t (local.get 0) (ref.null func) (local.get 1)))
+  (func (export "xfill") (param i32 externref i32) (table.fill $u (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "xget") (param i32) (result externref) (table.get $u (local.get 0)))
+  (func (export "tcopy") (param i32 i32 i32) (table.copy $t $t (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "tinit") (param i32 i32 i32) (table.init $t $fns (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "elem_drop") (elem.drop $fns))
+  (func (export "tget") (param i32) (result i32)
+    (if (result i32) (ref.is_null (table.get $t (local.get 0)))
+      (then (i32.const -1))
+      (else (call_indirect $t (type $id) (local.get 0)))))
+  (func (export "_start")))
