@@ -7,7 +7,9 @@
 // execute waits, in order, for a place under its sandbox's maxConcurrency, for
 // a thread, and for its memory cap from the process budget (memory-budget.ts);
 // queueTimeoutMs covers all three waits. At the deadline or on abort the
-// worker is terminated (V8 stops even a call-free loop) and replaced lazily.
+// execute settles at once and the worker is terminated in the background
+// (V8 stops a guest at its next interrupt check, which bulk-ops.ts keeps
+// close), then replaced lazily.
 import { abortedError, destroyedError, InternalError, queueTimeoutError } from '../shared/errors.js';
 import { outputBufferSize, readCaptured, type CapturedStream } from './limits.js';
 import type { JobMessage, JobOutcome } from './protocol.js';
@@ -53,6 +55,14 @@ const RETIRE_MEMORY_BYTES = 32 * 1024 * 1024;
  * more memory than the executes use; reusing it keeps RSS at what runs.
  */
 const KEEP_OUTPUT_BUFFER_BYTES = 2 * 16 * 1024 * 1024 + 64;
+/**
+ * The longest a stopped execute (deadline, abort) waits for its thread to be
+ * gone before it settles anyway: bulk-ops.ts keeps V8's stop to milliseconds,
+ * this bounds it whatever V8 does.
+ */
+const STOP_GRACE_MS = 250;
+/** The longest destroy() waits for its threads to stop. */
+const DESTROY_WAIT_MS = 2000;
 const workerStartError = (reason: string, cause?: unknown): InternalError =>
   new InternalError(`the JS backend could not start a worker thread for this execute: ${reason}`, { cause });
 
@@ -117,14 +127,24 @@ export class WorkerPool {
     });
   }
 
-  /** Stops everything: running, waiting and queued executes reject with DESTROYED. */
+  /**
+   * Stops everything: running, waiting and queued executes reject with
+   * DESTROYED at once. Resolves when their threads are gone, or after
+   * DESTROY_WAIT_MS: a thread V8 is slow to stop goes on dying in the
+   * background, still holding its place and memory budget.
+   */
   async destroy(): Promise<void> {
     this.destroyed = true;
     for (const w of this.queue.splice(0)) {
       w.cleanup();
       w.reject(destroyedError());
     }
-    await Promise.all([...this.active].map((a) => a.destroy()));
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, DESTROY_WAIT_MS);
+    });
+    await Promise.race([Promise.all([...this.active].map((a) => a.destroy())), bound]);
+    clearTimeout(timer);
   }
 
   private pump(): void {
@@ -223,12 +243,25 @@ export class WorkerPool {
       this.active.delete(handle);
       if (!this.destroyed) this.pump();
     };
-    // Terminate first, then read the output: the thread is gone, so the shared buffer is final.
+    // Settles once the thread is gone (its files closed, its output final),
+    // or after STOP_GRACE_MS with the output as it is then: V8 may take a
+    // while to stop a thread, and the caller's deadline must not wait for it.
+    // The slot (with its output buffer) and the memory budget stay taken, and
+    // the execute counts against maxConcurrency, until the thread is gone.
+    let dying: Promise<void> | undefined;
     const stop = (settle: () => void) => {
       if (!finish(true)) return;
-      void this.host.kill(slot).then(() => {
-        releaseBudget();
+      let settled = false;
+      const settleOnce = () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(grace);
         settle();
+      };
+      const grace = setTimeout(settleOnce, STOP_GRACE_MS);
+      dying = this.host.kill(slot).then(() => {
+        releaseBudget();
+        settleOnce();
         release();
       });
     };
@@ -255,11 +288,8 @@ export class WorkerPool {
       },
     };
     handle.destroy = async () => {
-      if (!finish(true)) return;
-      w.reject(destroyedError());
-      await this.host.kill(slot);
-      releaseBudget();
-      release();
+      stop(() => w.reject(destroyedError()));
+      await dying;
     };
     timer = setTimeout(() => stop(() => w.resolve(collect(
       { exitCode: null, error: `the guest ran past the ${timeoutMs} ms timeout and was stopped` }, true))), timeoutMs);
