@@ -152,7 +152,7 @@ impl Settings {
                 return bad(format!("cacheDir {} must be an absolute path", dir.display()));
             }
         }
-        Ok(())
+        crate::module::protect::check_grants(&self.readonly_dirs, &self.readwrite_dirs, self.cache_dir.as_deref())
     }
 }
 

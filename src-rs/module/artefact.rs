@@ -8,9 +8,16 @@
 //!   with the file's fingerprint (device, inode, size, mtime, ctime);
 //! - a hit maps the file (no read, no hash: a 250 MB interpreter loads in
 //!   milliseconds) only if it is still a private regular file with exactly
-//!   that fingerprint. Any write to it moves its ctime, which nobody can set.
+//!   that fingerprint. Any write to it moves its ctime, which nobody can set;
+//! - a guest writes as the host user, so the records themselves could be
+//!   rewritten by anything that writes as that user: each record (`.meta`,
+//!   `.fp`) carries an HMAC-SHA256 under a per-user key kept outside the
+//!   cache root (mac.rs). A record whose MAC fails is refused, the module
+//!   recompiled. Grants that overlap the cache root or the key directory are
+//!   refused (settings.rs, protect.rs), so no guest reaches either.
 
 use super::fingerprint::Fingerprint;
+use super::mac::{cache_key, sign, verified, Key};
 pub use crate::key::{hex, Hash};
 use sha2::{Digest, Sha256};
 use std::fs;
@@ -95,6 +102,8 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<(), String> {
 /// The verified directory for one engine's artefacts (`compat_tag` says
 /// which wasmtime version and settings), or why the disk cache is off.
 pub fn artefact_dir(root: &Path, compat_tag: &str) -> Result<PathBuf, String> {
+    // No key, no cache: an unsigned record could have been written by anyone.
+    super::mac::cache_key()?;
     ensure_private_dir(root)?;
     let dir = root.join(compat_tag);
     ensure_private_dir(&dir)?;
@@ -167,10 +176,10 @@ fn check_written(path: &Path, data: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Version 2: `inline_ok` also excludes bulk instructions (scan.rs), so a
-/// version 1 record's flag is not trusted; such artefacts are recompiled.
-const META_MAGIC: &[u8; 8] = b"MIMOBXM2";
-const INDEX_MAGIC: &[u8; 8] = b"MIMOBOXF";
+/// Version 3: records end with an HMAC (mac.rs); older, unsigned records
+/// are not trusted and their artefacts are recompiled.
+const META_MAGIC: &[u8; 8] = b"MIMOBXM3";
+const INDEX_MAGIC: &[u8; 8] = b"MIMOBXF3";
 
 pub(crate) fn cwasm_path(dir: &Path, wasm: &Hash) -> PathBuf {
     dir.join(format!("{}.cwasm", hex(wasm)))
@@ -180,24 +189,25 @@ pub(crate) fn meta_path(dir: &Path, wasm: &Hash) -> PathBuf {
     dir.join(format!("{}.meta", hex(wasm)))
 }
 
-/// meta = MAGIC | wasm sha256 | artefact sha256 | inline_ok | artefact fingerprint.
-fn encode_meta(wasm: &Hash, artefact: &Hash, inline_ok: bool, fp: &Fingerprint) -> Vec<u8> {
+/// meta = MAGIC | wasm sha256 | artefact sha256 | inline_ok | artefact fingerprint | HMAC.
+fn encode_meta(key: &Key, wasm: &Hash, artefact: &Hash, inline_ok: bool, fp: &Fingerprint) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(META_MAGIC);
     out.extend_from_slice(wasm);
     out.extend_from_slice(artefact);
     out.push(u8::from(inline_ok));
     out.extend_from_slice(&fp.to_bytes());
-    out
+    sign(key, out)
 }
 
 /// Stores a compiled module; returns the path to map it from.
 pub fn store(dir: &Path, wasm: &Hash, compiled: &[u8], inline_ok: bool) -> std::io::Result<PathBuf> {
+    let key = cache_key().map_err(std::io::Error::other)?;
     let path = cwasm_path(dir, wasm);
     write_atomically(dir, &path, compiled)?;
     let fp = Fingerprint::of(path.clone(), &fs::symlink_metadata(&path)?);
     let digest: Hash = Sha256::digest(compiled).into();
-    write_atomically(dir, &meta_path(dir, wasm), &encode_meta(wasm, &digest, inline_ok, &fp))?;
+    write_atomically(dir, &meta_path(dir, wasm), &encode_meta(key, wasm, &digest, inline_ok, &fp))?;
     Ok(path)
 }
 
@@ -221,7 +231,9 @@ pub fn open(engine: &Engine, dir: &Path, wasm: &Hash) -> Option<Result<(Module, 
 }
 
 fn open_checked(engine: &Engine, meta_file: &Path, path: &Path, wasm: &Hash) -> Result<(Module, bool), String> {
-    let meta = read_private(meta_file, 1 << 16).ok_or("its record is missing or not a private file")?;
+    let key = cache_key()?;
+    let record = read_private(meta_file, 1 << 16).ok_or("its record is missing or not a private file")?;
+    let meta = verified(key, &record).ok_or("its record is not signed by this user's cache key (forged, corrupt, or from an older version)")?;
     if meta.len() < 73 || &meta[..8] != META_MAGIC {
         return Err("its record is not a mimobox artefact record".into());
     }
@@ -229,19 +241,28 @@ fn open_checked(engine: &Engine, meta_file: &Path, path: &Path, wasm: &Hash) -> 
         return Err("its record belongs to another module".into());
     }
     let inline_ok = meta[72] == 1;
-    let file_meta = fs::symlink_metadata(path).map_err(|e| format!("cannot stat it: {e}"))?;
-    if !private_file(&file_meta) {
+    // The file is judged by the descriptor that will be mapped: a rename
+    // between the check and the map cannot swap another file in.
+    let file = fs::File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
+    let file_meta = file.metadata().map_err(|e| format!("cannot stat it: {e}"))?;
+    let link_meta = fs::symlink_metadata(path).map_err(|e| format!("cannot stat it: {e}"))?;
+    if !private_file(&file_meta) || !link_meta.file_type().is_file() {
         return Err("it is not a private regular file".into());
     }
     if Fingerprint::of(path.to_path_buf(), &file_meta).to_bytes() != meta[73..] {
         return Err("it changed since it was written and checked: replaced, corrupt or truncated".into());
     }
-    // SAFETY: `deserialize_file` trusts the file to be wasmtime's own output.
-    // It sits in a directory only this user can write (artefact_dir), it is a
-    // private regular file, and its fingerprint (inode, size, mtime, ctime) is
-    // the one recorded right after we wrote it and checked its SHA-256, so its
-    // contents are what we serialized. wasmtime also checks version and settings.
-    let module = unsafe { Module::deserialize_file(engine, path) }.map_err(|e| format!("{e:#}"))?;
+    // SAFETY: `deserialize_open_file` trusts the file to be wasmtime's own
+    // output. Its record is signed with this user's key, kept outside the
+    // cache root where no grant may reach (mac.rs, protect.rs), so the record
+    // was written by mimobox right after it wrote the artefact and checked
+    // its SHA-256. The open descriptor is a private regular file with exactly
+    // the recorded fingerprint (inode, size, mtime, and ctime, which no user
+    // can set), so its contents are what we serialized, unless someone with
+    // the host user's rights writes into it while it is mapped: no guest can
+    // (no grant overlaps the cache root), and host code can do worse anyway.
+    // wasmtime also checks its version and settings.
+    let module = unsafe { Module::deserialize_open_file(engine, file) }.map_err(|e| format!("{e:#}"))?;
     Ok((module, inline_ok))
 }
 
@@ -251,7 +272,8 @@ fn index_path(dir: &Path, fp: &Fingerprint) -> PathBuf {
 
 /// The wasm hash recorded for a module file with this fingerprint, if any.
 pub fn indexed_hash(dir: &Path, fp: &Fingerprint) -> Option<Hash> {
-    let bytes = read_private(&index_path(dir, fp), 1 << 16)?;
+    let record = read_private(&index_path(dir, fp), 1 << 16)?;
+    let bytes = verified(cache_key().ok()?, &record)?;
     let key = fp.to_bytes();
     let rest = bytes.strip_prefix(INDEX_MAGIC)?.strip_prefix(key.as_slice())?;
     Hash::try_from(rest).ok()
@@ -266,10 +288,11 @@ pub fn index_hash(dir: &Path, fp: &Fingerprint, wasm: &Hash) {
     if fp.age_ns() < SETTLED_NS {
         return;
     }
+    let Ok(key) = cache_key() else { return };
     let mut data = INDEX_MAGIC.to_vec();
     data.extend_from_slice(&fp.to_bytes());
     data.extend_from_slice(wasm);
-    let _ = write_atomically(dir, &index_path(dir, fp), &data);
+    let _ = write_atomically(dir, &index_path(dir, fp), &sign(key, data));
 }
 
 /// Held while one process compiles one module: another process wanting the

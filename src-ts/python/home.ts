@@ -2,7 +2,7 @@
 // python-snapshot.wasm, python-stdlib.zip) and lays out the one directory
 // the guest reads its standard library from.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../shared/errors.js';
 
@@ -59,10 +59,45 @@ export function findPythonHome(home?: string): PythonHome {
   );
 }
 
+/** A directory we may lay the stdlib out in: made 0700 if absent; a real directory owned by us that no one else can write. */
+function ensurePrivateDir(dir: string): void {
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (!st.isDirectory()) {
+    throw new ConfigError('cacheDir', `${dir} is not a directory (a link?): the Python stdlib is laid out only in a private directory; remove it or set cacheDir`);
+  }
+  const uid = process.geteuid?.();
+  if (uid === undefined) return; // Windows: ACLs are not inspected (as src-rs/module/artefact.rs)
+  if (st.uid !== uid || (st.mode & 0o022) !== 0) {
+    throw new ConfigError(
+      'cacheDir',
+      `${dir} is owned by uid ${st.uid} with mode ${(st.mode & 0o777).toString(8)}; the Python stdlib is laid out only in a directory owned by uid ${uid} that no one else can write: fix or remove it, or set cacheDir`,
+    );
+  }
+}
+
+function sha256Of(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** Link directories whose zip this process checked against the artefact it came from. */
+const verified = new Set<string>();
+
+/** Whether `zip` is the artefact `source` (the same file, or a copy with the same bytes). */
+function sameZip(zip: string, source: string): boolean {
+  const z = lstatSync(zip, { throwIfNoEntry: false });
+  if (!z?.isFile()) return false;
+  const s = statSync(source);
+  if (z.dev === s.dev && z.ino === s.ino) return true; // a hard link: it is the artefact itself
+  return z.size === s.size && sha256Of(zip) === sha256Of(source);
+}
+
 /**
  * A directory holding only the standard library, under the name CPython looks for, to grant
  * read-only at /usr/local/lib. Made once per version of the zip under `root` (a hard link where
- * the file system allows, else a copy) and reused.
+ * the file system allows, else a copy) and reused. Every directory on the way is private (0700,
+ * ours, checked like the compiled cache), and the zip is checked once per process to be the
+ * artefact itself or a byte-identical copy: a zip someone else planted is replaced, never used.
  */
 export function stdlibDir(home: PythonHome, root: string): string {
   const st = statSync(home.stdlibZip);
@@ -71,16 +106,19 @@ export function stdlibDir(home: PythonHome, root: string): string {
     .digest('hex')
     .slice(0, 24);
   const dir = join(root, 'python-lib', id);
+  for (const d of [root, join(root, 'python-lib'), dir]) ensurePrivateDir(d);
   const zip = join(dir, STDLIB_ZIP_NAME);
-  if (existsSync(zip)) return dir;
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.tmp-${process.pid}-${STDLIB_ZIP_NAME}`);
-  rmSync(tmp, { force: true });
-  try {
-    linkSync(home.stdlibZip, tmp);
-  } catch {
-    copyFileSync(home.stdlibZip, tmp);
+  if (verified.has(dir)) return dir;
+  if (!sameZip(zip, home.stdlibZip)) {
+    const tmp = join(dir, `.tmp-${process.pid}-${STDLIB_ZIP_NAME}`);
+    rmSync(tmp, { force: true });
+    try {
+      linkSync(home.stdlibZip, tmp);
+    } catch {
+      copyFileSync(home.stdlibZip, tmp);
+    }
+    renameSync(tmp, zip);
   }
-  renameSync(tmp, zip);
+  verified.add(dir);
   return dir;
 }

@@ -1,6 +1,7 @@
 // Validates a SandboxConfig once, for every backend, into a ResolvedConfig
 // whose fields are all present and well-formed.
 import { abortedError, ConfigError } from './errors.js';
+import { checkProtectedGrants } from './grant-guard.js';
 import type { DirGrant, ExecuteOptions, HostCall, Logger, SandboxConfig } from './types.js';
 
 import { builtin } from './node-floor.js';
@@ -241,12 +242,15 @@ export function resolveConfig(config: SandboxConfig = {}, cpuCount = 1): Resolve
     warnings.push('allowedHttpDomains is ignored: WebAssembly guests have no network access');
   }
 
+  const readonlyDirs = resolveDirs('fsReadonly', c.fsReadonly);
+  const readwriteDirs = resolveDirs('fsReadwrite', c.fsReadwrite);
+  checkProtectedGrants(readonlyDirs, readwriteDirs, cacheDir);
   return {
     memoryLimitBytes: memoryLimitMb * 1024 * 1024,
     timeoutMs,
     fuel,
-    readonlyDirs: resolveDirs('fsReadonly', c.fsReadonly),
-    readwriteDirs: resolveDirs('fsReadwrite', c.fsReadwrite),
+    readonlyDirs,
+    readwriteDirs,
     env,
     maxOutputBytes,
     cache: c.cache !== false,
