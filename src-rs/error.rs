@@ -10,6 +10,7 @@ pub enum ErrorCode {
     ModuleNotFound,
     ModuleInvalid,
     ModuleTooLarge,
+    ModuleUnsupported,
     NoEntry,
     ImportMissing,
     DirNotFound,
@@ -22,12 +23,13 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::ConfigInvalid,
         ErrorCode::CommandInvalid,
         ErrorCode::ModuleNotFound,
         ErrorCode::ModuleInvalid,
         ErrorCode::ModuleTooLarge,
+        ErrorCode::ModuleUnsupported,
         ErrorCode::NoEntry,
         ErrorCode::ImportMissing,
         ErrorCode::DirNotFound,
@@ -46,6 +48,7 @@ impl ErrorCode {
             ErrorCode::ModuleNotFound => "MODULE_NOT_FOUND",
             ErrorCode::ModuleInvalid => "MODULE_INVALID",
             ErrorCode::ModuleTooLarge => "MODULE_TOO_LARGE",
+            ErrorCode::ModuleUnsupported => "MODULE_UNSUPPORTED",
             ErrorCode::NoEntry => "NO_ENTRY",
             ErrorCode::ImportMissing => "IMPORT_MISSING",
             ErrorCode::DirNotFound => "DIR_NOT_FOUND",

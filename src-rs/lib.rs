@@ -4,6 +4,7 @@
 //! The core (everything but `binding`) is plain async Rust, tested with
 //! `cargo test --no-default-features`; `binding` is the napi-rs layer.
 
+pub mod bounds;
 pub mod budget;
 pub mod door;
 pub mod engine;
@@ -22,6 +23,7 @@ pub mod sandbox;
 pub mod scan;
 pub mod session;
 pub mod settings;
+pub mod slot;
 pub mod store;
 
 #[cfg(feature = "napi")]
@@ -35,5 +37,7 @@ mod core_tests;
 mod inline_tests;
 #[cfg(test)]
 mod load_tests;
+#[cfg(all(test, unix))]
+mod native_hostile_tests;
 #[cfg(test)]
 mod session_tests;

@@ -17,10 +17,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
-use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+pub use crate::slot::Registration;
+use crate::slot::{wait_until, Slot, SlotFuture};
 
 /// What to run: a file (checked and looked up on each execute) or a module
 /// already loaded with `SandboxCore::load`.
@@ -158,7 +158,7 @@ impl SandboxCore {
             Poll::Ready(permit) => Slot::Taken(permit),
             Poll::Pending => Slot::Queued(wait),
         };
-        Ok(Registration { flag, slot })
+        Ok(Registration::new(flag, slot))
     }
 
     pub fn cancel(&self, id: u64) {
@@ -236,7 +236,13 @@ impl SandboxCore {
         let name = req.args[0].clone();
         let loaded = match req.source {
             ModuleSource::Loaded(loaded) => loaded,
-            ModuleSource::Path(path) => self.load_path(path, req.entry.clone(), &mut log).await?,
+            // A compile cannot be stopped, but the execute need not wait for
+            // it: an abort, destroy() or the deadline ends it at once (the
+            // compile finishes on its blocking thread, bounded by bounds.rs).
+            ModuleSource::Path(path) => match crate::slot::while_loading(self.load_path(path, req.entry.clone(), &mut log), &flag, self.settings.timeout).await {
+                Ok(loaded) => loaded?,
+                Err(timed_out) => return Ok(ExecuteOutcome { run: timed_out, log }),
+            },
         };
         let entry = loaded.exports.entry(req.entry.as_deref(), &name)?;
         let outcome = run(
@@ -347,43 +353,6 @@ pub(crate) struct Registered<'a> {
 impl Drop for Registered<'_> {
     fn drop(&mut self) {
         self.core.inflight().remove(&self.id);
-    }
-}
-
-async fn wait_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
-}
-
-type SlotFuture = Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send>>;
-
-/// A slot already taken at registration, or a place in the queue for one.
-enum Slot {
-    Taken(Result<OwnedSemaphorePermit, AcquireError>),
-    Queued(SlotFuture),
-}
-
-impl Slot {
-    async fn wait(self) -> Result<OwnedSemaphorePermit, AcquireError> {
-        match self {
-            Slot::Taken(permit) => permit,
-            Slot::Queued(wait) => wait.await,
-        }
-    }
-}
-
-/// An execute registered with `SandboxCore::register`: its cancel flag and
-/// its place in the queue.
-pub struct Registration {
-    pub flag: Arc<CancelFlag>,
-    slot: Slot,
-}
-
-impl std::fmt::Debug for Registration {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registration").field("flag", &self.flag).finish_non_exhaustive()
     }
 }
 

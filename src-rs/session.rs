@@ -14,6 +14,7 @@ use crate::scan::Exports;
 use crate::run::{drive, outcome, Finished, RunOutcome};
 use crate::store::{new_store, CancelFlag, StoreState};
 use crate::sandbox::{Registration, SandboxCore};
+use crate::slot::wait_until;
 use crate::settings::FuelMode;
 use crate::host::wasi_ctx::{build_wasi, GuestIo};
 use std::sync::{Arc, Mutex};
@@ -107,6 +108,8 @@ impl SessionCore {
     ) -> SbResult<SessionCore> {
         let owner = sandbox.clone();
         let _registered = owner.registered(id);
+        // One queueTimeoutMs for every wait before the instance exists, as an execute has.
+        let queue_deadline = sandbox.settings().queue_timeout.map(|d| tokio::time::Instant::now() + d);
         let (flag, permit) = sandbox.take_slot(registration, Work::SessionOpen).await?;
         let settings = sandbox.settings().clone();
         let engine = sandbox.engine_arc();
@@ -120,12 +123,26 @@ impl SessionCore {
         let memory = tokio::select! {
             r = budget().reserve(mb) => r.ok_or_else(|| SandboxError::new(ErrorCode::MemoryBudget, "memory budget unavailable"))?,
             () = flag.cancelled() => return Err(flag.to_error()),
+            () = wait_until(queue_deadline) => return Err(SandboxError::waited_too_long(
+                ErrorCode::MemoryBudget,
+                Work::SessionOpen,
+                settings.queue_timeout.unwrap_or_default(),
+                &format!("{mb} MiB of the process memory budget ({} MiB)", budget().total_mb()),
+                "raise queueTimeoutMs, lower memoryLimitMb, or raise the budget (setProcessMemoryBudget / MIMOBOX_MEMORY_BUDGET_MB)",
+            )),
         };
         let slot = match &engine.slots {
             Some(slots) => {
                 let permit = tokio::select! {
                     s = slots.acquire() => s.map_err(|_| SandboxError::new(ErrorCode::Internal, "instance pool closed"))?,
                     () = flag.cancelled() => return Err(flag.to_error()),
+                    () = wait_until(queue_deadline) => return Err(SandboxError::waited_too_long(
+                        ErrorCode::QueueTimeout,
+                        Work::SessionOpen,
+                        settings.queue_timeout.unwrap_or_default(),
+                        &format!("a free instance slot (pool {})", settings.pool_instances),
+                        "raise pool or queueTimeoutMs",
+                    )),
                 };
                 // Held by the session, given back when it drops (PoolSlot).
                 permit.forget();

@@ -9,7 +9,8 @@ use crate::error::{SandboxError, Work};
 use crate::inline::{InlineSlice, InlineState};
 use crate::outcome::{Cancelled, DeadlineReached, LimitEvents};
 use crate::settings::{Settings, INLINE_SLICE_TICKS, MAX_TABLE_ELEMENTS, TICKS_PER_CHECK};
-use std::collections::HashSet;
+use crate::host::fd_budget::FdShare;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,15 +18,27 @@ use tokio::sync::Notify;
 use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
-/// Per-store record of the descriptors the guest opened.
+/// Per-store record of the descriptors the guest opened, each holding its
+/// share of the process-wide budget (given back when removed or dropped).
 #[derive(Default)]
 pub struct OpenFiles {
-    pub(crate) fds: HashSet<u32>,
+    fds: HashMap<u32, FdShare>,
 }
 
 impl OpenFiles {
     pub fn count(&self) -> usize {
         self.fds.len()
+    }
+    pub(crate) fn insert(&mut self, fd: u32, share: FdShare) {
+        self.fds.insert(fd, share);
+    }
+    /// Forgets `fd`, giving its share back.
+    pub(crate) fn remove(&mut self, fd: u32) {
+        self.fds.remove(&fd);
+    }
+    /// Forgets `fd` and hands its share over (to the descriptor it moved to).
+    pub(crate) fn remove_keep(&mut self, fd: u32) -> Option<FdShare> {
+        self.fds.remove(&fd)
     }
 }
 
@@ -72,20 +85,38 @@ impl CancelFlag {
 /// StoreLimits' rules (memory cap, 1 memory, 4 tables, 1 instance, trap on
 /// refused growth) plus a record of what was refused, so a refused grow is
 /// classified as a memory outcome whatever error text carries it.
+///
+/// The cap holds for every memory of the store together: the linear memory
+/// and the GC heap (exception objects, GC structs and arrays), which wasmtime
+/// also grows through the limiter. Counted apart, a 256 MiB cap let a guest
+/// use 398 MiB, and the process memory budget (which reserves the cap)
+/// under-counted by as much.
 pub struct GuestLimiter {
     memory_bytes: usize,
+    /// Bytes of all the store's memories, as last grown.
+    used_bytes: usize,
     events: LimitEvents,
 }
 
+impl GuestLimiter {
+    fn new(memory_bytes: usize) -> GuestLimiter {
+        GuestLimiter { memory_bytes, used_bytes: 0, events: LimitEvents::default() }
+    }
+}
+
 impl ResourceLimiter for GuestLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes || maximum.is_some_and(|m| desired > m) {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        // A failed grow is not given back (memory_grow_failed cannot say of
+        // which memory): the count errs on the safe side.
+        let total = self.used_bytes.saturating_sub(current).saturating_add(desired);
+        if total > self.memory_bytes || maximum.is_some_and(|m| desired > m) {
             self.events.memory_refused = true;
             wasmtime::bail!(
-                "memory limit: the guest asked for {desired} bytes of linear memory, over the {} byte cap",
+                "memory limit: the guest asked for {desired} bytes of memory ({total} with its other memories and GC heap), over the {} byte cap",
                 self.memory_bytes
             );
         }
+        self.used_bytes = total;
         Ok(true)
     }
     fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
@@ -128,7 +159,7 @@ impl StoreState {
         StoreState {
             wasi,
             open_files: Default::default(),
-            limiter: GuestLimiter { memory_bytes: 1 << 20, events: LimitEvents::default() },
+            limiter: GuestLimiter::new(1 << 20),
             deadline: Instant::now(),
             cancel: Arc::default(),
             inline: None,
@@ -145,10 +176,7 @@ impl StoreState {
 /// A store with the sandbox's limits and the epoch callback that stops the
 /// guest at `state.deadline` or when `state.cancel` is set.
 pub fn new_store(engine: &Engine, settings: &Settings, wasi: WasiP1Ctx, deadline: Instant, cancel: Arc<CancelFlag>, inline: Option<InlineSlice>, host: Option<Arc<dyn HostCaller>>) -> Store<StoreState> {
-    let limiter = GuestLimiter {
-        memory_bytes: usize::try_from(settings.memory_limit_bytes).unwrap_or(usize::MAX),
-        events: LimitEvents::default(),
-    };
+    let limiter = GuestLimiter::new(usize::try_from(settings.memory_limit_bytes).unwrap_or(usize::MAX));
     let door = Door { host, log: Default::default() };
     let mut store = Store::new(engine, StoreState { wasi, open_files: Default::default(), limiter, deadline, cancel, inline, door });
     store.limiter(|s| &mut s.limiter);

@@ -6,6 +6,11 @@
 //! shadowed by wrappers that call wasmtime-wasi's own implementations, track
 //! the descriptors the guest opened, and refuse opens past the cap with
 //! EMFILE, as the JS backend does.
+//!
+//! The per-execute cap alone does not protect the host: 24 executes × 1,024
+//! files reached the process's limit. So every descriptor a guest opens also
+//! comes out of one process-wide budget (fd_budget.rs), half the process's
+//! RLIMIT_NOFILE, returned as files close and when a run ends.
 
 use crate::store::StoreState;
 use wasmtime::{Caller, Linker};
@@ -15,6 +20,8 @@ use wasmtime_wasi::p1::wasi_snapshot_preview1 as p1;
 pub const MAX_OPEN_FILES: usize = 1024;
 const ERRNO_SUCCESS: i32 = 0;
 const ERRNO_MFILE: i32 = 33;
+/// ENFILE: the process-wide budget is spent (the system's table, to the guest).
+const ERRNO_NFILE: i32 = 41;
 const WASI: &str = "wasi_snapshot_preview1";
 
 /// Runs one wasmtime-wasi preview 1 function against the caller's memory,
@@ -60,6 +67,10 @@ pub fn install(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
             if caller.data().open_files.count() >= MAX_OPEN_FILES {
                 return Ok(ERRNO_MFILE);
             }
+            // The process-wide share, taken before the open, given back if it fails.
+            let Some(share) = crate::host::fd_budget::FdShare::take() else {
+                return Ok(ERRNO_NFILE);
+            };
             let errno: i32 = with_memory!(caller, |state, mem| p1::path_open(
                 &mut state.wasi,
                 &mut mem,
@@ -75,7 +86,7 @@ pub fn install(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
             ));
             if errno == ERRNO_SUCCESS {
                 if let Some(fd) = read_fd(&mut caller, a.8) {
-                    caller.data_mut().open_files.fds.insert(fd);
+                    caller.data_mut().open_files.insert(fd, share);
                 }
             }
             Ok(errno)
@@ -86,7 +97,7 @@ pub fn install(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
             crate::inline::at_host_call(&mut caller, |_| false).await?;
             let errno: i32 = with_memory!(caller, |state, mem| p1::fd_close(&mut state.wasi, &mut mem, fd));
             if errno == ERRNO_SUCCESS {
-                caller.data_mut().open_files.fds.remove(&(fd as u32));
+                caller.data_mut().open_files.remove(fd as u32);
             }
             Ok(errno)
         })
@@ -96,12 +107,12 @@ pub fn install(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
             crate::inline::at_host_call(&mut caller, |_| false).await?;
             let errno: i32 = with_memory!(caller, |state, mem| p1::fd_renumber(&mut state.wasi, &mut mem, from, to));
             if errno == ERRNO_SUCCESS && from != to {
-                // `to` now holds what `from` held; `from` is gone.
-                let fds = &mut caller.data_mut().open_files.fds;
-                let counted = fds.remove(&(from as u32));
-                fds.remove(&(to as u32));
-                if counted {
-                    fds.insert(to as u32);
+                // `to` now holds what `from` held (its old file closed); `from` is gone.
+                let files = &mut caller.data_mut().open_files;
+                let moved = files.remove_keep(from as u32);
+                files.remove(to as u32);
+                if let Some(share) = moved {
+                    files.insert(to as u32, share);
                 }
             }
             Ok(errno)

@@ -54,6 +54,36 @@ fn too_large(what: &str, size: u64, max: u64) -> SandboxError {
     )
 }
 
+fn not_regular(path: &str) -> SandboxError {
+    module_error(
+        ErrorCode::ModuleInvalid,
+        format!("{path} is not a regular file (a device, FIFO or socket could block or never end): pass the path of a .wasm file"),
+    )
+}
+
+/// Reads a module file: opened without blocking (a FIFO swapped in after the
+/// stat cannot hang the load), refused unless the open file is a regular
+/// file, and read no further than `max_bytes`.
+fn read_module_file(path: &str, max_bytes: u64) -> SbResult<Vec<u8>> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| module_error(ErrorCode::ModuleNotFound, format!("cannot read module file {path}: {e}"));
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).map_err(cannot)?;
+    let meta = file.metadata().map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(not_regular(path));
+    }
+    if meta.len() > max_bytes {
+        return Err(too_large(&format!("module file {path}"), meta.len(), max_bytes));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(max_bytes + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    Ok(bytes)
+}
+
 /// Stats the module file and applies the input checks that need no read.
 fn stat_module(path: &str, max_bytes: u64) -> SbResult<(PathBuf, fs::Metadata)> {
     let meta = fs::metadata(path).map_err(|e| {
@@ -67,6 +97,9 @@ fn stat_module(path: &str, max_bytes: u64) -> SbResult<(PathBuf, fs::Metadata)> 
     })?;
     if meta.is_dir() {
         return Err(module_error(ErrorCode::ModuleNotFound, format!("{path} is a directory, not a module: pass the path of a .wasm file")));
+    }
+    if !meta.is_file() {
+        return Err(not_regular(path));
     }
     if meta.len() > max_bytes {
         return Err(too_large(&format!("module file {path}"), meta.len(), max_bytes));
@@ -107,7 +140,7 @@ pub fn load_module(engine: &SharedEngine, path: &str, opts: &LoadOptions<'_>, lo
             return Ok(loaded);
         }
     }
-    let bytes = fs::read(path).map_err(|e| module_error(ErrorCode::ModuleNotFound, format!("cannot read module file {path}: {e}")))?;
+    let bytes = read_module_file(path, opts.max_module_bytes)?;
     if bytes.len() as u64 > opts.max_module_bytes {
         return Err(too_large(&format!("module file {path}"), bytes.len() as u64, opts.max_module_bytes));
     }
@@ -201,6 +234,7 @@ fn load_bytes_in(
         crate::scan::validate(bytes).map_err(invalid)?;
         return Err(refused);
     }
+    crate::bounds::check(bytes, path)?;
     let job = super::compile::CompileJob { engine, path, bytes, hash, inline_ok: scanned.inline_ok, dir };
     let module = super::compile::compile_once(&job, log)?;
     finish(engine, path, &module, hash, scanned.exports, scanned.inline_ok, opts.unknown_imports)
