@@ -86,7 +86,10 @@ export function jsFsEscapeSuite(mode: 'descriptor-relative' | 'portable'): void 
     });
 
     // Directory descriptors (and each walk's intermediate directories) hold host
-    // descriptors now: a guest that leaves them open must not leak them.
+    // descriptors now: a guest that leaves them open must not leak them, nor
+    // may a call that fails after its walk opened directories. Checked while
+    // the guest's thread lives: Node closes a finished thread's descriptors,
+    // which would hide a leak.
     test.skipIf(!CAN_COUNT_FDS)('no host descriptor outlives its execute', async () => {
       const sandbox = open();
       const run = async (i: number) => {
@@ -96,6 +99,9 @@ export function jsFsEscapeSuite(mode: 'descriptor-relative' | 'portable'): void 
       await run(0); // the worker and its own descriptors exist from here on
       const base = await settle();
       for (let i = 1; i <= 10; i++) await run(i);
+      // 2,000 tries of failing calls through run0/d (no swapper: `started` is there already).
+      writeFileSync(join(ctx.sb, 'run0', 'started'), '');
+      expect((await sandbox.execute([c('fs_race'), 'steal', '/sb/run0', '2000'])).stdout.toString()).toMatch(/^tries 2000 moved 0/);
       // Each execute leaves at least one directory open: a leak would show as 10 or more.
       expect(fdCount()).toBeLessThanOrEqual(base.fds + 2);
     });
