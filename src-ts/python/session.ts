@@ -72,7 +72,8 @@ export class PythonSession {
 
   private constructor(
     private readonly session: Session,
-    private readonly toolHost: ToolHost | undefined,
+    private readonly toolHost: ToolHost,
+    private readonly offersTools: boolean,
     private readonly onClose: () => Promise<void>,
   ) {}
 
@@ -85,21 +86,25 @@ export class PythonSession {
     if (options === null || typeof options !== 'object') throw new ConfigError('options', 'must be an object');
     const { tools, idleMs, lifetimeMs, ...hostOptions } = options;
     if (tools !== undefined && !Array.isArray(tools)) throw new ConfigError('tools', 'must be an array of tools');
-    const toolHost = tools === undefined ? undefined : new ToolHost(tools, hostOptions);
+    // A session without tools still has a host: it counts and bounds the value frames, which
+    // any guest can forge through its door. Frames are served only during a turn.
+    const toolHost = new ToolHost(tools ?? [], hostOptions, { turnsOnly: true });
+    const offersTools = tools !== undefined;
     let self: PythonSession | undefined;
     const hostCall = async (request: Buffer): Promise<Buffer | null> => {
       if (request.subarray(0, VALUE_FRAME.length).equals(VALUE_FRAME)) {
-        if (self !== undefined) self.value = request.subarray(VALUE_FRAME.length).toString('utf8');
-        return Buffer.alloc(0);
+        const { text, answer } = toolHost.answerValue(request.subarray(VALUE_FRAME.length), MAX_VALUE_BYTES);
+        if (text !== null && self !== undefined) self.value = text;
+        return answer;
       }
-      // Without tools the guest hears "no host here" and raises a clean ImportError.
-      return toolHost === undefined ? null : toolHost.answer(request);
+      // Without tools the guest hears "no host here", unread, and raises a clean ImportError.
+      return offersTools ? toolHost.answer(request) : null;
     };
     const session = await open(hostCall, {
       ...(idleMs !== undefined ? { idleMs } : {}),
       ...(lifetimeMs !== undefined ? { lifetimeMs } : {}),
     });
-    self = new PythonSession(session, toolHost, onClose);
+    self = new PythonSession(session, toolHost, offersTools, onClose);
     const prelude = await session.call('turn', { input: PRELUDE });
     if (prelude.returnValue !== 0) {
       await self.close();
@@ -115,7 +120,7 @@ export class PythonSession {
 
   /** The descriptors the guest sees for `from host import tools` (MCP field names). */
   get tools(): ReadonlyArray<Record<string, unknown>> {
-    return this.toolHost?.descriptors ?? [];
+    return this.toolHost.descriptors;
   }
 
   /**
@@ -128,15 +133,17 @@ export class PythonSession {
     const ended = this.ended;
     if (ended !== null) throw new SessionEndedError(ended);
     const turnEnd = new AbortController();
-    this.toolHost?.beginTurn(turnEnd.signal);
+    this.toolHost.beginTurn(turnEnd.signal);
     this.value = null;
     let raw;
+    let record;
     try {
       raw = await this.session.call('turn', { input: code, ...options });
     } finally {
       turnEnd.abort();
+      // Ended even when the call failed: from here no frame is served until the next turn.
+      record = this.toolHost.endTurn();
     }
-    const record = this.toolHost?.endTurn();
     const returned = raw.returnValue;
     const quit = returned !== null && returned >= 256;
     const result: PythonTurnResult = {
@@ -145,7 +152,7 @@ export class PythonSession {
       exitCode: returned === null ? raw.exitCode : returned & 0xff,
       quit,
     };
-    if (record !== undefined) result.tools = record;
+    if (this.offersTools) result.tools = record;
     if (quit) {
       // The interpreter has already run its shutdown: release the instance without calling it again.
       this.quitted = true;

@@ -1,5 +1,7 @@
 // The frame host: one request frame in, one answer frame out, each counted and recorded per turn.
-// Nothing a guest sends, and nothing a gate or handler does, throws out of `answer`.
+// Nothing a guest sends, and nothing a gate or handler does, throws out of `answer`. Every frame's
+// size is checked on its byte length before a byte of it is decoded, so one frame costs the event
+// loop at most a 1 MiB decode, and the turn's count bounds how many there are.
 import { checkConfig, type ReadyOptions, type ReadyTool } from './config.js';
 import { bounded, cut, echo, encodeError, encodeOk, faultOf, frameId, parseFrame, ECHO_CHARS, type Json } from './frames.js';
 import { runWork } from './run.js';
@@ -19,7 +21,7 @@ import { toWire } from './values.js';
 /** A frame being answered: what its record says so far. */
 interface Frame {
   seq: number;
-  op: 'list' | 'call' | null;
+  op: 'list' | 'call' | 'value' | null;
   tool: string | null;
   id: number | null;
   requestBytes: number;
@@ -29,6 +31,10 @@ interface Frame {
 }
 
 interface Turn {
+  /** False for the state outside a session's turns (see HostMode.turnsOnly): every frame is refused. */
+  active: boolean;
+  /** The turn's one free value frame is taken. */
+  valued: boolean;
   frames: number;
   calls: ToolCallRecord[];
   controller: AbortController;
@@ -38,34 +44,52 @@ interface Turn {
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
 
+/** How a session uses its host (a bare ToolHost, as the unit tests drive it, serves at any time). */
+export interface HostMode {
+  /**
+   * Frames are answered only between beginTurn and endTurn: a frame sent while the session opens,
+   * between turns, or while it closes (an `atexit` hook during `close()`) is refused `cancelled`
+   * and never reaches a gate or a handler, as no turn record would show it.
+   */
+  turnsOnly: boolean;
+}
+
+/** What `answerValue` did with a value frame: its text when accepted, and the answer for the guest. */
+export interface ValueAnswer {
+  text: string | null;
+  answer: Buffer;
+}
+
 export class ToolHost {
   /** The tools in MCP's field names, as a `list` answer sends them (frozen). */
   readonly descriptors: ReadonlyArray<Record<string, unknown>>;
   readonly #config: ReadyOptions;
   /** The `tools` array of a list answer, encoded once; null when over the answer cap. */
   readonly #listBody: string | null;
+  readonly #turnsOnly: boolean;
   #turn: Turn;
 
   /** Throws ConfigError naming the bad field: a tool's name, schema, handler or timeout, or an option. */
-  constructor(tools: PythonTool[], options?: ToolHostOptions) {
+  constructor(tools: PythonTool[], options?: ToolHostOptions, mode?: HostMode) {
     this.#config = checkConfig(tools, options);
+    this.#turnsOnly = mode?.turnsOnly === true;
     this.descriptors = Object.freeze([...this.#config.tools.values()].map((t) => t.descriptor));
     const body = JSON.stringify(this.descriptors);
     this.#listBody = Buffer.byteLength(body) + 64 <= TOOL_ANSWER_BYTES ? body : null;
-    this.#turn = this.#newTurn();
+    this.#turn = this.#newTurn(false);
   }
 
   /** Starts a turn: the frame count and the record start again; `signal` cancels its running calls. */
   beginTurn(signal?: AbortSignal): void {
     this.#close(this.#turn);
-    this.#turn = this.#newTurn(signal);
+    this.#turn = this.#newTurn(true, signal);
   }
 
   /** Ends the turn: its running calls are cancelled (their signals abort) and its record returned. */
   endTurn(): ToolRecord {
     const turn = this.#turn;
     this.#close(turn);
-    this.#turn = this.#newTurn();
+    this.#turn = this.#newTurn(false);
     return { frames: turn.frames, calls: turn.calls };
   }
 
@@ -82,7 +106,47 @@ export class ToolHost {
     }
   }
 
-  #newTurn(signal?: AbortSignal): Turn {
+  /**
+   * A value frame: the repr of a turn's final expression, sent by the session's displayhook. The
+   * guest can send as many as it likes, so each is bounded like a tool frame: a turn's first is
+   * free (the one its final expression sends); each further one is a frame counted against
+   * maxCallsPerTurn and listed in the record (op 'value'). Its size is checked before it is
+   * decoded. Never throws.
+   */
+  answerValue(payload: Uint8Array, maxBytes: number): ValueAnswer {
+    const turn = this.#turn;
+    const free = turn.active && !turn.valued;
+    turn.valued = true;
+    const refused = (kind: ToolErrorKind, message: string, f: Frame | null): ValueAnswer => ({
+      text: null,
+      answer: f === null ? encodeError(null, kind, bounded(message)) : this.#fail(turn, f, kind, message),
+    });
+    let f: Frame | null = null;
+    if (!free) {
+      f = { seq: ++turn.frames, op: 'value', tool: null, id: null, requestBytes: payload.length, started: performance.now(), answer: null };
+      const stop = this.#admit(turn, f);
+      if (stop !== null) return { text: null, answer: stop };
+    }
+    if (payload.length > maxBytes) return refused('too_large', `the value is ${payload.length} bytes; at most ${maxBytes}`, f);
+    const text = Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('utf8');
+    const answer = Buffer.alloc(0);
+    if (f !== null) this.#note(turn, f, answer, 'ok');
+    return { text, answer };
+  }
+
+  /** The refusals before a frame is read: outside a turn, over the turn's count. Null to go on. */
+  #admit(turn: Turn, f: Frame): Buffer | null {
+    if (!turn.active && this.#turnsOnly) {
+      return this.#fail(turn, f, 'cancelled', 'no tool call runs outside a turn: the session is opening, between turns, or closing');
+    }
+    const max = this.#config.maxCallsPerTurn;
+    if (f.seq > max) {
+      return this.#fail(turn, f, 'budget_exceeded', `this turn allows ${max} tool frames; this was frame ${f.seq}`);
+    }
+    return null;
+  }
+
+  #newTurn(active: boolean, signal?: AbortSignal): Turn {
     const controller = new AbortController();
     let detach = (): void => {};
     if (signal !== undefined) {
@@ -93,7 +157,7 @@ export class ToolHost {
         detach = () => signal.removeEventListener('abort', onAbort);
       }
     }
-    const turn: Turn = { frames: 0, calls: [], controller, running: new Set(), detach };
+    const turn: Turn = { active, valued: false, frames: 0, calls: [], controller, running: new Set(), detach };
     return turn;
   }
 
@@ -129,10 +193,8 @@ export class ToolHost {
   }
 
   async #answer(turn: Turn, f: Frame, bytes: Uint8Array): Promise<Buffer> {
-    const max = this.#config.maxCallsPerTurn;
-    if (f.seq > max) {
-      return this.#fail(turn, f, 'budget_exceeded', `this turn allows ${max} tool frames; this was frame ${f.seq}`);
-    }
+    const stop = this.#admit(turn, f);
+    if (stop !== null) return stop;
     if (bytes.length > TOOL_REQUEST_BYTES) {
       return this.#fail(turn, f, 'too_large', `the frame is ${bytes.length} bytes; at most ${TOOL_REQUEST_BYTES} (1 MiB)`);
     }

@@ -59,8 +59,11 @@ export type ToolErrorKind =
 export interface ToolCallRecord {
   /** The frame's number in this turn, from 1. */
   seq: number;
-  /** `null` when the frame was refused before its operation was read. */
-  op: 'list' | 'call' | null;
+  /**
+   * `null` when the frame was refused before its operation was read; `'value'` for a turn's
+   * value frame past its first (the displayhook sends one; a guest that sends more pays for each).
+   */
+  op: 'list' | 'call' | 'value' | null;
   /** The tool's name, or the name the guest gave (at most 64 characters); `null` for a list. */
   tool: string | null;
   outcome: 'ok' | ToolErrorKind;
@@ -82,7 +85,10 @@ export interface ToolRecord {
 export interface ToolHostOptions {
   /** Asked before each call's handler, with validated arguments; anything but `true` (or a throw) denies it. */
   gate?: (call: ToolCallInfo) => boolean | Promise<boolean>;
-  /** Frames (lists and calls) answered per turn; later ones answer `budget_exceeded`. Default 100. */
+  /**
+   * Frames (lists, calls, and value frames past the turn's first) answered per turn; later ones
+   * answer `budget_exceeded`. Default 100.
+   */
   maxCallsPerTurn?: number;
   /** A call's bound (gate and handler), in ms, unless the tool sets its own. Default 10000. */
   toolTimeoutMs?: number;
