@@ -48,8 +48,8 @@ export function boundBulkOps(bytes: Uint8Array, layout: ModuleLayout | undefined
     }
     return h.index;
   };
-  const body = rewriteCode(bytes, code, helperFor);
-  if (helpers.size === 0) return bytes;
+  const rewritten = rewriteCode(bytes, code, helperFor);
+  if (!rewritten || helpers.size === 0) return bytes;
   if (!layout.types) throw new BulkRewriteError('its type section uses encodings the rewriter does not read');
 
   const typeBase = layout.types.length;
@@ -57,17 +57,14 @@ export function boundBulkOps(bytes: Uint8Array, layout: ModuleLayout | undefined
   const types = [[0x60, 0, 0], ...all.map((h) => helperType(h.helper))];
   const funcs = types.map((_, i) => leb(typeBase + i));
   const bodies = [TICK_BODY, ...all.map((h) => helperBody(h.helper, firstHelper, chunks))];
-  const codeOut = new Sink();
-  codeOut.add(leb(layout.functions.length + bodies.length));
-  codeOut.add(body);
-  for (const b of bodies) {
-    codeOut.add(leb(b.length));
-    codeOut.add(b);
-  }
+  const codeOut = Buffer.concat([
+    Uint8Array.from(leb(rewritten.count + bodies.length)), ...rewritten.parts,
+    ...bodies.flatMap((b) => [Uint8Array.from(leb(b.length)), b]),
+  ]);
   const replaced = new Map<number, Uint8Array>([
     [1, withEntries(bytes, list.find((s) => s.id === 1), types)],
     [3, withEntries(bytes, list.find((s) => s.id === 3), funcs)],
-    [10, codeOut.bytes],
+    [10, codeOut],
   ]);
   return assemble(bytes, list, replaced);
 }
@@ -95,46 +92,91 @@ function describe(layout: ModuleLayout, sub: number, index: number, other: numbe
   return helper;
 }
 
-/** The code section's function bodies (without the count), bulk operators replaced by helper calls. */
-function rewriteCode(bytes: Uint8Array, s: Section, helperFor: (sub: number, index: number, other: number) => number): Uint8Array {
+/**
+ * GC-proposal array operators with a length (array.new, new_default,
+ * new_data, new_elem, fill, copy, init_data, init_elem): a body that may hold
+ * one is read in full, and the reader refuses 0xfb operators, so such a
+ * module is refused rather than run unbounded.
+ */
+const GC_BULK = new Set([6, 7, 9, 10, 16, 17, 18, 19]);
+
+/**
+ * Finds the next offset in [from, end) where a bulk operator could start:
+ * its prefix byte followed by a byte whose low 7 bits are a bulk sub-opcode
+ * (a LEB128 may be padded). Found with indexOf (memchr), so bodies without
+ * one are never decoded: most of a large module is not.
+ */
+function candidates(bytes: Uint8Array, end: number): (from: number) => number {
+  // The next 0xfc and 0xfb at or after where the last search began: each is
+  // searched for again only once passed, so the scan stays linear.
+  let fc = -1;
+  let fb = -1;
+  const find = (byte: number, from: number, known: number) => {
+    if (known >= from || known === end) return known;
+    const at = bytes.indexOf(byte, from);
+    return at < 0 || at >= end ? end : at;
+  };
+  return (from: number) => {
+    for (let i = from; i < end;) {
+      fc = find(0xfc, i, fc);
+      fb = find(0xfb, i, fb);
+      const at = Math.min(fc, fb);
+      if (at + 1 >= end) return end;
+      if ((at === fc ? BULK : GC_BULK).has((bytes[at + 1] as number) & 0x7f)) return at;
+      i = at + 1;
+    }
+    return end;
+  };
+}
+
+/** The code section's bodies (after its count) with bulk operators replaced by helper calls; undefined when none has one. */
+function rewriteCode(bytes: Uint8Array, s: Section, helperFor: (sub: number, index: number, other: number) => number): { parts: Uint8Array[]; count: number } | undefined {
   const r = new OpReader(bytes, s.contentStart, s.end);
   const n = r.u32();
-  const out = new Sink();
-  const body = new Sink();
+  const parts: Uint8Array[] = [];
+  let copiedTo = r.pos;
+  const nextCandidate = candidates(bytes, s.end);
+  let cand = nextCandidate(r.pos);
   for (let i = 0; i < n; i++) {
     const sizeStart = r.pos;
     const size = r.u32();
     const start = r.pos;
     const end = start + size;
-    let copied = start;
-    body.len = 0;
-    const f = new OpReader(bytes, start, end);
+    r.pos = end;
+    if (cand < start) cand = nextCandidate(start);
+    if (cand >= end) continue;
+    const body = rewriteBody(bytes, start, end, i, helperFor);
+    if (!body) continue;
+    parts.push(bytes.subarray(copiedTo, sizeStart), Uint8Array.from(leb(body.length)), body);
+    copiedTo = end;
+  }
+  if (parts.length === 0) return undefined;
+  parts.push(bytes.subarray(copiedTo, s.end));
+  return { parts, count: n };
+}
+
+/** One function body with its bulk operators replaced, or undefined when it has none. */
+function rewriteBody(bytes: Uint8Array, start: number, end: number, i: number, helperFor: (sub: number, index: number, other: number) => number): Uint8Array | undefined {
+  const f = new OpReader(bytes, start, end, false);
+  const body = new Sink();
+  let copied = start;
+  try {
     const groups = f.u32();
     for (let g = 0; g < groups; g++) {
       f.u32();
       const t = f.byte();
-      if (t === 0x63 || t === 0x64) f.sleb();
+      if (t === 0x63 || t === 0x64) f.skipLeb();
     }
-    try {
-      while (!f.done) {
-        const op = f.next();
-        if (op.code !== 0xfc || !BULK.has(op.sub)) continue;
-        body.add(bytes.subarray(copied, op.start));
-        body.push(0x10, ...leb(helperFor(op.sub, op.index ?? 0, op.other ?? 0)));
-        copied = op.end;
-      }
-    } catch (e) {
-      if (e instanceof BulkRewriteError) throw e;
-      throw new BulkRewriteError(`function ${i}: ${e instanceof Error ? e.message : String(e)}`);
+    for (let op = f.nextMisc(BULK); op; op = f.nextMisc(BULK)) {
+      body.add(bytes.subarray(copied, op.start));
+      body.push(0x10, ...leb(helperFor(op.sub, op.index ?? 0, op.other ?? 0)));
+      copied = op.end;
     }
-    if (copied === start) {
-      out.add(bytes.subarray(sizeStart, end));
-    } else {
-      body.add(bytes.subarray(copied, end));
-      out.add(leb(body.len));
-      out.add(body.bytes);
-    }
-    r.pos = end;
+  } catch (e) {
+    if (e instanceof BulkRewriteError) throw e;
+    throw new BulkRewriteError(`function ${i}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return out.bytes;
+  if (copied === start) return undefined;
+  body.add(bytes.subarray(copied, end));
+  return body.bytes;
 }

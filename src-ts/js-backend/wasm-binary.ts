@@ -79,6 +79,18 @@ class Reader {
     }
     throw new Error('bad LEB128');
   }
+  /** Signed LEB128 up to 33 bits (a heap type), as a number. */
+  sleb(): number {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 5; i++) {
+      const b = this.byte();
+      result += (b & 0x7f) * mul;
+      mul *= 128;
+      if ((b & 0x80) === 0) return b & 0x40 ? result - mul : result;
+    }
+    throw new Error('bad LEB128');
+  }
   name(): string {
     const len = this.leb();
     if (this.pos + len > this.end) throw new Error('name past end');
@@ -94,7 +106,14 @@ class Reader {
   }
 }
 
-const VALTYPES: Readonly<Record<number, string>> = { 0x7f: 'i', 0x7e: 'I', 0x7d: 'f', 0x7c: 'F', 0x7b: 'v', 0x70: 'r', 0x6f: 'x' };
+const VALTYPES: Readonly<Record<number, string>> = {
+  0x7f: 'i', 0x7e: 'I', 0x7d: 'f', 0x7c: 'F', 0x7b: 'v', 0x70: 'r', 0x6f: 'x',
+  // Other abstract references (exnref, the GC proposal's): one letter each, so
+  // a function type that mentions them is still read.
+  0x69: 'e', 0x6a: 'a', 0x6b: 's', 0x6c: 'j', 0x6d: 'q', 0x6e: 'n', 0x71: '0', 0x72: '1', 0x73: '2', 0x74: '3',
+};
+/** (ref ht) and (ref null ht), followed by a heap type: all one letter. */
+const TYPED_REF = 'R';
 
 function readTypes(r: Reader): FuncType[] | undefined {
   const count = r.leb();
@@ -105,7 +124,13 @@ function readTypes(r: Reader): FuncType[] | undefined {
       let s = '';
       const n = r.leb();
       for (let j = 0; j < n; j++) {
-        const t = VALTYPES[r.byte()];
+        const b = r.byte();
+        if (b === 0x63 || b === 0x64) {
+          r.sleb();
+          s += TYPED_REF;
+          continue;
+        }
+        const t = VALTYPES[b];
         if (t === undefined) return undefined;
         s += t;
       }

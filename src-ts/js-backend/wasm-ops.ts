@@ -25,8 +25,19 @@ export const EXCEPTION_OPS: ReadonlySet<number> = new Set([0x06, 0x07, 0x08, 0x0
 
 export class OpReader {
   pos: number;
-  constructor(private readonly b: Uint8Array, start: number, private readonly end: number) {
+  /** `values: false` skips constants' values (no bigint per constant): for scans that do not need them. */
+  constructor(private readonly b: Uint8Array, start: number, private readonly end: number, private readonly values = true) {
     this.pos = start;
+  }
+
+  /** Steps over a LEB128 of any width without decoding it. */
+  skipLeb(): void {
+    let x: number;
+    let n = 0;
+    do {
+      x = this.byte();
+      if (++n > 10) throw new Error('bad LEB128');
+    } while (x & 0x80);
   }
 
   get done(): boolean {
@@ -74,9 +85,9 @@ export class OpReader {
     const t = this.b[this.pos] as number;
     if (t === 0x63 || t === 0x64) {
       this.pos++;
-      this.sleb(); // (ref null? ht)
+      this.skipLeb(); // (ref null? ht)
     } else if (t === 0x40 || (t >= 0x69 && t <= 0x7f)) this.pos++;
-    else this.sleb(); // a type index (multi-value)
+    else this.skipLeb(); // a type index (multi-value)
   }
 
   private memarg(): void {
@@ -109,10 +120,13 @@ export class OpReader {
     } else if (code >= 0x20 && code <= 0x26) this.u32();
     else if (code >= 0x28 && code <= 0x3e) this.memarg();
     else if (code === 0x3f || code === 0x40) index = this.u32();
-    else if (code === 0x41 || code === 0x42) value = this.sleb();
+    else if (code === 0x41 || code === 0x42) {
+      if (this.values) value = this.sleb();
+      else this.skipLeb();
+    }
     else if (code === 0x43) this.skip(4);
     else if (code === 0x44) this.skip(8);
-    else if (code === 0xd0) this.sleb(); // heap type
+    else if (code === 0xd0) this.skipLeb(); // heap type
     else if (code === 0xfc) ({ sub, index, other } = this.misc());
     else if (code === 0xfd) sub = this.simd();
     else if (code === 0xfe) {
@@ -120,13 +134,49 @@ export class OpReader {
       if (sub === 0x03) this.byte(); // atomic.fence
       else this.memarg();
     } else if (!isPlain(code)) {
-      throw new Error(`opcode 0x${code.toString(16)} is not supported by the fuel instrumentation`);
+      throw new Error(`opcode 0x${code.toString(16)} is not read by the module rewriter`);
     }
     const op: Op = { code, sub, start, end: this.pos };
     if (value !== undefined) op.value = value;
     if (index !== undefined) op.index = index;
     if (other !== undefined) op.other = other;
     return op;
+  }
+
+  /**
+   * Steps over operators until a 0xfc operator whose sub-opcode is in `subs`,
+   * and returns it; undefined at the end of the body. Table-driven and
+   * allocation-free over the operators it passes: bulk-ops.ts reads whole
+   * large modules with it.
+   */
+  nextMisc(subs: ReadonlySet<number>): Op | undefined {
+    const b = this.b;
+    const end = this.end;
+    // Locals, not this.pos: this loop reads whole code sections.
+    let p = this.pos;
+    while (p < end) {
+      const kind = IMMEDIATES[b[p] as number] as number;
+      if (kind === NONE) {
+        p++;
+      } else if (kind === ONE_LEB) {
+        p++;
+        while ((b[p++] as number) & 0x80);
+      } else if (kind === MEMARG) {
+        p++;
+        const align = b[p] as number; // its bit 6 (a memory index follows) is in the first byte
+        while ((b[p++] as number) & 0x80);
+        if (align & 0x40) while ((b[p++] as number) & 0x80);
+        while ((b[p++] as number) & 0x80);
+      } else {
+        this.pos = p;
+        const op = this.next();
+        p = this.pos;
+        if (op.code === 0xfc && subs.has(op.sub)) return op;
+      }
+    }
+    if (p > end) throw new Error('function body ends mid-instruction');
+    this.pos = p;
+    return undefined;
   }
 
   /** try_table's block type and catch clauses (kind, then a tag for catch/catch_ref, then a label). */
@@ -142,7 +192,7 @@ export class OpReader {
 
   private valType(): void {
     const t = this.byte();
-    if (t === 0x63 || t === 0x64) this.sleb();
+    if (t === 0x63 || t === 0x64) this.skipLeb();
   }
 
   private misc(): { sub: number; index?: number; other?: number } {
@@ -155,7 +205,7 @@ export class OpReader {
       case 11: return { sub, index: this.u32() }; // memory.fill
       case 13: this.u32(); return { sub }; // elem.drop
       case 15: case 16: case 17: return { sub, index: this.u32() }; // table.grow/size/fill
-      default: throw new Error(`opcode 0xfc ${sub} is not supported by the fuel instrumentation`);
+      default: throw new Error(`opcode 0xfc ${sub} is not read by the module rewriter`);
     }
   }
 
@@ -177,3 +227,16 @@ function isPlain(code: number): boolean {
   return code === 0x00 || code === 0x01 || code === 0x05 || code === 0x0a || code === 0x0b || code === 0x0f || code === 0x19 || code === 0x1a ||
     code === 0x1b || (code >= 0x45 && code <= 0xc4) || code === 0xd1 || code === 0xd3 || code === 0xd4;
 }
+
+const NONE = 1;
+const ONE_LEB = 2;
+const MEMARG = 3;
+/** The common operators' immediates, for nextMisc; 0: anything else (read by next()). */
+const IMMEDIATES = (() => {
+  const t = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) if (isPlain(c)) t[c] = NONE;
+  for (const c of [0x07, 0x08, 0x09, 0x18, 0x0c, 0x0d, 0x10, 0x12, 0xd2, 0x14, 0x15, 0xd5, 0xd6, 0x41, 0x42, 0xd0]) t[c] = ONE_LEB;
+  for (let c = 0x20; c <= 0x26; c++) t[c] = ONE_LEB;
+  for (let c = 0x28; c <= 0x3e; c++) t[c] = MEMARG;
+  return t;
+})();
