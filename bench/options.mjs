@@ -12,7 +12,7 @@ export const HELP = `Usage: node bench/run.mjs [options]      (npm run bench -- 
   --out FILE           where to write the JSON results (default bench/results.json)
   --no-write           do not write any file (results.json, charts)
   --charts-dir DIR     where to write the SVG charts (default bench/charts)
-  --update-readme      put the tables into bench/README.md and README.md (between their markers)
+  --update-readme      put the tables into bench/README.md and docs/benchmarks.md (between their markers)
   --readme-from FILE   only report a saved results.json: tables, charts, READMEs (= node bench/report.mjs FILE)
   -h, --help           this text
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The reporting half of the bench: results.json → Markdown tables (stdout),
 // SVG charts (bench/charts/), and with --update-readme the tables and charts
-// in bench/README.md and README.md. bench/run.mjs calls it after measuring;
+// in bench/README.md and docs/benchmarks.md. bench/run.mjs calls it after measuring;
 // on its own it re-reports a saved run:
 //
 //   node bench/report.mjs [results.json] [--update-readme] [--no-write] [--charts-dir DIR]

@@ -1,4 +1,4 @@
-// results.json → Markdown tables (stdout, bench/README.md, README.md).
+// results.json → Markdown tables (stdout, bench/README.md, docs/benchmarks.md).
 import { fmtMs, fmtRatio, fmtRate } from '../lib.mjs';
 import { SHORT } from '../sections/labels.mjs';
 import { makeGuests } from '../guests/index.mjs';

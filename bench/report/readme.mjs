@@ -1,14 +1,14 @@
 // Puts the report between the markers of bench/README.md
-// (<!-- bench:results:start/end -->) and of the package README
-// (<!-- BENCH:START/END -->).
+// (<!-- bench:results:start/end -->) and of docs/benchmarks.md, the
+// benchmarks guide the package README links to (<!-- BENCH:START/END -->).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchDir } from '../lib.mjs';
 
-/** The two READMEs, each with its markers and its path to bench/charts/. */
+/** The two pages, each with its markers and its path to bench/charts/. */
 export const README_TARGETS = [
   { file: join(benchDir, 'README.md'), start: '<!-- bench:results:start -->', end: '<!-- bench:results:end -->', chartBase: 'charts/' },
-  { file: join(benchDir, '..', 'README.md'), start: '<!-- BENCH:START -->', end: '<!-- BENCH:END -->', chartBase: 'bench/charts/' },
+  { file: join(benchDir, '..', 'docs', 'benchmarks.md'), start: '<!-- BENCH:START -->', end: '<!-- BENCH:END -->', chartBase: '../bench/charts/' },
 ];
 
 /** `render(chartBase)` gives the Markdown for one README; logs what it did. */

@@ -4,7 +4,7 @@
 // shell's included), and that the report draws its SVG charts — never how
 // fast anything was (benchmarks are not tests).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,3 +45,20 @@ test('bench/run.mjs --quick prints its tables, draws its charts, and no cell is 
     expect(svg, c).toContain('<path'); // marks were drawn, not an empty frame
   }
 }, 180_000);
+
+test('--update-readme targets pages that have their markers, and their chart links resolve', async () => {
+  const { README_TARGETS } = await import('../../bench/report/readme.mjs');
+  expect(README_TARGETS.map((t: { file: string }) => t.file.slice(ROOT.length).replaceAll('\\', '/'))).toEqual(['bench/README.md', 'docs/benchmarks.md']);
+  for (const { file, start, end, chartBase } of README_TARGETS as { file: string; start: string; end: string; chartBase: string }[]) {
+    const text = readFileSync(file, 'utf8');
+    const i = text.indexOf(start);
+    const j = text.indexOf(end);
+    expect(i, `${file}: ${start}`).toBeGreaterThanOrEqual(0);
+    expect(j, `${file}: ${end}`).toBeGreaterThan(i);
+    // chartBase is relative to the page: it must name bench/charts/.
+    expect(join(file, '..', chartBase, 'x.svg')).toBe(join(ROOT, 'bench', 'charts', 'x.svg'));
+    for (const [, src] of text.slice(i, j).matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)) {
+      expect(existsSync(join(file, '..', src)), `${file}: ${src}`).toBe(true);
+    }
+  }
+});
