@@ -17,7 +17,7 @@
 // they would for a user. It runs with `process.execPath` and the checkout as
 // its cwd, so relative paths such as `test/guests/c/read_file.wasm` name the
 // committed guests; it must exit 0 within the timeout. Blocks that import
-// `mimobox-wasm/python` need MIMOBOX_PYTHON_HOME (scripts/fetch-python.sh):
+// `mimobox-wasm/python` or read MIMOBOX_PYTHON_HOME need it (scripts/fetch-python.sh):
 // without it they are skipped, and under CI=true the test fails instead.
 //
 // examples/*.mjs (which import ../dist directly) run here too.
@@ -57,7 +57,7 @@ const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.en
 const RUNNABLE: Block[] = DOCS.flatMap((file) =>
   blocks(file).filter((b) => b.marked).map((b) => {
     if (b.info !== 'js') throw new Error(`${file}:${b.line}: ${MARKER} marks a \`\`\`${b.info} block; only \`\`\`js blocks run`);
-    return { file, line: b.line, code: b.code, python: b.code.includes("'mimobox-wasm/python'") };
+    return { file, line: b.line, code: b.code, python: b.code.includes("'mimobox-wasm/python'") || b.code.includes('MIMOBOX_PYTHON_HOME') };
   }),
 );
 
