@@ -3,7 +3,8 @@
 // executes skip reading-and-compiling. Compilation is async on the main
 // thread (V8 compiles off-thread); a Module posts to workers without copying.
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InternalError, ModuleError } from '../shared/errors.js';
 import type { Logger } from '../shared/types.js';
@@ -13,6 +14,7 @@ import { unsupportedFeature } from './features.js';
 import { instrumentFuel } from './instrument.js';
 import { functionType, type FuncType, type ModuleLayout } from './wasm-binary.js';
 import { boundBulkOps, BulkRewriteError } from './bulk-ops.js';
+import { checkKind, notFound, readModuleFile, tooLarge } from './module-file.js';
 
 export interface LoadedModule {
   module: WebAssembly.Module;
@@ -51,32 +53,30 @@ const mib = (bytes: number): string => `${Math.round((bytes / 1048576) * 100) / 
 export async function loadModule(path: string, limits: LoadLimits, logger?: Logger): Promise<LoadedModule> {
   const abs = resolve(path);
   const where = abs === path ? abs : `${abs} (cmd[0] "${path}", relative to the process cwd)`;
-  let st;
+  let st: BigIntStats;
   try {
     st = await stat(abs, { bigint: true });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ModuleError('MODULE_NOT_FOUND', code === 'ENOENT' || code === 'ENOTDIR'
-      ? `module file not found: ${where}: check the path in cmd[0]`
-      : `module file ${where} cannot be read (${code ?? String(e)}): check its permissions`);
+    throw notFound(where, e);
   }
-  if (st.isDirectory()) {
-    throw new ModuleError('MODULE_NOT_FOUND', `module path ${where} is a directory, not a .wasm file: pass the path of a WebAssembly module`);
-  }
-  const tooLarge = (size: bigint | number) => new ModuleError('MODULE_TOO_LARGE',
-    `module file ${where} is ${size} bytes, over the ${mib(limits.maxModuleBytes)} limit: strip it (wasm-strip), or raise maxModuleMb`);
-  if (st.size > BigInt(limits.maxModuleBytes)) throw tooLarge(st.size);
-  const capPages = Math.floor(limits.memoryLimitBytes / WASM_PAGE);
-  const statKey = [abs, st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs, capPages, limits.metered].join('\0');
-  const known = byStat.get(statKey);
-  const hit = known === undefined ? undefined : byHash.get(known);
-  if (hit) return hit;
+  // Before anything opens it: a FIFO or a device is refused here (and again
+  // on the open descriptor, should one be swapped in meanwhile).
+  checkKind(st, where);
+  if (st.size > BigInt(limits.maxModuleBytes)) throw tooLarge(where, st.size, limits.maxModuleBytes);
+  const hit = byStat.get(statKey(abs, st, limits));
+  const cached = hit === undefined ? undefined : byHash.get(hit);
+  if (cached) return cached;
 
-  const bytes = new Uint8Array(await readFile(abs));
-  if (bytes.length > limits.maxModuleBytes) throw tooLarge(bytes.length);
-  const { key, loaded } = await byContent(bytes, where, abs, limits, logger);
-  remember(byStat, statKey, key);
+  // Keyed by what was read (fstat of the open file), not by the stat above.
+  const file = await readModuleFile(abs, where, limits.maxModuleBytes);
+  const { key, loaded } = await byContent(file.bytes, where, abs, limits, logger);
+  remember(byStat, statKey(abs, file.st, limits), key);
   return loaded;
+}
+
+function statKey(abs: string, st: BigIntStats, limits: LoadLimits): string {
+  const capPages = Math.floor(limits.memoryLimitBytes / WASM_PAGE);
+  return [abs, st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs, capPages, limits.metered].join('\0');
 }
 
 /** A module given as bytes (openSession(bytes)): cached by content like a file's. */
