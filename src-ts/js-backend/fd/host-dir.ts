@@ -15,7 +15,7 @@
 // rename by another process between the check and the call still redirects
 // it; SECURITY.md says so.
 import {
-  closeSync, constants, fstatSync, futimesSync, lstatSync, openSync, readlinkSync, realpathSync, statSync, utimesSync,
+  closeSync, constants, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, statSync, utimesSync,
   type BigIntStats,
 } from 'node:fs';
 
@@ -126,10 +126,12 @@ export class HostDir {
     return fstatSync(this.fd, { bigint: true });
   }
 
+  /**
+   * By name, not futimes: an O_PATH descriptor refuses futimes, and on
+   * Windows a directory opened for reading may not set its times.
+   */
   setTimes(atime: number, mtime: number): void {
-    // An O_PATH descriptor refuses futimes: name the directory through /proc instead.
-    if (hasProcFd()) utimesSync(this.self(), atime, mtime);
-    else futimesSync(this.fd, atime, mtime);
+    utimesSync(this.self(), atime, mtime);
   }
 
   close(): void {
