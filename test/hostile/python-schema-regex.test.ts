@@ -124,3 +124,14 @@ describe('no $ref reaches an object Ajv would compile unrewritten', () => {
     expect((await call(h, 't', { e: 'y' })).error?.message).toBe('t: /e must be equal to one of the allowed values');
   });
 });
+
+test('a check that spent its whole budget leaves nothing for the next schema compiled', async () => {
+  // Ajv matches the meta-schema's patterns (one for `$id`) when it checks a new schema: that
+  // must not be charged to, or fail on, the budget the last check used up.
+  const branch = { type: 'array', items: { $ref: '#/$defs/n' } };
+  const h = hostFor({ type: 'object', properties: { s: { $ref: '#/$defs/n' } }, $defs: { n: { oneOf: [branch, branch] } } }) as ToolHost;
+  let n: unknown[] = [];
+  for (let i = 0; i < 60; i++) n = [n];
+  expect((await call(h, 't', { s: n })).error?.message).toBe('t: the arguments are too complex to check');
+  expect(hostFor({ type: 'object', properties: { a: { $id: 'urn:mimobox:a', type: 'string', pattern: '^x' } } })).toBeInstanceOf(ToolHost);
+});

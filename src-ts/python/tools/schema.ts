@@ -50,8 +50,13 @@ let steps = 0;
 let matchedBytes: Set<object> | null = null;
 class TooComplex extends Error {}
 
-/** Counts work against the running check's budget; past it the check stops as too complex. */
+/**
+ * Counts work against the running check's budget; past it the check stops as too complex. Only
+ * while a check runs: Ajv also matches patterns when it checks a new schema against its
+ * meta-schema, which must not spend (or fail on) what the last check left.
+ */
 function charge(n: number): void {
+  if (matchedBytes === null) return; // no check running
   steps += n;
   if (steps > VALIDATION_STEPS) throw new TooComplex();
 }
