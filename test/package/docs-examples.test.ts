@@ -20,11 +20,12 @@
 // `mimobox-wasm/python` or read MIMOBOX_PYTHON_HOME need it (scripts/fetch-python.sh):
 // without it they are skipped, and under CI=true the test fails instead.
 //
-// examples/*.mjs (which import ../dist directly) run here too.
+// examples/*.mjs (which import ../dist directly) run here too, and every
+// relative link in these pages must name a file, and a heading, that exists.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 
@@ -83,12 +84,11 @@ function runFile(file: string, python: boolean): Promise<string> {
   });
 }
 
-/** Python blocks need the CPython artefacts; CI must have them. */
-function pythonMissing(what: string): boolean {
-  if (PYTHON_HOME !== '') return false;
+/** Python blocks need the CPython artefacts: skipped without them, except under CI, which must run them. */
+function needPython(what: string, skip: (note?: string) => void): void {
+  if (PYTHON_HOME !== '') return;
   if (UNDER_CI) throw new Error(`${what} needs MIMOBOX_PYTHON_HOME (scripts/fetch-python.sh): CI must run it`);
-  console.warn(`skipped: ${what}: MIMOBOX_PYTHON_HOME is not set`);
-  return true;
+  skip(`${what}: MIMOBOX_PYTHON_HOME is not set`);
 }
 
 describe('runnable examples in README.md and docs/', () => {
@@ -99,19 +99,59 @@ describe('runnable examples in README.md and docs/', () => {
     expect(RUNNABLE.some((b) => b.python)).toBe(true);
   });
 
-  test.each(RUNNABLE.map((b) => [`${b.file}:${b.line}`, b] as const))('%s', async (name, b) => {
-    if (b.python && pythonMissing(name)) return;
-    await run(b.code, b.python);
-  }, TIMEOUT_MS + 10_000);
+  for (const b of RUNNABLE) {
+    const name = `${b.file}:${b.line}`;
+    test(name, async ({ skip }) => {
+      if (b.python) needPython(name, skip);
+      await run(b.code, b.python);
+    }, TIMEOUT_MS + 10_000);
+  }
+});
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens; repeats get -1, -2. */
+function anchors(file: string): Set<string> {
+  const seen = new Map<string, number>();
+  const out = new Set<string>();
+  let fenced = false;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line.startsWith('```')) fenced = !fenced;
+    const h = fenced ? null : /^#{1,6}\s+(.*)$/.exec(line);
+    if (!h) continue;
+    const slug = h[1].trim().toLowerCase().replace(/[^\p{L}\p{N}_\- ]/gu, '').replaceAll(' ', '-');
+    const n = seen.get(slug);
+    seen.set(slug, (n ?? -1) + 1);
+    out.add(n === undefined ? slug : `${slug}-${n + 1}`);
+  }
+  return out;
+}
+
+describe('links in README.md, docs/, SECURITY.md and bench/README.md', () => {
+  // Sections move between README and the guides: a relative link must name a
+  // file that exists and, with a #fragment, a heading that is there.
+  test.each([...DOCS, 'SECURITY.md', 'bench/README.md'])('%s', (file) => {
+    const path = join(ROOT, file);
+    const text = readFileSync(path, 'utf8').replace(/^```[\s\S]*?^```/gm, '');
+    const broken: string[] = [];
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/i.test(target)) continue;
+      const [rel, fragment] = target.split('#');
+      const to = rel === '' ? path : join(path, '..', rel);
+      if (!existsSync(to)) broken.push(`${target}: no such file`);
+      else if (fragment && to.endsWith('.md') && !anchors(to).has(fragment)) broken.push(`${target}: no such heading`);
+    }
+    expect(broken).toEqual([]);
+  });
 });
 
 describe('examples/', () => {
   const files = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.mjs')).sort();
-  test.each(files)('examples/%s', async (f) => {
-    const file = join(ROOT, 'examples', f);
-    const python = readFileSync(file, 'utf8').includes('python/index.js');
-    if (python && pythonMissing(relative(ROOT, file))) return;
-    const out = await runFile(file, python);
-    expect(out.length).toBeGreaterThan(0);
-  }, TIMEOUT_MS + 10_000);
+  for (const f of files) {
+    test(`examples/${f}`, async ({ skip }) => {
+      const file = join(ROOT, 'examples', f);
+      const python = readFileSync(file, 'utf8').includes('python/index.js');
+      if (python) needPython(`examples/${f}`, skip);
+      const out = await runFile(file, python);
+      expect(out.length).toBeGreaterThan(0);
+    }, TIMEOUT_MS + 10_000);
+  }
 });
