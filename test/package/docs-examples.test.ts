@@ -1,4 +1,4 @@
-// The examples in README.md and docs/*.md run as written.
+// The examples in README.md and docs/*.md run as written, and their links resolve.
 //
 // The marker: a fenced ```js block whose previous non-blank line is exactly
 //
