@@ -103,14 +103,14 @@ describe('pattern and patternProperties run on a linear-time engine', () => {
 });
 
 describe('no $ref reaches an object Ajv would compile unrewritten', () => {
-  test('a map of schemas named as a schema cannot smuggle uniqueItems past the hash check', async () => {
-    // `{"uniqueItems": true}` is a property map here, but as a schema it asks Ajv's pairwise
-    // (quadratic) check: 20,000 items took ~5 s. Its entry is now the schema `{}`, not a keyword.
-    const h = hostFor({
-      type: 'object',
-      properties: { xs: { $ref: '#/$defs/holder/properties' } },
-      $defs: { holder: { type: 'object', properties: { uniqueItems: true } } },
-    });
+  test.each<[string, Record<string, unknown>]>([
+    ['a map of schemas', { type: 'object', properties: { xs: { $ref: '#/$defs/holder/properties' } }, $defs: { holder: { type: 'object', properties: { uniqueItems: true } } } }],
+    ['$vocabulary', { type: 'object', properties: { xs: { $ref: '#/$vocabulary' } }, $vocabulary: { uniqueItems: true } }],
+  ])('%s named as a schema cannot smuggle uniqueItems past the hash check', async (_where, schema) => {
+    // `{"uniqueItems": true}` is a property map or a vocabulary here, but as a schema it asks
+    // Ajv's pairwise (quadratic) check: 20,000 items took ~5 s. The map's entry is now the
+    // schema `{}`, not a keyword; `$vocabulary` is not given to Ajv.
+    const h = hostFor(schema);
     if (h instanceof ConfigError) return;
     // Pairwise: 32 times the items, 1,024 times the work; by hash, about 32.
     const items = (n: number): Record<string, unknown> => ({ xs: Array.from({ length: n }, (_, i) => [i]) });

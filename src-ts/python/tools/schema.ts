@@ -10,8 +10,8 @@
 //   text: V8's backtracks, and a guest's text can make it run for minutes;
 // - Ajv may be sent by a `$ref` (a JSON pointer) to any object in the schema, not only to those
 //   that are schemas: so every object it can reach is a rewritten schema, a map of them, or
-//   something it refuses to compile. `examples` and `default` (annotations Ajv does not act on)
-//   are dropped, `const` and `enum` are carried as JSON text, and a `true`/`false` in a map of
+//   something it refuses to compile. `examples`, `default` and `$vocabulary` (which Ajv does
+//   not act on here) are dropped, `const` and `enum` are carried as JSON text, and a `true`/`false` in a map of
 //   schemas becomes `{}`/`{"not": {}}`;
 // - bytes (`{"type": "string", "contentEncoding": "base64"}`) are matched in their wire form,
 //   `{"$bytes": "<base64>"}`, and only there; after the check they are decoded to Buffers, and a
@@ -41,8 +41,11 @@ const SCHEMA_DEPTH = 256;
 const ONE = ['additionalProperties', 'additionalItems', 'contains', 'propertyNames', 'not', 'if', 'then', 'else', 'unevaluatedItems', 'unevaluatedProperties', 'contentSchema', 'items'];
 const MAP = ['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas', 'dependencies'];
 const LIST = ['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items'];
-/** Annotations whose values no `$ref` must reach: Ajv would compile them unrewritten. */
-const DROPPED = ['examples', 'default'];
+/**
+ * Keywords Ajv does not act on in a tool's schema whose values are objects no `$ref` must reach:
+ * Ajv would compile them unrewritten (`$vocabulary` only means something in a meta-schema).
+ */
+const DROPPED = ['examples', 'default', '$vocabulary'];
 const DRAFT_07 = /^https?:\/\/json-schema\.org\/draft-07\/schema#?$/;
 
 /** The state of the one check running now: validation is synchronous, so one slot serves all. */
