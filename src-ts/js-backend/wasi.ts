@@ -7,7 +7,7 @@ import type { BigIntStats } from 'node:fs';
 import { getRandomValues } from 'node:crypto';
 import { clockErrno, now, realtimeNs } from './clock.js';
 import { filetypeOf, type Descriptor } from './fd/descriptor.js';
-import type { Directory, FsContext } from './fd/dir.js';
+import { Directory, type FsContext } from './fd/dir.js';
 import { OutputFd } from './fd/output.js';
 import { PreopenDir } from './fd/preopen.js';
 import { StdinFd } from './fd/stdin.js';
@@ -83,8 +83,11 @@ export class Wasi {
   private fd(fd: number): Descriptor {
     return this.fds.get(fd);
   }
+  /** The directory that path_* calls resolve against (ENOTDIR for any other descriptor). */
   private dir(fd: number): Directory {
-    return this.fds.get(fd).directory();
+    const d = this.fds.get(fd);
+    if (!(d instanceof Directory)) throw new WasiError(ERRNO.NOTDIR);
+    return d;
   }
   private path(ptr: number, len: number): string {
     return this.mem.str(ptr, len);

@@ -5,7 +5,6 @@
 import type { BigIntStats } from 'node:fs';
 import { WasiError } from '../fs.js';
 import { ERRNO, FILETYPE } from '../wasi-defs.js';
-import type { Directory } from './dir.js';
 
 export interface Fdstat {
   filetype: number;
@@ -75,10 +74,6 @@ export abstract class Descriptor {
   }
   /** Directory entries from `cookie` on. */
   readdir(_cookie: bigint): Dirent[] {
-    return fail(ERRNO.NOTDIR);
-  }
-  /** The directory that path_* calls resolve against. */
-  directory(): Directory {
     return fail(ERRNO.NOTDIR);
   }
   /** Bytes ready to read now, for poll_oneoff's fd_read events. */

@@ -52,9 +52,6 @@ export class Directory extends Descriptor {
   override filestat(): BigIntStats {
     return this.host().stat();
   }
-  override directory(): Directory {
-    return this;
-  }
   override get holdsHostFd(): boolean {
     return true;
   }
