@@ -4,6 +4,7 @@
 // for, and keeps a private local copy that the sandbox then runs (and
 // caches compiled) like any module file.
 import { createHash, randomBytes } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,37 +65,77 @@ export async function putModule(client: RedisClient, prefix: string, queue: stri
   return { sha256, size: bytes.length };
 }
 
+/** A module's local copy, held while a sandbox loads it: release it once the execute is over. */
+export interface ModuleLease {
+  readonly path: string;
+  release(): void;
+}
+
+/** Default bound on a worker's local copies: 1 GiB (4 modules at the largest module size). */
+export const DEFAULT_MODULE_CACHE_MB = 1024;
+
+interface Entry {
+  file: string;
+  size: number;
+  /** Executes using the file now: it is never evicted while above 0. */
+  pins: number;
+}
+
 /**
  * A worker's local copies of modules, fetched from Redis on first use and
  * verified. The directory is private to the worker and removed on close.
+ * Bounded on disk: past `maxBytes` (or `maxFiles` copies) the least recently
+ * used copies that no execute holds are deleted; only copies in use can take
+ * it over the bound (at most one per job running), until they are released.
  */
 export class LocalModules {
-  private readonly files = new Map<string, string>();
-  private readonly fetching = new Map<string, Promise<string>>();
+  /** In order of last use, oldest first. */
+  private readonly files = new Map<string, Entry>();
+  private readonly fetching = new Map<string, Promise<void>>();
   private dir: string | undefined;
+  private bytes = 0;
 
   constructor(
     private readonly fetch: (sha256: string) => Promise<string | null>,
+    private readonly maxBytes = DEFAULT_MODULE_CACHE_MB * 1024 * 1024,
     private readonly maxFiles = 256,
   ) {}
 
-  /** The local path of a module's verified bytes; fetches them once. */
-  async path(sha256: string): Promise<string> {
-    const known = this.files.get(sha256);
-    if (known !== undefined) {
-      this.files.delete(sha256);
-      this.files.set(sha256, known); // most recently used last
-      return known;
-    }
-    let pending = this.fetching.get(sha256);
-    if (pending === undefined) {
-      pending = this.load(sha256).finally(() => this.fetching.delete(sha256));
-      this.fetching.set(sha256, pending);
-    }
-    return pending;
+  /** Bytes of local copies on disk now. */
+  get diskBytes(): number {
+    return this.bytes;
   }
 
-  private async load(sha256: string): Promise<string> {
+  /** The local path of a module's verified bytes, held until released; fetches them once. */
+  async acquire(sha256: string): Promise<ModuleLease> {
+    for (;;) {
+      const entry = this.files.get(sha256);
+      if (entry !== undefined) {
+        this.files.delete(sha256);
+        this.files.set(sha256, entry); // most recently used last
+        entry.pins++;
+        let held = true;
+        return {
+          path: entry.file,
+          release: () => {
+            if (!held) return;
+            held = false;
+            entry.pins--;
+            this.evict();
+          },
+        };
+      }
+      // Not here, or evicted between its fetch and this turn: (re)fetch it.
+      let pending = this.fetching.get(sha256);
+      if (pending === undefined) {
+        pending = this.load(sha256).finally(() => this.fetching.delete(sha256));
+        this.fetching.set(sha256, pending);
+      }
+      await pending;
+    }
+  }
+
+  private async load(sha256: string): Promise<void> {
     const b64 = await this.fetch(sha256);
     if (b64 === null) {
       throw new QueueError('MODULE_UNKNOWN', `no module ${sha256} is stored for this queue: store it with client.putModule first`);
@@ -114,17 +155,31 @@ export class LocalModules {
     const temp = join(this.dir, `.tmp-${randomBytes(6).toString('hex')}`);
     await writeFile(temp, bytes, { mode: 0o600 });
     await rename(temp, file);
-    this.files.set(sha256, file);
-    while (this.files.size > this.maxFiles) {
-      const [oldest, oldFile] = this.files.entries().next().value as [string, string];
-      this.files.delete(oldest);
-      await rm(oldFile, { force: true });
+    this.files.set(sha256, { file, size: bytes.length, pins: 0 });
+    this.bytes += bytes.length;
+    // The new copy is kept for its waiters (they take it in this turn's microtasks).
+    this.evict(sha256);
+  }
+
+  /** Deletes the least recently used copies nobody holds until under both bounds. */
+  private evict(keep?: string): void {
+    for (const [sha256, entry] of this.files) {
+      if (this.bytes <= this.maxBytes && this.files.size <= this.maxFiles) return;
+      if (entry.pins > 0 || sha256 === keep) continue;
+      this.files.delete(sha256);
+      this.bytes -= entry.size;
+      // One unlink: synchronous, so the bound holds as soon as this returns.
+      try {
+        unlinkSync(entry.file);
+      } catch {
+        /* already gone (dispose) */
+      }
     }
-    return file;
   }
 
   async dispose(): Promise<void> {
     if (this.dir !== undefined) await rm(this.dir, { recursive: true, force: true });
     this.files.clear();
+    this.bytes = 0;
   }
 }

@@ -10,7 +10,7 @@ import type { SandboxConfig } from '../shared/types.js';
 import { resolveConnection, validateQueueName, type QueueConnection } from './connection.js';
 import { checkOptions, QueueError, toFailedReason, type QueueFailureCode } from './errors.js';
 import { ceilingOf, grantLimits, type WorkerCeiling } from './limits.js';
-import { LocalModules, moduleKey } from './modules.js';
+import { DEFAULT_MODULE_CACHE_MB, LocalModules, moduleKey } from './modules.js';
 import { DEFAULT_QUEUE } from './names.js';
 import { resolvePayloadLimits, validatePayload, type PayloadLimits } from './payload.js';
 import { encodeResult, type EncodedResult } from './result-codec.js';
@@ -43,6 +43,12 @@ export interface QueueWorkerOptions {
   stalledIntervalMs?: number;
   /** Times a job may be recovered from a dead worker before it fails. Default 1 (BullMQ's). */
   maxStalledCount?: number;
+  /**
+   * Disk bound on the worker's local module copies, in MiB: past it the least recently used
+   * copies no job is running are deleted (copies in use may exceed it until their jobs end).
+   * Default 1024.
+   */
+  moduleCacheMb?: number;
   /** Receives connection and processing errors of the worker (e.g. while Redis restarts). Default: ignored. */
   onError?: (error: Error) => void;
 }
@@ -65,7 +71,7 @@ export interface QueueWorker {
 
 const WORKER_KEYS = [
   'connection', 'queue', 'concurrency', 'sandbox', 'backend', 'payloadLimits', 'name', 'prefix', 'lockDurationMs',
-  'stalledIntervalMs', 'maxStalledCount', 'onError',
+  'stalledIntervalMs', 'maxStalledCount', 'moduleCacheMb', 'onError',
 ];
 
 /** Sandbox error codes that are the caller's doing: retrying the same job cannot help. */
@@ -101,6 +107,7 @@ export function createQueueWorker(options: QueueWorkerOptions): QueueWorker {
   checkOptions(options, WORKER_KEYS);
   const queue = validateQueueName(options.queue ?? DEFAULT_QUEUE);
   const concurrency = positive('concurrency', options.concurrency, availableParallelism());
+  const moduleCacheBytes = positive('moduleCacheMb', options.moduleCacheMb, DEFAULT_MODULE_CACHE_MB) * 1024 * 1024;
   const sandboxConfig = options.sandbox ?? {};
   // Validates the whole config now (a typo fails at start, not on the first job).
   const ceiling: WorkerCeiling = ceilingOf(resolveConfig(sandboxConfig, concurrency));
@@ -130,7 +137,7 @@ export function createQueueWorker(options: QueueWorkerOptions): QueueWorker {
   const modules = new LocalModules(async (sha256) => {
     const client = await bull!.client;
     return client.hget(moduleKey(prefix, queue, sha256), 'wasm');
-  });
+  }, moduleCacheBytes);
   let running = 0;
 
   const processJob = async (job: Job<unknown, EncodedResult>): Promise<EncodedResult> => {
@@ -138,13 +145,17 @@ export function createQueueWorker(options: QueueWorkerOptions): QueueWorker {
     try {
       const valid = validatePayload(job.data, payloadLimits);
       const granted = grantLimits(valid.limits, ceiling);
-      const path = await modules.path(valid.sha256);
-      const lease = sandboxes.acquire(granted);
+      const local = await modules.acquire(valid.sha256);
       try {
-        const result = await lease.sandbox.execute([path, ...valid.args], { stdin: valid.stdin, env: valid.env });
-        return encodeResult(result);
+        const lease = sandboxes.acquire(granted);
+        try {
+          const result = await lease.sandbox.execute([local.path, ...valid.args], { stdin: valid.stdin, env: valid.env });
+          return encodeResult(result);
+        } finally {
+          lease.release();
+        }
       } finally {
-        lease.release();
+        local.release();
       }
     } catch (e) {
       throw toJobError(e);
