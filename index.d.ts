@@ -134,8 +134,6 @@ export interface NativeLimits {
   maxStackKb: number
   maxTableElements: number
   maxOpenFiles: number
-  /** Descriptors all guests of this process may hold at once (half RLIMIT_NOFILE). */
-  maxProcessOpenFiles: number
   /** Cap on a `host.call` request and on its answer, each, in bytes. */
   hostCallMaxBytes: number
 }

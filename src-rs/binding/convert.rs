@@ -154,8 +154,6 @@ pub struct NativeLimits {
     pub max_stack_kb: f64,
     pub max_table_elements: f64,
     pub max_open_files: f64,
-    /// Descriptors all guests of this process may hold at once (half RLIMIT_NOFILE).
-    pub max_process_open_files: f64,
     /// Cap on a `host.call` request and on its answer, each, in bytes.
     pub host_call_max_bytes: f64,
 }
@@ -173,7 +171,6 @@ impl NativeLimits {
             max_stack_kb: (s::MAX_STACK_BYTES >> 10) as f64,
             max_table_elements: s::MAX_TABLE_ELEMENTS as f64,
             max_open_files: crate::host::fd_cap::MAX_OPEN_FILES as f64,
-            max_process_open_files: crate::host::fd_budget::total() as f64,
             host_call_max_bytes: crate::door::HOST_CALL_MAX_BYTES as f64,
         }
     }
