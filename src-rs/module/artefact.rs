@@ -45,68 +45,18 @@ pub fn default_cache_dir(explicit: Option<&Path>) -> Option<PathBuf> {
     non_empty("HOME").map(|h| h.join(".cache").join("mimobox"))
 }
 
+pub use super::private::{check_private_dir, ensure_private_dir, unsafe_owner_or_mode};
 #[cfg(unix)]
-fn current_uid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
-}
-
-/// Why a directory's owner and mode make it unfit for native code, if they do.
-#[cfg(unix)]
-pub fn unsafe_owner_or_mode(dir: &Path, owner: u32, mode: u32, uid: u32) -> Option<String> {
-    if owner != uid {
-        return Some(format!("{} is owned by uid {owner}, not by us (uid {uid})", dir.display()));
-    }
-    if mode & 0o022 != 0 {
-        return Some(format!("{} is writable by group or others (mode {:o})", dir.display(), mode & 0o777));
-    }
-    None
-}
-
-/// A directory we may trust for native code: owned by us, not writable by
-/// group or others. On Windows: a real directory (not a link) under the
-/// user's profile; ACLs are not inspected, a documented weaker check.
-pub fn check_private_dir(dir: &Path) -> Result<(), String> {
-    let meta = fs::symlink_metadata(dir).map_err(|e| format!("cannot stat {}: {e}", dir.display()))?;
-    if !meta.is_dir() {
-        return Err(format!("{} is not a directory", dir.display()));
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        if let Some(why) = unsafe_owner_or_mode(dir, meta.uid(), meta.mode(), current_uid()) {
-            return Err(why);
-        }
-    }
-    Ok(())
-}
-
-pub(crate) fn ensure_private_dir(dir: &Path) -> Result<(), String> {
-    if !dir.exists() {
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-            builder.mode(0o700);
-            builder.create(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            // The mode above is filtered by the umask; make the leaf exactly 0700.
-            let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
-        }
-        #[cfg(not(unix))]
-        builder.create(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    check_private_dir(dir)
-}
+use super::private::current_uid;
 
 /// The verified directory for one engine's artefacts (`compat_tag` says
 /// which wasmtime version and settings), or why the disk cache is off.
 pub fn artefact_dir(root: &Path, compat_tag: &str) -> Result<PathBuf, String> {
-    // No key, no cache: an unsigned record could have been written by anyone.
-    super::mac::cache_key()?;
     ensure_private_dir(root)?;
     let dir = root.join(compat_tag);
     ensure_private_dir(&dir)?;
+    // No key, no cache: an unsigned record could have been written by anyone.
+    super::mac::cache_key()?;
     Ok(dir)
 }
 
@@ -302,23 +252,33 @@ pub struct CompileLock {
     _file: Option<fs::File>,
 }
 
-pub fn lock(dir: &Path, wasm: &Hash) -> CompileLock {
+fn lock_file(dir: &Path, wasm: &Hash) -> Option<fs::File> {
     let path = dir.join(format!("{}.lock", hex(wasm)));
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(false);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(path).ok();
-    #[cfg(unix)]
+    options.open(path).ok()
+}
+
+/// Waits for the module's compile lock (std's `File::lock`: flock on Unix,
+/// LockFileEx on Windows, so every OS has one cross-process compile).
+/// Without a lock file (an unwritable directory) it goes on unlocked.
+pub fn lock(dir: &Path, wasm: &Hash) -> CompileLock {
+    let file = lock_file(dir, wasm);
     if let Some(f) = &file {
-        use std::os::fd::AsRawFd;
-        // A signal can wake a blocked flock (EINTR) without the lock: wait again.
-        // SAFETY: flock on a descriptor we own; the lock goes with the file.
-        while unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0
-            && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
-        {}
+        // A signal can wake a blocked lock (EINTR) without it: wait again.
+        while f.lock().is_err_and(|e| e.kind() == std::io::ErrorKind::Interrupted) {}
     }
     CompileLock { _file: file }
+}
+
+/// The module's compile lock if no one holds it now (eviction skips
+/// artefacts another process is compiling).
+pub fn try_lock(dir: &Path, wasm: &Hash) -> Option<CompileLock> {
+    let file = lock_file(dir, wasm)?;
+    file.try_lock().ok()?;
+    Some(CompileLock { _file: Some(file) })
 }
 
 /// Whether a file in an artefact directory is one of ours.

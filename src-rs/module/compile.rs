@@ -82,6 +82,12 @@ fn compile(job: &CompileJob<'_>, log: &mut Vec<LogLine>) -> SbResult<Module> {
     }) {
         Ok(module) => {
             log.push(LogLine::info(format!("compiled and cached {path} ({}) in {ms:.1} ms", &hex(&hash)[..12])));
+            if let Some(root) = dir.parent() {
+                let removed = super::evict::evict(root, &hash, super::evict::cache_max_bytes());
+                if removed > 0 {
+                    log.push(LogLine::info(format!("removed {removed} least recently used compiled modules: the cache was over its bound (MIMOBOX_CACHE_MAX_MB)")));
+                }
+            }
             Ok(module)
         }
         Err(why) => {

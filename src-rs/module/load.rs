@@ -6,6 +6,7 @@
 
 use super::artefact::{self, default_cache_dir, hex};
 use super::fingerprint::Fingerprint;
+use super::entry::{module_error, EntryCheck};
 use super::link::{check_entry, check_imports, link};
 use super::memo::{cached_in_memory, known_hash, remember, remember_fingerprint};
 use crate::engine::SharedEngine;
@@ -21,19 +22,6 @@ use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::Module;
 
-/// Which entry point a load must find before it compiles anything.
-#[derive(Clone, Copy, Debug)]
-pub enum EntryCheck<'a> {
-    /// `_start` or `main` (an execute without `entry`).
-    Default,
-    /// This export (an execute with `entry`).
-    Named(&'a str),
-    /// A default entry, or a reactor whose entry each run names (`load()`).
-    Runnable,
-    /// Any module: a session's calls name their exports (`openSession`).
-    Any,
-}
-
 /// How to find and build a module.
 pub struct LoadOptions<'a> {
     pub cache: bool,
@@ -41,10 +29,6 @@ pub struct LoadOptions<'a> {
     pub max_module_bytes: u64,
     pub unknown_imports: UnknownImports,
     pub entry: EntryCheck<'a>,
-}
-
-pub(super) fn module_error(code: ErrorCode, msg: String) -> SandboxError {
-    SandboxError::new(code, msg)
 }
 
 fn too_large(what: &str, size: u64, max: u64) -> SandboxError {
@@ -181,6 +165,8 @@ fn from_disk(
         // looks again under the module's lock and removes it if it is broken.
         None | Some(Err(_)) => Ok(None),
         Some(Ok((module, inline_ok))) => {
+            // Used: the cache's bound evicts the least recently used first (evict.rs).
+            super::evict::touch(&artefact::meta_path(dir, &hash));
             let exports = Exports::of_module(&module);
             check_entry(&exports, opts.entry, path)?;
             let loaded = finish(engine, path, &module, hash, exports, inline_ok, opts.unknown_imports)?;
