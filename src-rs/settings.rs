@@ -152,7 +152,11 @@ impl Settings {
                 return bad(format!("cacheDir {} must be an absolute path", dir.display()));
             }
         }
-        crate::module::protect::check_grants(&self.readonly_dirs, &self.readwrite_dirs, self.cache_dir.as_deref())
+        crate::module::protect::check_grants(
+            self.readonly_dirs.iter().map(|d| d.host.as_path()),
+            self.readwrite_dirs.iter().map(|d| d.host.as_path()),
+            self.cache_dir.as_deref(),
+        )
     }
 }
 

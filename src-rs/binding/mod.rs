@@ -1,25 +1,28 @@
 //! The napi-rs layer: converts types, runs every execute on the addon's own
 //! tokio runtime (never libuv's pool), catches panics, returns Promises.
-//! `convert` maps options and results, `host` binds a JS function to the
+//! `bridge` carries core futures, errors and panics into Node, `convert`
+//! maps options and results, `host` binds a JS function to the
 //! door, `sandbox` and `session` are the classes Node sees.
 
+mod bridge;
 mod convert;
+mod handle;
 mod host;
 mod sandbox;
 mod session;
 
 pub use convert::{FuelModeKind, LogLevel, NativeDir, NativeLogLine, NativeExecuteRequest, NativeInfo, NativeLimits, NativeResult, NativeSandboxOptions, UnknownImportsMode};
 pub use host::NativeHostAnswer;
-pub use sandbox::{NativeModule, NativeSandbox};
+pub use handle::NativeSandbox;
+pub use sandbox::NativeModule;
 pub use session::{NativeSession, NativeSessionCall, NativeSessionOpen};
 
+use bridge::{js_error, RUNTIME};
 use convert::config_error;
 use crate::budget::budget;
 use crate::module::{clear_cache, default_cache_dir};
 use crate::engine::WASMTIME_VERSION;
-use crate::error::{ErrorCode, SandboxError, SbResult};
-use futures::FutureExt;
-use std::panic::AssertUnwindSafe;
+use crate::error::{ErrorCode, SandboxError};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -45,58 +48,6 @@ fn init() {
     // A new process's first sandbox most likely has the default settings:
     // its engine builds meanwhile, beside the rest of loading.
     crate::registry::prebuild(crate::engine::EngineKey::of(&crate::settings::Settings::default()));
-}
-
-/// Our runtime's handle: an inline start polls inside its context, since the
-/// guest may create timers or blocking tasks before it yields.
-pub(super) static RUNTIME: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock::new();
-
-/// The JS error for a core error: an `Error` whose `code` is the core's code
-/// (`MODULE_INVALID`, …), which the TypeScript layer maps to its class. Built
-/// on the JS thread and thrown or rejected as this very object.
-pub(super) fn js_error(env: &Env, e: SandboxError) -> Error {
-    let typed = JsError::from(Error::new(e.code.as_str(), e.message)).into_unknown(*env);
-    Error::from(typed)
-}
-
-/// Runs a core future on the addon's runtime; its error is rejected as a
-/// typed JS error (`js_error`) and a panic as an INTERNAL one.
-pub(super) fn spawn_typed<'env, T, F>(env: &'env Env, fut: F) -> Result<PromiseRaw<'env, T>>
-where
-    T: 'static + Send + ToNapiValue,
-    F: 'static + Send + std::future::Future<Output = SbResult<T>>,
-{
-    env.spawn_future_with_callback(async move { Ok(guarded(fut).await) }, |env, out| out.map_err(|e| js_error(env, e)))
-}
-
-pub(super) fn split_env(pairs: Vec<String>) -> SbResult<Vec<(String, String)>> {
-    pairs
-        .into_iter()
-        .map(|kv| match kv.split_once('=') {
-            Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-            _ => Err(config_error(format!("env entry {kv:?} is not KEY=VALUE"))),
-        })
-        .collect()
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
-}
-
-/// Runs a core future so that a panic never crosses into Node: it becomes
-/// an error with code INTERNAL.
-pub(super) async fn guarded<T>(fut: impl std::future::Future<Output = SbResult<T>>) -> SbResult<T> {
-    match AssertUnwindSafe(fut).catch_unwind().await {
-        Ok(result) => result,
-        Err(payload) => Err(SandboxError::new(
-            ErrorCode::Internal,
-            format!("mimobox-wasm panicked: {} (please report this)", panic_message(payload.as_ref())),
-        )),
-    }
 }
 
 #[napi]

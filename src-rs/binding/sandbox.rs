@@ -4,8 +4,9 @@
 use super::convert::{config_error, to_result, to_settings, NativeExecuteRequest, NativeLogLine, NativeResult, NativeSandboxOptions};
 use crate::log::LogLine;
 use super::host::{js_host, NativeHostAnswer};
+use super::handle::NativeSandbox;
 use super::session::{NativeSession, NativeSessionOpen};
-use super::{guarded, js_error, spawn_typed, split_env, RUNTIME};
+use super::bridge::{guarded, js_error, spawn_typed, split_env, RUNTIME};
 use crate::loaded::LoadedModule;
 use crate::inline::{poll_inline, InFlight, InlineGate};
 use crate::sandbox::{ExecuteRequest, LoadSource, ModuleSource, SandboxCore};
@@ -13,11 +14,6 @@ use crate::session::SessionCore;
 use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-
-#[napi]
-pub struct NativeSandbox {
-    pub(super) core: Arc<SandboxCore>,
-}
 
 /// A compiled, linked module ready to instantiate.
 #[napi]

@@ -1,8 +1,8 @@
 //! `NativeSession`: one instance kept across calls (session.rs).
 
 use super::convert::{call_result, millis, NativeResult};
-use super::sandbox::NativeSandbox;
-use super::{js_error, spawn_typed};
+use super::handle::NativeSandbox;
+use super::bridge::{js_error, spawn_typed};
 use crate::session::{SessionCall, SessionCore};
 use std::sync::Arc;
 use napi::bindgen_prelude::*;

@@ -1,7 +1,7 @@
 //! Checks made before compiling (entry point, imports) and linking a
 //! compiled module against the engine's linker.
 
-use super::load::{module_error, EntryCheck};
+use super::entry::{module_error, EntryCheck};
 use crate::engine::{provides_import, SharedEngine};
 use crate::error::{ErrorCode, SbResult};
 use crate::scan::{Exports, ModuleScan};

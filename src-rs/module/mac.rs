@@ -47,7 +47,7 @@ pub fn cache_key() -> Result<&'static Key, String> {
 /// Reads the key in `dir`, creating the directory (0700) and the key (0600,
 /// exclusively: two processes racing agree on one key) when absent.
 pub fn load_or_create(dir: &Path) -> Result<Key, String> {
-    super::artefact::ensure_private_dir(dir)?;
+    super::private::ensure_private_dir(dir)?;
     let path = dir.join(KEY_FILE);
     if let Some(key) = read_key(&path)? {
         return Ok(key);

@@ -9,7 +9,6 @@
 use super::artefact::default_cache_dir;
 use super::mac::key_dir;
 use crate::error::{ErrorCode, SandboxError, SbResult};
-use crate::settings::DirGrant;
 use std::path::{Component, Path, PathBuf};
 
 /// The Python helper's stdlib link directory under a cache root: it is made
@@ -81,11 +80,15 @@ fn lexical(path: &Path) -> PathBuf {
 /// Refuses any grant that overlaps a protected directory (CONFIG_INVALID).
 /// The one exception: a read-only grant inside a protected cache root's
 /// `python-lib` directory, which holds only the Python standard library.
-pub fn check_grants(readonly: &[DirGrant], readwrite: &[DirGrant], cache_dir: Option<&Path>) -> SbResult<()> {
+pub fn check_grants<'a>(
+    readonly: impl IntoIterator<Item = &'a Path>,
+    readwrite: impl IntoIterator<Item = &'a Path>,
+    cache_dir: Option<&Path>,
+) -> SbResult<()> {
     let protected: Vec<(&str, PathBuf)> = protected_dirs(cache_dir).into_iter().map(|(what, p)| (what, real_path(&p))).collect();
-    let grants = readonly.iter().map(|g| ("fsReadonly", g)).chain(readwrite.iter().map(|g| ("fsReadwrite", g)));
-    for (field, grant) in grants {
-        let real = real_path(&grant.host);
+    let grants = readonly.into_iter().map(|g| ("fsReadonly", g)).chain(readwrite.into_iter().map(|g| ("fsReadwrite", g)));
+    for (field, host) in grants {
+        let real = real_path(host);
         for (what, dir) in &protected {
             if !(real.starts_with(dir) || dir.starts_with(&real)) {
                 continue;
@@ -98,7 +101,7 @@ pub fn check_grants(readonly: &[DirGrant], readwrite: &[DirGrant], cache_dir: Op
                 ErrorCode::ConfigInvalid,
                 format!(
                     "{field}: {} {how} {what} ({}): a guest writes as the host user, so a grant that reaches it could plant native code the host runs; grant a narrower directory, or move cacheDir (MIMOBOX_CACHE_DIR, MIMOBOX_KEY_DIR) outside the grant",
-                    grant.host.display(),
+                    host.display(),
                     dir.display()
                 ),
             ));
