@@ -1,14 +1,16 @@
-// Issue 21 items 7 and 9 (native): limits a guest could outlive. A module path that is a FIFO
+// Issue 21 items 7, 8 and 9 (native): limits a guest could outlive. A module path that is a FIFO
 // hung execute (and destroy()) for ever and /dev/zero read ~6 GB; openSession ignored
 // queueTimeoutMs while it waited for the process memory budget; and 24 executes x 1,024 files
 // took the process to its descriptor limit, so the host's own fs.openSync failed with EMFILE.
 // Each case failed on aeb5616.
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect, test } from 'vitest';
 import { ModuleError, ResourceError, setProcessMemoryBudget, WasmSandbox } from '../../dist/esm/index.js';
 import { c, tempDir, wat } from '../conformance/helpers.js';
+import { gcArrayModule } from './native-wasm-gen.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const INDEX = pathToFileURL(join(ROOT, 'dist', 'esm', 'index.js')).href;
@@ -100,3 +102,25 @@ test.skipIf(!UNIX)('guests together hold at most half the process descriptor lim
     dir.cleanup();
   }
 }, 120_000);
+
+// Issue 21 item 8: the GC heap sat on top of memoryLimitMb (a 256 MiB cap used 398 MiB). Now a
+// store's linear memory and GC heap share the cap: 12 MiB of memory and an 8 MiB GC array do
+// not fit 16 MiB.
+test('the GC heap counts against memoryLimitMb', async () => {
+  const dir = tempDir();
+  const sb = new WasmSandbox({ memoryLimitMb: 16 });
+  try {
+    const small = join(dir.path, 'small.wasm');
+    const big = join(dir.path, 'big.wasm');
+    writeFileSync(small, gcArrayModule(192, 1 << 20));
+    writeFileSync(big, gcArrayModule(192, 8 << 20));
+    const ok = await sb.execute([small]);
+    expect(ok.exitCode, ok.error ?? '').toBe(0);
+    const over = await sb.execute([big]);
+    expect(over.trap, JSON.stringify(over)).toBe('memory');
+    expect(over.limit).toBe('memory');
+  } finally {
+    await sb.destroy();
+    dir.cleanup();
+  }
+});

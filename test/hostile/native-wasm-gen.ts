@@ -94,3 +94,20 @@ export function structTypesModule(types: number, fields: number): Uint8Array {
     section(10, vec([[...uleb(2), 0x00, 0x0b]])),
   ]);
 }
+
+/** `pages` of linear memory and a `_start` that allocates a GC byte array of `size` bytes and keeps it in a global. */
+export function gcArrayModule(pages: number, size: number): Uint8Array {
+  const arrayOfI8 = [0x5e, 0x78, 0x01];
+  const global = [0x63, 0x00, 0x01, 0xd0, 0x00, 0x0b];
+  const body = [0x00, 0x41, ...sleb(size), 0xfb, 0x07, 0x00, 0x24, 0x00, 0x0b];
+  return bytes([
+    HEADER,
+    section(1, vec([arrayOfI8, FUNC_VOID])),
+    section(3, vec([[0x01]])),
+    section(5, vec([[0x00, ...uleb(pages)]])),
+    section(6, vec([global])),
+    section(7, vec([EXPORT_START])),
+    section(10, vec([[...uleb(body.length), ...body]])),
+  ]);
+}
+
