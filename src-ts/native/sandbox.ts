@@ -41,6 +41,8 @@ export class WasmSandbox implements Sandbox {
   private readonly native: NativeSandbox;
   private destroyed = false;
   private readonly sessions = new Set<ManagedSession>();
+  /** Loads under way: each rejects DESTROYED when the sandbox is destroyed (unlessDestroyed). */
+  private readonly pendingLoads = new Set<() => void>();
 
   constructor(config: SandboxConfig = {}) {
     // The addon first: loading it starts building the default engine on a
@@ -111,7 +113,7 @@ export class WasmSandbox implements Sandbox {
     }
     let module: NativeModule;
     try {
-      module = await loading;
+      module = await this.unlessDestroyed(loading);
     } catch (e) {
       throw nativeError(e);
     }
@@ -220,10 +222,25 @@ export class WasmSandbox implements Sandbox {
     return session;
   }
 
+  /**
+   * A load's result, or DESTROYED at once when the sandbox is destroyed first: a compile cannot
+   * be stopped (it finishes on its own thread, bounded by src-rs/bounds.rs), but no caller waits
+   * for it past destroy().
+   */
+  private unlessDestroyed<T>(work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const stop = (): void => reject(destroyedError());
+      this.pendingLoads.add(stop);
+      work.then(resolve, reject).finally(() => this.pendingLoads.delete(stop));
+    });
+  }
+
   /** Stops running executes (they reject with code DESTROYED) and frees the sandbox. */
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
+    for (const stop of this.pendingLoads) stop();
+    this.pendingLoads.clear();
     const ending = [...this.sessions].map((s) => s.end('destroyed').catch(() => undefined));
     await this.native.destroy();
     await Promise.all(ending);

@@ -76,3 +76,11 @@ test('the deadline passing while the module compiles is a timeout, never a succe
     await sb.destroy();
   }
 }, 120_000);
+
+test('destroy() while load() compiles rejects the load with DESTROYED at once', async () => {
+  const sb = new WasmSandbox({ cache: false, timeoutMs: 120_000 });
+  const loading = sb.load(slowModule(4)).then(() => 'loaded', (e: AbortError) => e.code);
+  await new Promise((r) => setTimeout(r, 50));
+  await sb.destroy();
+  expect(await loading).toBe('DESTROYED');
+}, 120_000);
