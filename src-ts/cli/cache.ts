@@ -2,7 +2,7 @@
 // cache, through the library's own code for it (compiled-cache.ts).
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { clearCompiledCache, compiledCacheRoot, compiledCacheStats } from '../shared/compiled-cache.js';
+import { clearCompiledCache, compiledCacheRoot, compiledCacheStats } from '../native/compiled-cache.js';
 import { CACHE_HELP } from './help.js';
 import { write, type Io } from './io.js';
 import { formatBytes } from './parse.js';

@@ -5,13 +5,13 @@
 // this is the same rule, early and for both backends (a JS-backend guest could plant code for
 // a later native sandbox just as well).
 
+import { defaultCacheDir } from './cache-dir.js';
 import { ConfigError } from './errors.js';
+import { builtin } from './node-floor.js';
 
 interface GrantDir {
   host: string;
 }
-
-import { builtin } from './node-floor.js';
 
 // A built-in through getBuiltinModule, not `import` (why: native/addon.ts).
 const { dirname, basename, isAbsolute, join, normalize, sep } = builtin('node:path');
@@ -26,20 +26,8 @@ function absEnv(k: string): string | undefined {
   return v && isAbsolute(v) ? v : undefined;
 }
 
-/** src-rs/module/artefact.rs default_cache_dir (also src-ts/shared/compiled-cache.ts defaultCacheDir). */
-function defaultCacheRoot(explicit: string | undefined): string | undefined {
-  if (explicit) return explicit;
-  const own = absEnv('MIMOBOX_CACHE_DIR');
-  if (own) return own;
-  if (process.platform === 'win32') {
-    const local = absEnv('LOCALAPPDATA');
-    return local ? join(local, 'mimobox', 'cache') : undefined;
-  }
-  const xdg = absEnv('XDG_CACHE_HOME');
-  if (xdg) return join(xdg, 'mimobox');
-  const home = absEnv('HOME');
-  return home ? join(home, '.cache', 'mimobox') : undefined;
-}
+/** src-rs/module/artefact.rs default_cache_dir (cache-dir.ts holds the rule), undefined when none applies. */
+const defaultCacheRoot = (explicit: string | undefined): string | undefined => defaultCacheDir(explicit) ?? undefined;
 
 /** src-rs/module/mac.rs key_dir: where the key signing the cache's records lives. */
 function keyDir(): string | undefined {

@@ -1,4 +1,4 @@
-// The compiled-module cache (src-ts/shared/compiled-cache.ts): the rules applied
+// The compiled-module cache (src-ts/shared/cache-dir.ts, native/compiled-cache.ts): the rules applied
 // without the native addon, and that they agree with the addon's.
 // Run `node scripts/build-ts.mjs` first: tests import the built files.
 import { spawnSync } from 'node:child_process';
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
-import { clearCacheDir, defaultCacheDir } from '../../dist/esm/shared/compiled-cache.js';
+import { clearCacheDir, defaultCacheDir } from '../../dist/esm/shared/cache-dir.js';
 import { loadNativeBinding, type NativeBinding } from '../../dist/esm/native/addon.js';
 import { requiredUnderCi } from '../ci-guard.js';
 
@@ -47,7 +47,7 @@ describe.skipIf(native === undefined)('the same answers as the native addon', ()
   /** [TS, native] cache roots in a process whose whole environment is `env`. */
   function rootsUnder(env: Record<string, string>, explicit?: string): [string | null, string | null] {
     const script = `
-      const { defaultCacheDir } = await import(${JSON.stringify(join(ROOT, 'dist/esm/shared/compiled-cache.js'))});
+      const { defaultCacheDir } = await import(${JSON.stringify(join(ROOT, 'dist/esm/shared/cache-dir.js'))});
       const { loadNativeBinding } = await import(${JSON.stringify(join(ROOT, 'dist/esm/native/addon.js'))});
       const explicit = ${JSON.stringify(explicit ?? null)} ?? undefined;
       console.log(JSON.stringify([defaultCacheDir(explicit), loadNativeBinding().cacheDirFor(explicit ?? null)]));`;

@@ -1,41 +1,21 @@
-// The native backend's compiled-module cache on disk: where it is, what it
-// holds, clearing it. The native addon is the authority (src-rs/module/artefact.rs
-// default_cache_dir and clear); without it (the pure-JS backend, an addon that
-// failed to load) the same rules are applied here, so the cache can still be
-// found and cleared. test/cli/compiled-cache.test.ts checks that both agree.
-import { lstatSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
-import { loadNativeBinding, type NativeBinding } from '../native/addon.js';
+// The native backend's compiled-module cache on disk, as files: where it is
+// (src-rs/module/artefact.rs default_cache_dir), what it holds, clearing it.
+// The same rules the addon applies, written here without it, so the cache can
+// be found, counted and cleared where the addon does not load, and so code
+// that must keep grants away from it (grant-guard.ts) knows where it is.
+// native/compiled-cache.ts asks the addon first. test/cli/compiled-cache.test.ts
+// checks that both agree.
+import { builtin } from './node-floor.js';
+
+// Built-ins through getBuiltinModule, not `import`: this file is on the import
+// path (config → grant-guard), where an ES import of a built-in costs ms.
+const { lstatSync, readdirSync, rmdirSync, rmSync, statSync } = builtin('node:fs');
+const { isAbsolute, join } = builtin('node:path');
 
 export interface CompiledCacheStats {
   path: string;
   files: number;
   bytes: number;
-}
-
-function tryNative(): NativeBinding | undefined {
-  try {
-    return loadNativeBinding();
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The cache root a sandbox with this `cacheDir` (or none) uses; `null` when none applies
- * (no cache variable and no home directory).
- */
-export function compiledCacheRoot(cacheDir?: string): string | null {
-  const native = tryNative();
-  return native ? native.cacheDirFor(cacheDir ?? null) : defaultCacheDir(cacheDir);
-}
-
-/** Removes the compiled modules (with their records and locks) under the cache root; returns how many. */
-export function clearCompiledCache(cacheDir?: string): number {
-  const native = tryNative();
-  if (native) return native.clearCompiledCache(cacheDir ?? null);
-  const root = defaultCacheDir(cacheDir);
-  return root === null ? 0 : clearCacheDir(root);
 }
 
 /** Counts the compiled modules (.cwasm in the root's wasmtime-* directories) and their bytes. */
@@ -57,8 +37,6 @@ export function compiledCacheStats(root: string): CompiledCacheStats {
   }
   return { path: root, files, bytes };
 }
-
-// ------------------------------------------------ the rules, without the addon
 
 /**
  * src-rs/module/artefact.rs default_cache_dir: `explicit`, else $MIMOBOX_CACHE_DIR, else (Windows)
