@@ -221,4 +221,8 @@ fn the_cache_evicts_least_recently_used_artefacts_over_its_bound() {
     assert!(!cwasm_path(&dir, &hashes[2]).exists());
     assert!(cwasm_path(&dir, &hashes[3]).exists(), "the one just stored stays");
     assert_eq!(evict(root.path(), &hashes[3], u64::MAX), 0, "under the bound nothing goes");
+    // A hit marks an artefact used: its record's mtime (hours old here) moves to now.
+    crate::module::evict::touch(&meta_path(&dir, &hashes[0]));
+    let age = fs::metadata(meta_path(&dir, &hashes[0])).unwrap().modified().unwrap().elapsed().unwrap_or_default();
+    assert!(age < std::time::Duration::from_secs(600), "touched: {age:?} old");
 }

@@ -33,7 +33,8 @@ pub fn touch(meta_file: &Path) {
         .and_then(|m| m.modified())
         .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > TOUCH_EVERY));
     if stale {
-        let _ = fs::File::open(meta_file).and_then(|f| f.set_modified(SystemTime::now()));
+        // Opened for writing (never written): Windows sets times only through such a handle.
+        let _ = fs::OpenOptions::new().write(true).open(meta_file).and_then(|f| f.set_modified(SystemTime::now()));
     }
 }
 
