@@ -259,7 +259,7 @@ export class WorkerPool {
         settle();
       };
       const grace = setTimeout(settleOnce, STOP_GRACE_MS);
-      dying = this.host.kill(slot).then(() => {
+      dying = this.host.kill(slot).catch(() => undefined).then(() => {
         releaseBudget();
         settleOnce();
         release();

@@ -54,6 +54,13 @@ export function jsWorkerLimit(): number {
 export class WorkerHost {
   private readonly slots: Slot[] = [];
   private readonly waiters: ThreadWaiter[] = [];
+  /**
+   * Threads told to stop that have not exited yet. Their descriptors (an
+   * event loop's epoll and eventfds, the guest's files) and memory are
+   * released only at exit, which on a busy machine (guests run at a lower
+   * priority) can take seconds: whoever measures leaks waits for this to be 0.
+   */
+  private stopping = 0;
 
   constructor(readonly limit: number, private readonly workerUrl: URL) {}
 
@@ -165,15 +172,22 @@ export class WorkerHost {
     // Wake a guest sleeping in poll_oneoff so the thread stops at once.
     Atomics.store(slot.wake, 0, 1);
     Atomics.notify(slot.wake, 0);
-    await worker.terminate();
+    this.stopping++;
+    try {
+      await worker.terminate();
+    } finally {
+      this.stopping--;
+    }
   }
 
-  stats(): { threads: number; busy: number; waiting: number; limit: number } {
+  stats(): JsWorkerStats {
     return {
       threads: this.slots.filter((s) => s.worker).length,
       busy: this.slots.filter((s) => s.busy).length,
       waiting: this.waiters.length,
       limit: this.limit,
+      stopping: this.stopping,
+      warm: this.keepWarm,
     };
   }
 }
@@ -185,8 +199,23 @@ export function sharedHost(workerUrl: URL): WorkerHost {
   return host;
 }
 
+export interface JsWorkerStats {
+  /** Threads alive and usable (running a guest or idle). */
+  threads: number;
+  /** Threads running a guest, or held by an execute being stopped. */
+  busy: number;
+  /** Executes waiting for a thread. */
+  waiting: number;
+  limit: number;
+  /** Threads told to stop that have not exited yet (not counted in `threads`). */
+  stopping: number;
+  /** Idle threads kept alive for later executes; idle ones beyond it exit after 2 s. */
+  warm: number;
+}
+
 /** For tests and monitoring: the JS backend's process-wide threads. */
-export function jsWorkerStats(): { threads: number; busy: number; waiting: number; limit: number } {
-  return host?.stats() ?? { threads: 0, busy: 0, waiting: 0, limit: jsWorkerLimit() };
+export function jsWorkerStats(): JsWorkerStats {
+  const limit = jsWorkerLimit();
+  return host?.stats() ?? { threads: 0, busy: 0, waiting: 0, limit, stopping: 0, warm: Math.min(limit, availableParallelism()) };
 }
 

@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { AbortError, createSandbox, type Sandbox, type SandboxResult } from '../../dist/esm/index.js';
 import { BACKENDS } from '../conformance/backends.js';
 import { c, wat } from '../conformance/helpers.js';
-import { backToBaseline, CAN_COUNT_FDS, fdCount, rssMb, settle, stallMeter } from './health.js';
+import { backToBaseline, CAN_COUNT_FDS, fdCount, fdDiff, rssMb, settle, stallMeter } from './health.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** A specifier a child's `import` takes on every OS (a Windows path is not one). */
@@ -170,8 +170,9 @@ describe.each(BACKENDS)('load [%s]', (backend) => {
     expect(ms).toBeLessThan(10_000);
     await expect(sb.execute([wat('hello')])).rejects.toMatchObject({ code: 'DESTROYED' });
     const after = await backToBaseline(base);
-    expect(after.ok, `RSS ${base.rssMb.toFixed(0)} -> ${after.rssMb.toFixed(0)} MiB, fds ${base.fds} -> ${after.fds}`).toBe(true);
-  }, 60_000);
+    expect(after.ok, `RSS ${base.rssMb.toFixed(0)} -> ${after.rssMb.toFixed(0)} MiB, fds ${base.fds} -> ${after.fds} ` +
+      `(more: ${fdDiff(base.fdKinds, after.fdKinds)}; JS threads ${JSON.stringify(base.jsThreads)} -> ${JSON.stringify(after.jsThreads)})`).toBe(true);
+  }, 120_000);
 
   test('destroy() racing execute() many times over', async () => {
     for (let round = 0; round < 50; round++) {
