@@ -16,7 +16,7 @@ export interface SandboxConfig {
   /**
    * Exact instruction budget per execute (deterministic, the same count on both backends; `fuelConsumed` reports
    * it). Unset or `null`: no metering, the wall-clock timeout bounds the guest and its code runs at full speed
-   * (metering costs interpreters 15–30 %, see README "Fuel").
+   * (metering costs interpreters 15–30 %, see docs/limits.md#fuel).
    */
   fuel?: number | null;
   /** Directories the guest may read but never change. */

@@ -149,7 +149,7 @@ describe.each(BACKENDS)('file system [%s]', (backend) => {
   test('a symlink the guest makes that leads outside cannot be used', async () => {
     for (const [target, name] of [['/etc', 'l1'], ['..', 'l2'], ['../secret.txt', 'l3']] as const) {
       // Creating it is refused (js) or, for a relative target, allowed
-      // (native; README's differences table); using it must fail either way.
+      // (native; docs/js-backend.md's differences table); using it must fail either way.
       const made = await op('symlink', target, `/data/${name}`);
       const allowed = backend === 'native' && !target.startsWith('/');
       expect(made, `symlink ${target} /data/${name}`).toMatchObject(allowed ? { code: 0, err: '' } : { code: 1, err: expect.stringMatching(/^error: /) });

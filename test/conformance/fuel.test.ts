@@ -14,7 +14,7 @@ interface FuelCase {
   fuel: number;
   /** The budget stops it (timedOut, fuelConsumed = the budget). */
   exhausts?: boolean;
-  /** Fields the backends are documented to differ in (README, "JS backend differences"), and why. */
+  /** Fields the backends are documented to differ in (docs/js-backend.md, "The backends compared"), and why. */
   differs?: { fields: string[]; why: string };
 }
 

@@ -143,7 +143,7 @@ describe.each(BACKENDS)('host.call [%s]', (backend) => {
       expect(r.returnValue).toBe(-2);
       expect(faults(r).join('\n')).toMatch(/host_alloc\(3145728\) returned 0/);
     } else {
-      // wasmtime traps on the refused grow inside host_alloc (README "Limits").
+      // wasmtime traps on the refused grow inside host_alloc (docs/limits.md, "The limits").
       expect(r).toMatchObject({ trap: 'memory', sessionEnded: 'trap' });
     }
   });

@@ -36,7 +36,7 @@ interface Case {
   config?: SandboxConfig;
   opts?: ExecuteOptions;
   expect: Expect;
-  /** Fields that may legitimately differ between backends, with the reason (README feature table). */
+  /** Fields that may legitimately differ between backends, with the reason (docs/js-backend.md feature table). */
   differs?: { fields: ComparedField[]; why: string };
 }
 
@@ -75,7 +75,7 @@ const CASES: Case[] = [
   { name: 'exit code 0', cmd: [c('exit_code'), '0'], expect: { exitCode: 0, trap: undefined } },
   { name: 'exit code 3', cmd: [c('exit_code'), '3'], expect: { exitCode: 3, trap: undefined } },
   { name: 'exit code 255', cmd: [c('exit_code'), '255'], expect: { exitCode: 255, trap: undefined } },
-  // proc_exit(256): reported as the i32 the guest passed (not wrapped to 0). See README.
+  // proc_exit(256): reported as the i32 the guest passed (not wrapped to 0). See docs/api.md, SandboxResult.
   { name: 'exit_big (proc_exit 256)', cmd: [wat('exit_big')], expect: { exitCode: 256, trap: undefined, timedOut: false } },
   { name: 'main-only module returns 42', cmd: [wat('main_only')], expect: { exitCode: 42, trap: undefined } },
   {

@@ -142,7 +142,7 @@ describe.each(BACKENDS)('sessions [%s]', (backend) => {
       expect(r.sessionEnded).toBeUndefined();
       expect((await s.call('grow')).returnValue).toBe(-1);
     } else {
-      // wasmtime traps on a refused grow (README "Limits").
+      // wasmtime traps on a refused grow (docs/limits.md, "The limits").
       expect(r).toMatchObject({ trap: 'memory', sessionEnded: 'trap' });
     }
   });

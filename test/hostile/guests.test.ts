@@ -112,7 +112,7 @@ const CASES: Case[] = [
     async run(ctx) {
       const r = await exec(ctx, [wat('table_grow')]);
       // Both cap tables at 1,000,000 elements; native traps on the refused grow,
-      // V8 returns -1 and the guest exits 7 (README: documented difference).
+      // V8 returns -1 and the guest exits 7 (docs/js-backend.md: documented difference).
       if (ctx.backend === 'native') expect(r).toMatchObject({ trap: 'memory', exitCode: 1 });
       else exited(r, 7);
     },
@@ -178,7 +178,7 @@ const CASES: Case[] = [
     name: 'path tricks: symlinks made by the guest pointing out of the rw preopen',
     async run(ctx) {
       // Relative and absolute targets. Creating them is refused, or allowed
-      // as README's differences table says: JS refuses all four; wasmtime
+      // as docs/js-backend.md's differences table says: JS refuses all four; wasmtime
       // refuses absolute targets but lets a relative link that leads out be
       // created. A link the guest could not make is planted on the host, as
       // if an earlier guest had left it: no use of any of them may reach outside.

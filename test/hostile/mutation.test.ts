@@ -358,7 +358,7 @@ describe.skipIf(BACKENDS.length < 2)('mutated modules: native and js agree', () 
 
 // Outcomes (exit code, trap, timeout) of accepted mutants may differ: a
 // 250 ms limit with four at once times the slower backend out first, and
-// traps differ where README says so. Reported for the next regression input.
+// traps differ where docs/js-backend.md says so. Reported for the next regression input.
 afterAll(() => {
   if (BACKENDS.length < 2) return;
   const differ = [...verdicts.entries()].filter(([, v]) => v.native !== v.js);
