@@ -31,6 +31,16 @@ export class BulkRewriteError extends Error {}
  * it has none. Throws BulkRewriteError when it cannot read the module.
  */
 export function boundBulkOps(bytes: Uint8Array, layout: ModuleLayout | undefined, chunks: Chunks = DEFAULT_CHUNKS): Uint8Array {
+  try {
+    return rewrite(bytes, layout, chunks);
+  } catch (e) {
+    // A malformed module (V8 then says what is wrong with it) or one it cannot read.
+    if (e instanceof BulkRewriteError) throw e;
+    throw new BulkRewriteError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+function rewrite(bytes: Uint8Array, layout: ModuleLayout | undefined, chunks: Chunks): Uint8Array {
   if (!layout) throw new BulkRewriteError('its sections use encodings the rewriter does not read');
   const list = sections(bytes);
   const code = list.find((s) => s.id === 10);
