@@ -77,7 +77,7 @@ const WORKER_KEYS = [
 /** Sandbox error codes that are the caller's doing: retrying the same job cannot help. */
 const CALLER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'CONFIG_INVALID', 'COMMAND_INVALID', 'DIR_NOT_FOUND', 'MODULE_NOT_FOUND', 'MODULE_INVALID', 'MODULE_TOO_LARGE',
-  'NO_ENTRY', 'IMPORT_MISSING',
+  'MODULE_UNSUPPORTED', 'NO_ENTRY', 'IMPORT_MISSING',
 ]);
 
 function positive(field: string, value: unknown, fallback: number): number {
