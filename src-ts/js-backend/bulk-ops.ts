@@ -13,7 +13,7 @@
 //
 // Runs after the fuel rewrite (instrument.ts), so the helpers are not metered
 // and a metered guest is charged exactly as before. table.grow is left as it
-// is: tables are capped at MAX_TABLE_ELEMENTS (limits.ts), so one grow is one
+// is: tables are capped at MAX_TABLE_ELEMENTS (memory-plan.ts), so one grow is one
 // bounded step (~100 ms at the cap) that can happen only once per table.
 import type { ModuleLayout } from './wasm-binary.js';
 import { DEFAULT_CHUNKS, helperBody, helperType, TICK_BODY, type BulkHelper, type Chunks } from './bulk-helpers.js';

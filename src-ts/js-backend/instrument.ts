@@ -1,5 +1,5 @@
 // Fuel metering for the JS backend, by rewriting the module before V8
-// compiles it (beside the memory-maximum patch in limits.ts). It counts what
+// compiles it (beside the memory-maximum patch in memory-plan.ts). It counts what
 // wasmtime 48 counts (wasmtime-cranelift's fuel_before_op and
 // pre_translate_bulk_op, wasmtime-environ's default operator costs):
 //

@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InternalError, ModuleError } from '../shared/errors.js';
 import type { Logger } from '../shared/types.js';
-import { parseModule, planMemory, WASM_PAGE } from './limits.js';
+import { parseModule, planMemory, WASM_PAGE } from './memory-plan.js';
 import type { ModuleImport } from './linking.js';
 import { unsupportedFeature } from './features.js';
 import { instrumentFuel } from './instrument.js';

@@ -20,7 +20,7 @@ export interface JobMessage {
   preopens: Preopen[];
   memoryLimitBytes: number;
   maxOutputBytes: number;
-  /** Output capture, see limits.ts. */
+  /** Output capture, see output-capture.ts. */
   output: SharedArrayBuffer;
   /** Int32 cell the pool sets and notifies to cut a sleep short before terminating. */
   wake: SharedArrayBuffer;

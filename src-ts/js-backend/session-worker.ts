@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { FuelCounters } from './fuel-counters.js';
 import { collectGarbage, guestWasi, importObject, lowerThreadPriority, outcomeOf, refusedGrow } from './guest-run.js';
 import { GuestDoor } from './host-door.js';
-import type { CappedOutput } from './limits.js';
+import type { CappedOutput } from './output-capture.js';
 import type { JobOutcome, SessionCallMessage, SessionOpenMessage, SessionReply } from './protocol.js';
 import type { Wasi } from './wasi.js';
 

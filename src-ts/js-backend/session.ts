@@ -12,7 +12,7 @@ import { resolveCallOptions, resolveCloseOptions, type ResolvedCallOptions, type
 import type { Session, SessionCallOptions, SessionCallResult, SessionCloseOptions, SessionEndReason } from '../shared/types.js';
 import type { Preopen } from './fs.js';
 import { HostDoor } from './host-door.js';
-import { outputBufferSize, readCaptured } from './limits.js';
+import { outputBufferSize, readCaptured } from './output-capture.js';
 import type { LinkPlan } from './linking.js';
 import type { LoadedModule } from './module-cache.js';
 import type { SessionCallMessage, SessionOpenMessage, SessionReply } from './protocol.js';

@@ -14,7 +14,7 @@ import { StdinFd } from './fd/stdin.js';
 import { FdTable } from './fd/table.js';
 import { WasiError, type Preopen } from './fs.js';
 import { GuestMemory } from './guest-memory.js';
-import type { CappedOutput } from './limits.js';
+import type { CappedOutput } from './output-capture.js';
 import { pollOneoff } from './poll.js';
 import { ExactTimes } from './times.js';
 import {

@@ -1,12 +1,12 @@
 // Unit tests of the JS backend's two security-relevant pieces: preopen path
-// walking (fs.ts) and the memory-limit patch (limits.ts).
+// walking (fs.ts) and the memory-limit patch (memory-plan.ts).
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { checkSymlinkTarget, walk, WasiError } from '../../dist/esm/js-backend/fs.js';
 import { HostDir } from '../../dist/esm/js-backend/fd/host-dir.js';
-import { parseModule, planMemory } from '../../dist/esm/js-backend/limits.js';
+import { parseModule, planMemory } from '../../dist/esm/js-backend/memory-plan.js';
 import { ERRNO } from '../../dist/esm/js-backend/wasi-defs.js';
 
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'mimobox-fs-')));

@@ -1,12 +1,12 @@
 // The JS backend's process-wide worker threads (pool.ts) and its table cap
-// (limits.ts): shared across sandboxes, bounded by MIMOBOX_JS_WORKERS, idle
+// (memory-plan.ts): shared across sandboxes, bounded by MIMOBOX_JS_WORKERS, idle
 // threads stopped, tables patched to the native cap.
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { JsSandbox } from '../../dist/esm/index.js';
-import { parseModule, planMemory } from '../../dist/esm/js-backend/limits.js';
+import { parseModule, planMemory } from '../../dist/esm/js-backend/memory-plan.js';
 import { jsWorkerLimit, jsWorkerStats } from '../../dist/esm/js-backend/pool.js';
 import { c, wat } from '../conformance/helpers.js';
 

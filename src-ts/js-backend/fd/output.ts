@@ -1,5 +1,5 @@
-// fds 1 and 2: captured into the shared output buffer, up to the cap (limits.ts).
-import type { CappedOutput } from '../limits.js';
+// fds 1 and 2: captured into the shared output buffer, up to the cap (output-capture.ts).
+import type { CappedOutput } from '../output-capture.js';
 import { RIGHTS } from '../wasi-defs.js';
 import { Descriptor, streamFdstat, type Fdstat } from './descriptor.js';
 
