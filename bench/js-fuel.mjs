@@ -1,5 +1,5 @@
 // The JS backend's fuel metering cost: the same CPU-bound guests with the
-// instrumented module (fuel: N, src-ts/js-backend/instrument.ts) and the
+// instrumented module (fuel: N, src-ts/js-backend/instrument/instrument.ts) and the
 // plain one (fuel: null), in one process, alternating, median of --runs.
 // Prints a Markdown table and writes bench/js-fuel.json.
 //   node bench/js-fuel.mjs [--quick] [--runs N]

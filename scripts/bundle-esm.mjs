@@ -37,7 +37,7 @@ function jsFiles(dir) {
 }
 
 /** Worker scripts, started by URL (src-ts/js-backend/sandbox.ts): each loads in a thread of its own. */
-const WORKERS = ['js-backend/worker.js', 'js-backend/session-worker.js'];
+const WORKERS = ['js-backend/threads/worker.js', 'js-backend/threads/session-worker.js'];
 
 /** Rewrites the .js files of `dir` in place; the .d.ts files stay as they are. */
 export async function bundleEsm(dir) {

@@ -10,12 +10,12 @@ import { moduleUrl } from '../module-url.js';
 import { checkFitsBudget, reserveMemory } from '../shared/memory-budget.js';
 import { buildResult } from '../shared/result.js';
 import type { ExecuteOptions, Sandbox, SandboxConfig, SandboxResult, Session, SessionOptions } from '../shared/types.js';
-import type { Preopen } from './fs.js';
-import { planEntry, planImports, type EntryPlan, type LinkPlan } from './linking.js';
-import { loadModule, loadModuleBytes, type LoadedModule, type LoadLimits } from './module-cache.js';
+import type { Preopen } from './wasi/fs.js';
+import { planEntry, planImports, type EntryPlan, type LinkPlan } from './module/linking.js';
+import { loadModule, loadModuleBytes, type LoadedModule, type LoadLimits } from './module/module-cache.js';
 import { JsSession } from './session.js';
-import { WorkerPool } from './pool.js';
-import { HostDoor } from './host-door.js';
+import { WorkerPool } from './threads/pool.js';
+import { HostDoor } from './threads/host-door.js';
 import { hasHostAlloc, withFaults } from './session-plan.js';
 
 export interface JsSandboxOptions {
@@ -62,7 +62,7 @@ export class JsSandbox implements Sandbox {
     // Each running execute reserves its memory cap from the process budget (memory-budget.ts).
     const capBytes = this.config.memoryLimitBytes;
     this.pool = new WorkerPool(
-      this.config.maxConcurrency, this.config.maxOutputBytes, new URL('js-backend/worker.js', moduleUrl),
+      this.config.maxConcurrency, this.config.maxOutputBytes, new URL('js-backend/threads/worker.js', moduleUrl),
       (timeoutMs, signal) => reserveMemory(capBytes, { timeoutMs, signal }),
     );
   }
@@ -165,7 +165,7 @@ export class JsSandbox implements Sandbox {
     let session: JsSession | undefined;
     const opening = JsSession.open({
       loaded, plan, options: resolved, argv0: typeof module === 'string' ? module : BYTES_ARGV0, config: this.config, preopens: this.preopens, fuel: this.fuel,
-      warnings: this.warnings, workerUrl: new URL('js-backend/session-worker.js', moduleUrl), releaseBudget,
+      warnings: this.warnings, workerUrl: new URL('js-backend/threads/session-worker.js', moduleUrl), releaseBudget,
       onEnd: (s) => this.sessions.delete(s),
     }, (s) => {
       session = s;

@@ -2,8 +2,8 @@
 // exports and their types, before anything runs in a worker.
 import { ModuleError } from '../shared/errors.js';
 import type { SandboxResult } from '../shared/types.js';
-import { sig } from './linking.js';
-import type { FuncType } from './wasm-binary.js';
+import { sig } from './module/linking.js';
+import type { FuncType } from './binary/wasm-binary.js';
 
 type Functions = ReadonlyMap<string, FuncType | undefined>;
 

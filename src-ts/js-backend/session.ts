@@ -10,14 +10,14 @@ import { abortedError, ConfigError, destroyedError, InternalError, SessionEndedE
 import { buildResult } from '../shared/result.js';
 import { resolveCallOptions, resolveCloseOptions, type ResolvedCallOptions, type ResolvedSessionOptions } from '../shared/session-options.js';
 import type { Session, SessionCallOptions, SessionCallResult, SessionCloseOptions, SessionEndReason } from '../shared/types.js';
-import type { Preopen } from './fs.js';
-import { HostDoor } from './host-door.js';
-import { outputBufferSize, readCaptured } from './output-capture.js';
-import type { LinkPlan } from './linking.js';
-import type { LoadedModule } from './module-cache.js';
-import type { SessionCallMessage, SessionOpenMessage, SessionReply } from './protocol.js';
+import type { Preopen } from './wasi/fs.js';
+import { HostDoor } from './threads/host-door.js';
+import { outputBufferSize, readCaptured } from './wasi/output-capture.js';
+import type { LinkPlan } from './module/linking.js';
+import type { LoadedModule } from './module/module-cache.js';
+import type { SessionCallMessage, SessionOpenMessage, SessionReply } from './threads/protocol.js';
 import { checkSessionExport, hasHostAlloc, hasInitialize, withFaults } from './session-plan.js';
-import { sessionThread } from './session-threads.js';
+import { sessionThread } from './threads/session-threads.js';
 
 export interface SessionSetup {
   loaded: LoadedModule;

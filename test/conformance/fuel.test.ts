@@ -1,5 +1,5 @@
 // Deterministic fuel on both backends: the JS backend instruments the module
-// (src-ts/js-backend/instrument.ts) to count what wasmtime 48 counts, so the
+// (src-ts/js-backend/instrument/instrument.ts) to count what wasmtime 48 counts, so the
 // same guest and input report the same fuelConsumed and stop at the same
 // point on both.
 import { describe, expect, test } from 'vitest';

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { jsWorkerStats } from '../../dist/esm/js-backend/pool.js';
+import { jsWorkerStats } from '../../dist/esm/js-backend/threads/pool.js';
 
 export const MiB = 1024 * 1024;
 

@@ -3,7 +3,7 @@
 // directories through /proc/self/fd) and js-fs-escape-portable.test.ts (the
 // path macOS and Windows take: identity checks under a process-wide lock).
 // The JS backend runs WASI in TypeScript, so what a path may touch is decided
-// by our own code (src-ts/js-backend/fs.ts), not by an openat-style library as
+// by our own code (src-ts/js-backend/wasi/fs.ts), not by an openat-style library as
 // on native. Each case is an attack that reached a host file or directory
 // outside the grant before directory descriptors held a real OS descriptor
 // and path calls walked from it; each asserts on the host that nothing

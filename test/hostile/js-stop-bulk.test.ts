@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
 import { AbortError, createSandbox, type Sandbox, type SandboxResult } from '../../dist/esm/index.js';
-import { jsWorkerStats } from '../../dist/esm/js-backend/pool.js';
+import { jsWorkerStats } from '../../dist/esm/js-backend/threads/pool.js';
 import { wat } from '../conformance/helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

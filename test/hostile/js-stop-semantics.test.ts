@@ -7,8 +7,8 @@
 // after each one (a trap writes nothing).
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { boundBulkOps } from '../../dist/esm/js-backend/bulk-ops.js';
-import { parseModule } from '../../dist/esm/js-backend/wasm-binary.js';
+import { boundBulkOps } from '../../dist/esm/js-backend/instrument/bulk-ops.js';
+import { parseModule } from '../../dist/esm/js-backend/binary/wasm-binary.js';
 import { c, wat } from '../conformance/helpers.js';
 
 type Exports = Record<string, (...args: unknown[]) => unknown> & { memory: WebAssembly.Memory };

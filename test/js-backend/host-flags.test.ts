@@ -64,7 +64,7 @@ describe('a worker that cannot start', () => {
     writeFileSync(hooks, `
       const FAKE = 'data:text/javascript,' + encodeURIComponent(${JSON.stringify(fake)});
       export async function resolve(specifier, context, next) {
-        if (specifier === 'node:worker_threads' && context.parentURL?.includes('/js-backend/threads.js')) {
+        if (specifier === 'node:worker_threads' && context.parentURL?.includes('/js-backend/threads/threads.js')) {
           return { url: FAKE, shortCircuit: true };
         }
         return next(specifier, context);

@@ -2,8 +2,8 @@
 // validates, keeps its index spaces, and counts as documented.
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { FUEL_EXPORT, instrumentFuel, OUT_OF_FUEL, START_EXPORT } from '../../dist/esm/js-backend/instrument.js';
-import { parseModule } from '../../dist/esm/js-backend/wasm-binary.js';
+import { FUEL_EXPORT, instrumentFuel, OUT_OF_FUEL, START_EXPORT } from '../../dist/esm/js-backend/instrument/instrument.js';
+import { parseModule } from '../../dist/esm/js-backend/binary/wasm-binary.js';
 import { c, wat } from '../conformance/helpers.js';
 
 const instrument = (path: string): Uint8Array => {

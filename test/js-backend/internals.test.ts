@@ -4,10 +4,10 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, symlinkSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { checkSymlinkTarget, walk, WasiError } from '../../dist/esm/js-backend/fs.js';
-import { HostDir } from '../../dist/esm/js-backend/fd/host-dir.js';
-import { parseModule, planMemory } from '../../dist/esm/js-backend/memory-plan.js';
-import { ERRNO } from '../../dist/esm/js-backend/wasi-defs.js';
+import { checkSymlinkTarget, walk, WasiError } from '../../dist/esm/js-backend/wasi/fs.js';
+import { HostDir } from '../../dist/esm/js-backend/wasi/fd/host-dir.js';
+import { parseModule, planMemory } from '../../dist/esm/js-backend/module/memory-plan.js';
+import { ERRNO } from '../../dist/esm/js-backend/wasi/wasi-defs.js';
 
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'mimobox-fs-')));
 const root = join(base, 'root');

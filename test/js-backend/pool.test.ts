@@ -6,8 +6,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { JsSandbox } from '../../dist/esm/index.js';
-import { parseModule, planMemory } from '../../dist/esm/js-backend/memory-plan.js';
-import { jsWorkerLimit, jsWorkerStats } from '../../dist/esm/js-backend/pool.js';
+import { parseModule, planMemory } from '../../dist/esm/js-backend/module/memory-plan.js';
+import { jsWorkerLimit, jsWorkerStats } from '../../dist/esm/js-backend/threads/pool.js';
 import { c, wat } from '../conformance/helpers.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;

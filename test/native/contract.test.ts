@@ -8,8 +8,8 @@ import {
 } from '../../dist/esm/shared/config.js';
 import { errorFromCode, InternalError } from '../../dist/esm/shared/errors.js';
 import { HOST_CALL_MAX_BYTES } from '../../dist/esm/index.js';
-import { MAX_TABLE_ELEMENTS } from '../../dist/esm/js-backend/memory-plan.js';
-import { MAX_OPEN_FILES } from '../../dist/esm/js-backend/wasi.js';
+import { MAX_TABLE_ELEMENTS } from '../../dist/esm/js-backend/module/memory-plan.js';
+import { MAX_OPEN_FILES } from '../../dist/esm/js-backend/wasi/wasi.js';
 import { loadNativeBinding } from '../../dist/esm/native/addon.js';
 import { wat } from '../conformance/helpers.js';
 

@@ -27,7 +27,7 @@ describe('the ESM import path', () => {
   });
 
   test('a JS-backend worker thread loads only the small shared chunk of them', () => {
-    for (const worker of ['js-backend/worker.js', 'js-backend/session-worker.js']) {
+    for (const worker of ['js-backend/threads/worker.js', 'js-backend/threads/session-worker.js']) {
       const chunks = graph(worker).filter((f) => f.startsWith('import-path'));
       expect(chunks).toHaveLength(1);
       expect(chunks[0]).toMatch(/^import-path-shared-/);
@@ -53,7 +53,7 @@ describe('the ESM import path', () => {
 
   test('the URLs resolved from the chunk still find the worker scripts', () => {
     expect(fileURLToPath(new URL('.', moduleUrl))).toBe(dist(''));
-    expect(existsSync(fileURLToPath(new URL('js-backend/worker.js', moduleUrl)))).toBe(true);
-    expect(existsSync(fileURLToPath(new URL('js-backend/session-worker.js', moduleUrl)))).toBe(true);
+    expect(existsSync(fileURLToPath(new URL('js-backend/threads/worker.js', moduleUrl)))).toBe(true);
+    expect(existsSync(fileURLToPath(new URL('js-backend/threads/session-worker.js', moduleUrl)))).toBe(true);
   });
 });

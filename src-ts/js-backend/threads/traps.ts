@@ -1,6 +1,6 @@
 // Classifies what V8 throws out of a guest into the backend-neutral TrapKind
 // names, by V8's RuntimeError messages (stable across Node 20-22).
-import type { LimitKind, TrapKind } from '../shared/types.js';
+import type { LimitKind, TrapKind } from '../../shared/types.js';
 
 const PATTERNS: ReadonlyArray<[RegExp, TrapKind]> = [
   [/^unreachable/i, 'unreachable'],

@@ -5,7 +5,7 @@
 // in src-rs/module/load.rs, with the same code and words.
 import { constants, type BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { ModuleError } from '../shared/errors.js';
+import { ModuleError } from '../../shared/errors.js';
 
 const mib = (bytes: number): string => `${Math.round((bytes / 1048576) * 100) / 100} MiB`;
 

@@ -10,8 +10,8 @@
 // execute settles at once and the worker is terminated in the background
 // (V8 stops a guest at its next interrupt check, which bulk-ops.ts keeps
 // close), then replaced lazily.
-import { abortedError, destroyedError, InternalError, queueTimeoutError } from '../shared/errors.js';
-import { outputBufferSize, readCaptured, type CapturedStream } from './output-capture.js';
+import { abortedError, destroyedError, InternalError, queueTimeoutError } from '../../shared/errors.js';
+import { outputBufferSize, readCaptured, type CapturedStream } from '../wasi/output-capture.js';
 import type { JobMessage, JobOutcome } from './protocol.js';
 import { JS_WORKERS_ENV, sharedHost, type Slot, type WorkerHost } from './threads.js';
 import type { Worker } from 'node:worker_threads';

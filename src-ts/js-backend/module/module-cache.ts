@@ -6,14 +6,14 @@ import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { InternalError, ModuleError } from '../shared/errors.js';
-import type { Logger } from '../shared/types.js';
+import { InternalError, ModuleError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/types.js';
 import { parseModule, planMemory, WASM_PAGE } from './memory-plan.js';
 import type { ModuleImport } from './linking.js';
 import { unsupportedFeature } from './features.js';
-import { instrumentFuel } from './instrument.js';
-import { functionType, type FuncType, type ModuleLayout } from './wasm-binary.js';
-import { boundBulkOps, BulkRewriteError } from './bulk-ops.js';
+import { instrumentFuel } from '../instrument/instrument.js';
+import { functionType, type FuncType, type ModuleLayout } from '../binary/wasm-binary.js';
+import { boundBulkOps, BulkRewriteError } from '../instrument/bulk-ops.js';
 import { checkKind, notFound, readModuleFile, tooLarge } from './module-file.js';
 
 export interface LoadedModule {

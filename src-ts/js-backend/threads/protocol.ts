@@ -1,8 +1,8 @@
 // Messages between the pool (main thread) and a worker. Structured clone
 // only: the compiled Module and SharedArrayBuffers are shared, not copied.
-import type { Preopen } from './fs.js';
+import type { Preopen } from '../wasi/fs.js';
 import type { DoorEnd } from './host-door.js';
-import type { LimitKind, TrapKind } from '../shared/types.js';
+import type { LimitKind, TrapKind } from '../../shared/types.js';
 
 export interface JobMessage {
   module: WebAssembly.Module;

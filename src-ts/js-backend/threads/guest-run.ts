@@ -5,12 +5,12 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { nearMemoryCap } from './memory-plan.js';
-import { CappedOutput } from './output-capture.js';
+import { nearMemoryCap } from '../module/memory-plan.js';
+import { CappedOutput } from '../wasi/output-capture.js';
 import type { JobMessage, JobOutcome } from './protocol.js';
 import { classifyTrap } from './traps.js';
-import { ExitSignal, Wasi } from './wasi.js';
-import { HOST_CALL, WASI_MODULE } from './wasi-defs.js';
+import { ExitSignal, Wasi } from '../wasi/wasi.js';
+import { HOST_CALL, WASI_MODULE } from '../wasi/wasi-defs.js';
 
 /** The guest's WASI over the job's shared output buffer (both streams emptied first). */
 export function guestWasi(job: Pick<JobMessage, 'output' | 'maxOutputBytes' | 'args' | 'env' | 'preopens' | 'wake'>,

@@ -19,10 +19,10 @@
 // the guest runs out when a check finds it at or above 0. The check then sets
 // it to OUT_OF_FUEL and executes `unreachable`, which is how the runner tells
 // running out of fuel from the guest's own traps.
-import { ModuleError } from '../shared/errors.js';
-import { EXCEPTION_OPS, OpReader, type Op } from './wasm-ops.js';
-import type { ModuleLayout } from './wasm-binary.js';
-import { assemble, leb, sections, Sink, sleb, withEntries, type Section } from './wasm-sections.js';
+import { ModuleError } from '../../shared/errors.js';
+import { EXCEPTION_OPS, OpReader, type Op } from '../binary/wasm-ops.js';
+import type { ModuleLayout } from '../binary/wasm-binary.js';
+import { assemble, leb, sections, Sink, sleb, withEntries, type Section } from '../binary/wasm-sections.js';
 
 export const FUEL_EXPORT = '__mimobox_fuel';
 /**

@@ -2,10 +2,10 @@
 // module's import and export lists before anything is instantiated: which
 // imports the sandbox provides (WASI preview 1, host.call), which become traps
 // (unknownImports: 'trap'), and which export is the entry.
-import type { UnknownImports } from '../shared/config.js';
-import { ModuleError } from '../shared/errors.js';
-import { HOST_CALL, WASI_MODULE, WASI_SIGNATURES } from './wasi-defs.js';
-import type { FuncType } from './wasm-binary.js';
+import type { UnknownImports } from '../../shared/config.js';
+import { ModuleError } from '../../shared/errors.js';
+import { HOST_CALL, WASI_MODULE, WASI_SIGNATURES } from '../wasi/wasi-defs.js';
+import type { FuncType } from '../binary/wasm-binary.js';
 
 export interface ModuleImport {
   module: string;

@@ -4,12 +4,12 @@
 // that unwinds the instance (trap, exit, fuel) says so, and the host ends the
 // session: an unwound instance is never called again.
 import { parentPort } from 'node:worker_threads';
-import { FuelCounters } from './fuel-counters.js';
+import { FuelCounters } from '../instrument/fuel-counters.js';
 import { collectGarbage, guestWasi, importObject, lowerThreadPriority, outcomeOf, refusedGrow } from './guest-run.js';
 import { GuestDoor } from './host-door.js';
-import type { CappedOutput } from './output-capture.js';
+import type { CappedOutput } from '../wasi/output-capture.js';
 import type { JobOutcome, SessionCallMessage, SessionOpenMessage, SessionReply } from './protocol.js';
-import type { Wasi } from './wasi.js';
+import type { Wasi } from '../wasi/wasi.js';
 
 interface Live {
   instance: WebAssembly.Instance | undefined;

@@ -4,8 +4,8 @@
 // idle up to one per CPU, and replaced lazily after it is terminated.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { abortedError } from '../shared/errors.js';
-import { sharePathLock } from './fd/path-lock.js';
+import { abortedError } from '../../shared/errors.js';
+import { sharePathLock } from '../wasi/fd/path-lock.js';
 import type { JobOutcome } from './protocol.js';
 
 // Before any guest thread exists: where /proc/self/fd is missing (macOS,

@@ -1,7 +1,7 @@
 // The JS backend's memory cap, planned from the module's bytes: enforced by
 // patching the module's declared memory maximum (and the table cap), and read
 // back when a guest ends near it.
-import { parseModule, withMemories, withTables, type ModuleLayout } from './wasm-binary.js';
+import { parseModule, withMemories, withTables, type ModuleLayout } from '../binary/wasm-binary.js';
 
 export const WASM_PAGE = 65536;
 /** Same table cap as the native backend (src-rs/settings.rs MAX_TABLE_ELEMENTS). */

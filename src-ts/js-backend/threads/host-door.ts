@@ -8,8 +8,8 @@
 // The main thread never blocks; a blocked worker is ended by the run's deadline
 // or abort, which closes the door (waking the cell) and terminates the thread.
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { wrapHostCall, type HostAnswerBytes } from '../shared/host-call.js';
-import { HOST_CALL_MAX_BYTES, type HostCall } from '../shared/types.js';
+import { wrapHostCall, type HostAnswerBytes } from '../../shared/host-call.js';
+import { HOST_CALL_MAX_BYTES, type HostCall } from '../../shared/types.js';
 
 /** What the worker gets: its end of the channel and the cell it waits on. */
 export interface DoorEnd {

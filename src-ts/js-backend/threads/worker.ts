@@ -2,7 +2,7 @@
 // it to the end. The pool terminates this thread at the deadline.
 import { parentPort } from 'node:worker_threads';
 import type { JobMessage, JobOutcome } from './protocol.js';
-import { FuelCounters } from './fuel-counters.js';
+import { FuelCounters } from '../instrument/fuel-counters.js';
 import { collectGarbage, guestWasi, importObject, lowerThreadPriority, outcomeOf, refusedGrow } from './guest-run.js';
 import { GuestDoor } from './host-door.js';
 

@@ -13,7 +13,7 @@
 //   goes from the end down, so overlapping ranges copy as one memmove.
 //
 // All arithmetic is in i64, so 32-bit operands cannot wrap around.
-import { leb, sleb } from './wasm-sections.js';
+import { leb, sleb } from '../binary/wasm-sections.js';
 
 /** At most this much memory is filled or copied between two interrupt checks. */
 export const BULK_CHUNK_BYTES = 1 << 20;

@@ -15,10 +15,10 @@
 // and a metered guest is charged exactly as before. table.grow is left as it
 // is: tables are capped at MAX_TABLE_ELEMENTS (memory-plan.ts), so one grow is one
 // bounded step (~100 ms at the cap) that can happen only once per table.
-import type { ModuleLayout } from './wasm-binary.js';
+import type { ModuleLayout } from '../binary/wasm-binary.js';
 import { DEFAULT_CHUNKS, helperBody, helperType, TICK_BODY, type BulkHelper, type Chunks } from './bulk-helpers.js';
-import { OpReader } from './wasm-ops.js';
-import { assemble, leb, sections, Sink, withEntries, type Section } from './wasm-sections.js';
+import { OpReader } from '../binary/wasm-ops.js';
+import { assemble, leb, sections, Sink, withEntries, type Section } from '../binary/wasm-sections.js';
 
 /** 0xfc sub-opcodes rewritten: memory.init, memory.copy, memory.fill, table.init, table.copy, table.fill. */
 const BULK = new Set([8, 10, 11, 12, 14, 17]);
