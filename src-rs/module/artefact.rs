@@ -88,11 +88,7 @@ fn write_atomically(dir: &Path, path: &Path, data: &[u8]) -> std::io::Result<()>
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".tmp-{}-{n}-{name}", std::process::id()));
     let result = (|| {
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options.open(&tmp)?;
+        let mut f = super::private::create_private_file(&tmp)?;
         // Large writes in 8 MiB pieces: no second copy of the payload.
         for chunk in data.chunks(8 << 20) {
             f.write_all(chunk)?;

@@ -60,11 +60,7 @@ pub fn load_or_create(dir: &Path) -> Result<Key, String> {
     let tmp = dir.join(format!(".tmp-{}-{KEY_FILE}", std::process::id()));
     let _ = fs::remove_file(&tmp);
     let written = (|| {
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options.open(&tmp)?;
+        let mut f = super::private::create_private_file(&tmp)?;
         f.write_all(&key)?;
         f.sync_all()?;
         fs::hard_link(&tmp, &path)

@@ -41,6 +41,16 @@ pub fn check_private_dir(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Opens `path` for writing as a new file, readable and writable by its
+/// owner only (0600 on Unix); fails if anything is there already.
+pub(crate) fn create_private_file(path: &Path) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
 pub fn ensure_private_dir(dir: &Path) -> Result<(), String> {
     if !dir.exists() {
         let mut builder = fs::DirBuilder::new();
